@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	units "github.com/docker/go-units"
+)
+
+// errHelp is returned after -h printed the usage.
+var errHelp = errors.New("help requested")
+
+// config is the server's configuration, from flags and IEXBOX_* variables.
+type config struct {
+	addr            string
+	image           string
+	runtime         string
+	command         string
+	idleTimeout     time.Duration
+	maxLifetime     time.Duration
+	maxSessions     int
+	origins         string
+	memory          string
+	cpus            float64
+	pids            int64
+	nofile          int64
+	tmpfsSize       string
+	network         string
+	readOnly        bool
+	dns             string
+	user            string
+	instance        string
+	shutdownTimeout time.Duration
+	logFormat       string
+	logLevel        string
+}
+
+// idleSessionFootprint is the host memory one idle hardened iex costs,
+// measured with the containerd shim included; the default cap on sessions
+// comes from it, not from -memory, which is a ceiling rarely reached.
+const idleSessionFootprint = 64 << 20
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("iexbox", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
+	fs.StringVar(&c.image, "image", "iexbox-sandbox:latest", "sandbox image; never pulled (build it with `make image`)")
+	fs.StringVar(&c.runtime, "runtime", "runc", "sandbox runtime: runc or runsc (Docker OCI runtimes), or process (a local pty, development only, loopback only)")
+	fs.StringVar(&c.command, "command", "iex", "program the process runtime runs")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "end a session after this long without keyboard input (0 disables)")
+	fs.DurationVar(&c.maxLifetime, "max-lifetime", 30*time.Minute, "end every session this long after it started (0 disables)")
+	fs.IntVar(&c.maxSessions, "max-sessions", 0, "most concurrent sessions (0: from host memory and the idle footprint of a session)")
+	fs.StringVar(&c.origins, "origins", "", "comma-separated browser origins (scheme://host[:port]) allowed besides the server's own")
+	fs.StringVar(&c.memory, "memory", "256m", "memory limit per sandbox, swap included (Docker size: 256m, 1g)")
+	fs.Float64Var(&c.cpus, "cpus", 0.5, "CPU quota per sandbox, in cores")
+	fs.Int64Var(&c.pids, "pids", 64, "process and thread limit per sandbox")
+	fs.Int64Var(&c.nofile, "nofile", 1024, "open-file limit per sandbox")
+	fs.StringVar(&c.tmpfsSize, "tmpfs-size", "64m", "size of each writable tmpfs (/tmp and the home directory); mounted noexec")
+	fs.StringVar(&c.network, "network", "none", "Docker network mode of sandboxes")
+	fs.BoolVar(&c.readOnly, "read-only", true, "read-only root file system in sandboxes")
+	fs.StringVar(&c.dns, "dns", "127.0.0.1", "comma-separated resolvers for sandboxes; loopback means no query can leave")
+	fs.StringVar(&c.user, "user", "10001:10001", "uid:gid sandboxes run as (never root)")
+	fs.StringVar(&c.instance, "instance", "", "name labelling this server's containers, stable across restarts (default: host name and listen port)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for sessions and containers to end on SIGTERM")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: iexbox [flags]\n\nServes iex in the browser, one fresh hardened container per session.\n"+
+			"Every flag can also be set with an environment variable: -idle-timeout is IEXBOX_IDLE_TIMEOUT.\n"+
+			"A flag on the command line wins over its variable.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, errHelp
+		}
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "IEXBOX_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" && !set[f.Name] {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", env, err))
+			}
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+func (c *config) validate() error {
+	switch c.runtime {
+	case "runc", "runsc":
+	case "process":
+		if !loopback(c.addr) {
+			return fmt.Errorf("-runtime process isolates nothing and only listens on loopback, not %q", c.addr)
+		}
+	default:
+		return fmt.Errorf("-runtime %q: want runc, runsc or process", c.runtime)
+	}
+	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 {
+		return errors.New("durations must not be negative")
+	}
+	if c.maxSessions < 0 {
+		return errors.New("-max-sessions must not be negative")
+	}
+	if c.cpus <= 0 || c.pids <= 0 || c.nofile <= 0 {
+		return errors.New("-cpus, -pids and -nofile must be positive")
+	}
+	if _, err := c.memoryBytes(); err != nil {
+		return err
+	}
+	if _, err := c.tmpfsBytes(); err != nil {
+		return err
+	}
+	if c.instance != "" && !instanceName.MatchString(c.instance) {
+		return fmt.Errorf("-instance %q: use letters, digits, '.', '_' and '-'", c.instance)
+	}
+	return nil
+}
+
+var instanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+
+func (c *config) memoryBytes() (int64, error) {
+	n, err := units.RAMInBytes(c.memory)
+	if err != nil || n < 32<<20 {
+		return 0, fmt.Errorf("-memory %q: want a size of at least 32m, such as 256m", c.memory)
+	}
+	return n, nil
+}
+
+func (c *config) tmpfsBytes() (int64, error) {
+	n, err := units.RAMInBytes(c.tmpfsSize)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("-tmpfs-size %q: want a size such as 64m", c.tmpfsSize)
+	}
+	return n, nil
+}
+
+// instanceOrDefault derives a stable instance name from the host name and
+// the listen port, so a restarted server finds its own leftovers.
+func (c *config) instanceOrDefault() string {
+	if c.instance != "" {
+		return c.instance
+	}
+	host, _ := os.Hostname()
+	_, port, _ := net.SplitHostPort(c.addr)
+	name := regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(host+"-"+port, "-")
+	return strings.Trim(name, "-.")
+}
+
+// maxSessionsOrDefault caps sessions by host memory: four fifths of it,
+// divided by what one idle session costs.
+func (c *config) maxSessionsOrDefault() int {
+	if c.maxSessions > 0 {
+		return c.maxSessions
+	}
+	total, err := memTotal()
+	if err != nil || total <= 0 {
+		return 50
+	}
+	return max(int(total*4/5/idleSessionFootprint), 1)
+}
+
+func memTotal() (int64, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no MemTotal in /proc/meminfo")
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

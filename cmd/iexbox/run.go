@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"iexbox/internal/docker"
+	"iexbox/internal/process"
+	"iexbox/internal/server"
+	"iexbox/internal/session"
+	"iexbox/static"
+)
+
+// startupTimeout bounds the Docker checks and the sweep at start-up.
+const startupTimeout = 30 * time.Second
+
+// run is the whole program: it serves until ctx ends, then shuts down in
+// order (stop accepting, end every session, remove every container).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	instance := cfg.instanceOrDefault()
+	origins, err := server.ParseOrigins(cfg.origins)
+	if err != nil {
+		return err
+	}
+
+	rt, cleanup, err := newRuntime(ctx, cfg, instance, log)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	mgr := session.NewManager(cfg.maxSessionsOrDefault())
+	srv := server.New(server.Config{
+		Runtime:  rt,
+		Manager:  mgr,
+		Limits:   session.Limits{Idle: cfg.idleTimeout, Lifetime: cfg.maxLifetime},
+		Instance: instance,
+		Origins:  origins,
+		Page:     page(),
+		Version:  version(),
+		Log:      log,
+	})
+	httpSrv := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "instance", instance, "runtime", rt.Name(),
+		"max_sessions", mgr.Max())
+	fmt.Fprintf(stdout, "iexbox serving on http://%s\n", ln.Addr())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpSrv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down", "sessions", mgr.Active())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { // stops accepting at once; hijacked connections are not its business
+		if err := httpSrv.Shutdown(shutdownCtx); err != nil {
+			httpSrv.Close()
+		}
+	})
+	var sessErr error
+	wg.Go(func() { sessErr = mgr.Shutdown(shutdownCtx) })
+	wg.Wait()
+	if sessErr != nil {
+		log.Warn("sessions still ending at the shutdown timeout", "sessions", mgr.Active())
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// newRuntime builds the sandbox runtime the flags ask for. For Docker it
+// checks the engine and the image (the server never pulls) and removes what
+// a previous run of this instance left behind.
+func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logger) (session.Runtime, func(), error) {
+	if cfg.runtime == "process" {
+		log.Warn("the process runtime isolates nothing: development only")
+		return process.New(strings.Fields(cfg.command), nil), func() {}, nil
+	}
+	mem, _ := cfg.memoryBytes()
+	tmpfs, _ := cfg.tmpfsBytes()
+	cli, err := docker.NewClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	rt := docker.New(cli, docker.Config{
+		Image:     cfg.image,
+		Runtime:   cfg.runtime,
+		Instance:  instance,
+		Memory:    mem,
+		CPUs:      cfg.cpus,
+		Pids:      cfg.pids,
+		NoFile:    cfg.nofile,
+		TmpfsSize: tmpfs,
+		User:      cfg.user,
+		Network:   cfg.network,
+		ReadOnly:  cfg.readOnly,
+		DNS:       splitList(cfg.dns),
+	}, log)
+	checkCtx, cancel := context.WithTimeout(ctx, startupTimeout)
+	defer cancel()
+	if err := rt.Check(checkCtx); err != nil {
+		cli.Close()
+		return nil, nil, err
+	}
+	n, err := rt.Sweep(checkCtx)
+	if err != nil {
+		cli.Close()
+		return nil, nil, fmt.Errorf("remove leftover containers: %w", err)
+	}
+	if n > 0 {
+		log.Info("removed leftover containers", "count", n)
+	}
+	return rt, func() { cli.Close() }, nil
+}
+
+func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
+		return nil, fmt.Errorf("-log-level %q: %w", cfg.logLevel, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch cfg.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", cfg.logFormat)
+}
+
+// page is the embedded browser page; before `make web` has built it, / says
+// how to build it.
+func page() fs.FS {
+	if static.Built() {
+		return static.FS()
+	}
+	return unbuiltPage{static.FS()}
+}
+
+// unbuiltPage serves unbuilt.html as the index.
+type unbuiltPage struct{ fs.FS }
+
+func (p unbuiltPage) Open(name string) (fs.File, error) {
+	if name == "index.html" {
+		name = "unbuilt.html"
+	}
+	return p.FS.Open(name)
+}
+
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return s.Value[:12]
+		}
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	return "dev"
+}
+

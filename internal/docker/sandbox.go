@@ -1,0 +1,101 @@
+package docker
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/docker/docker/api/types/container"
+
+	"iexbox/internal/session"
+)
+
+// Sandbox is one running container attached over a hijacked connection. A
+// container with a tty has a single raw output stream, so output is read as
+// is (never demultiplexed). It is safe for one reader and one writer at a
+// time; Resize and Close may be called concurrently with both.
+type Sandbox struct {
+	rt  *Runtime
+	id  string
+	log *slog.Logger
+
+	conn net.Conn      // stdin, and the stream's lifetime
+	out  *bufio.Reader // stdout and stderr, merged by the tty
+
+	stopWait  context.CancelFunc
+	exited    chan struct{} // closed once the wait has answered
+	status    container.WaitResponse
+	statusErr error
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ session.Sandbox = (*Sandbox)(nil)
+
+// ID is the container id.
+func (s *Sandbox) ID() string { return s.id }
+
+// Read reads terminal output.
+func (s *Sandbox) Read(p []byte) (int, error) { return s.out.Read(p) }
+
+// Write sends keyboard input.
+func (s *Sandbox) Write(p []byte) (int, error) { return s.conn.Write(p) }
+
+// Resize sets the tty size.
+func (s *Sandbox) Resize(ctx context.Context, cols, rows int) error {
+	return s.rt.api.ContainerResize(ctx, s.id, container.ResizeOptions{Height: uint(rows), Width: uint(cols)})
+}
+
+// watch records the container's exit, reported by the wait registered
+// before start.
+func (s *Sandbox) watch(waitCh <-chan container.WaitResponse, errCh <-chan error) {
+	defer close(s.exited)
+	select {
+	case s.status = <-waitCh:
+		if s.status.Error != nil {
+			s.statusErr = fmt.Errorf("wait container: %s", s.status.Error.Message)
+		}
+	case err := <-errCh:
+		s.statusErr = fmt.Errorf("wait container: %w", err)
+	}
+}
+
+// Wait blocks until the container has exited and reports its status,
+// including whether the kernel OOM-killed it.
+func (s *Sandbox) Wait(ctx context.Context) (session.ExitStatus, error) {
+	select {
+	case <-s.exited:
+	case <-ctx.Done():
+		return session.ExitStatus{}, ctx.Err()
+	}
+	if s.statusErr != nil {
+		return session.ExitStatus{}, s.statusErr
+	}
+	code := int(s.status.StatusCode)
+	st := session.ExitStatus{Code: &code}
+	info, err := s.rt.api.ContainerInspect(ctx, s.id)
+	if err != nil {
+		return st, fmt.Errorf("inspect container: %w", err)
+	}
+	st.OOMKilled = info.State != nil && info.State.OOMKilled
+	return st, nil
+}
+
+// Close closes the stream and force-removes the container, with its own
+// bounded context: the one that started the sandbox is usually gone. It is
+// idempotent and safe for concurrent use.
+func (s *Sandbox) Close() error {
+	s.closeOnce.Do(func() {
+		closeQuietly(s.conn)
+		ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
+		defer cancel()
+		s.closeErr = s.rt.remove(ctx, s.id)
+		s.stopWait()
+		s.log.Debug("container removed")
+	})
+	return s.closeErr
+}

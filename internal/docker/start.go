@@ -1,0 +1,99 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+
+	"iexbox/internal/session"
+)
+
+// Resize retries: below API 1.42 the create call drops ConsoleSize, and a
+// resize sent before the container's tty exists is refused, so the first
+// size is retried briefly until it is accepted.
+const (
+	resizeAttempts = 20
+	resizeBackoff  = 25 * time.Millisecond
+)
+
+// removeTimeout bounds a removal, which must happen even when the context
+// that asked for the sandbox is long gone.
+const removeTimeout = 10 * time.Second
+
+// Start creates, attaches, starts and sizes a fresh container for one
+// session, in the order that loses no output: attach and wait are
+// registered before start, so iex's banner and first prompt are read. On
+// any failure the container is removed before Start returns.
+func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandbox, err error) {
+	created, err := r.api.ContainerCreate(ctx,
+		r.cfg.containerConfig(spec.ID), r.cfg.hostConfig(spec.Cols, spec.Rows), nil, nil,
+		"iexbox-"+spec.ID)
+	if err != nil {
+		return nil, fmt.Errorf("create container: %w", err)
+	}
+	id := created.ID
+	log := r.log.With("session", spec.ID, "container", id[:12])
+	for _, w := range created.Warnings {
+		log.Debug("create warning", "warning", w)
+	}
+	defer func() {
+		if err != nil {
+			rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+			defer cancel()
+			if rmErr := r.remove(rmCtx, id); rmErr != nil {
+				log.Error("remove after failed start", "err", rmErr)
+			}
+		}
+	}()
+
+	hijack, err := r.api.ContainerAttach(ctx, id, container.AttachOptions{
+		Stream: true, Stdin: true, Stdout: true, Stderr: true, DetachKeys: detachKeys,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attach container: %w", err)
+	}
+	// The wait outlives ctx (a start request): it ends when the sandbox closes.
+	waitCtx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
+	waitCh, waitErr := r.api.ContainerWait(waitCtx, id, container.WaitConditionNextExit)
+	sb := &Sandbox{
+		rt: r, id: id, log: log,
+		conn: hijack.Conn, out: hijack.Reader,
+		stopWait: stopWait, exited: make(chan struct{}),
+	}
+	go sb.watch(waitCh, waitErr)
+	defer func() {
+		if err != nil {
+			stopWait()
+			closeQuietly(hijack.Conn)
+		}
+	}()
+
+	if err := r.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return nil, fmt.Errorf("start container: %w", err)
+	}
+	if err := sb.resizeUntilAccepted(ctx, spec.Cols, spec.Rows); err != nil {
+		return nil, err
+	}
+	log.Debug("container started")
+	return sb, nil
+}
+
+func (s *Sandbox) resizeUntilAccepted(ctx context.Context, cols, rows int) error {
+	var err error
+	for range resizeAttempts {
+		if err = s.Resize(ctx, cols, rows); err == nil {
+			return nil
+		}
+		select {
+		case <-s.exited: // iex died at once: let the session report it
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("resize container: %w", errors.Join(ctx.Err(), err))
+		case <-time.After(resizeBackoff):
+		}
+	}
+	return fmt.Errorf("resize container: %w", err)
+}

@@ -1,0 +1,113 @@
+// Package process runs a sandbox's program as a local process on a real
+// pty. It isolates nothing: it exists for fast tests and for development
+// (`-runtime process`), and the server refuses to serve it beyond loopback.
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"github.com/creack/pty"
+
+	"iexbox/internal/session"
+)
+
+// Runtime starts a command on a fresh pty for every session.
+type Runtime struct {
+	argv []string
+	env  []string
+}
+
+var _ session.Runtime = (*Runtime)(nil)
+
+// New returns a Runtime that runs argv with the server's environment plus
+// env (KEY=value entries).
+func New(argv []string, env []string) *Runtime {
+	return &Runtime{argv: argv, env: env}
+}
+
+// Name reports "process".
+func (r *Runtime) Name() string { return "process" }
+
+// Start runs the command in its own process group on a pty of the asked size.
+func (r *Runtime) Start(ctx context.Context, spec session.Spec) (session.Sandbox, error) {
+	if len(r.argv) == 0 {
+		return nil, errors.New("start process: no command")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("start process: %w", err)
+	}
+	cmd := exec.Command(r.argv[0], r.argv[1:]...)
+	cmd.Env = append(append(os.Environ(), "TERM=xterm-256color"), r.env...)
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(spec.Cols), Rows: uint16(spec.Rows)})
+	if err != nil {
+		return nil, fmt.Errorf("start process: %w", err)
+	}
+	p := &Sandbox{cmd: cmd, tty: tty, exited: make(chan struct{})}
+	go func() {
+		p.waitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// Sandbox is one process on a pty.
+type Sandbox struct {
+	cmd     *exec.Cmd
+	tty     *os.File
+	exited  chan struct{}
+	waitErr error
+
+	closeOnce sync.Once
+}
+
+var _ session.Sandbox = (*Sandbox)(nil)
+
+// Read reads terminal output. The pty reports EIO once the program and all
+// its children have closed it; that is the end of output.
+func (p *Sandbox) Read(b []byte) (int, error) {
+	n, err := p.tty.Read(b)
+	if errors.Is(err, syscall.EIO) {
+		err = os.ErrClosed
+	}
+	return n, err
+}
+
+// Write sends keyboard input.
+func (p *Sandbox) Write(b []byte) (int, error) { return p.tty.Write(b) }
+
+// Resize sets the pty size.
+func (p *Sandbox) Resize(_ context.Context, cols, rows int) error {
+	return pty.Setsize(p.tty, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
+}
+
+// Wait blocks until the process has exited.
+func (p *Sandbox) Wait(ctx context.Context) (session.ExitStatus, error) {
+	select {
+	case <-p.exited:
+	case <-ctx.Done():
+		return session.ExitStatus{}, ctx.Err()
+	}
+	code := p.cmd.ProcessState.ExitCode()
+	if code < 0 { // killed by a signal
+		return session.ExitStatus{}, nil
+	}
+	return session.ExitStatus{Code: &code}, nil
+}
+
+// Close kills the process group and closes the pty. It is idempotent.
+func (p *Sandbox) Close() error {
+	p.closeOnce.Do(func() {
+		// pty.Start makes the child a session leader, so its pid is its
+		// process group: kill children it left too.
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+		p.tty.Close()
+	})
+	return nil
+}

@@ -1,0 +1,223 @@
+// Package protocol defines the iexbox.v1 wire protocol spoken between the
+// browser and the server: the JSON control messages carried in text frames,
+// their validation, and the WebSocket close codes. Terminal bytes travel in
+// binary frames and never pass through this package.
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Subprotocol is the WebSocket subprotocol name a client must offer.
+const Subprotocol = "iexbox.v1"
+
+// MaxInputFrame is the largest binary frame a client may send, in bytes.
+const MaxInputFrame = 64 << 10
+
+// Terminal size bounds. Sizes outside them are clamped, not refused: a hidden
+// element reports 0 columns and that must not end a session.
+const (
+	MinCols, MaxCols = 1, 500
+	MinRows, MaxRows = 1, 200
+)
+
+// Client message types.
+const (
+	TypeHello  = "hello"
+	TypeResize = "resize"
+	TypeAck    = "ack"
+)
+
+// Server message types.
+const (
+	TypeReady   = "ready"
+	TypeWarning = "warning"
+	TypeExit    = "exit"
+	TypeError   = "error"
+)
+
+// Error codes carried by an error message.
+const (
+	CodeCapacity    = "capacity"
+	CodeProtocol    = "protocol"
+	CodeUnavailable = "unavailable"
+	CodeInternal    = "internal"
+)
+
+// ErrProtocol is wrapped by every decoding error: the peer broke the protocol.
+var ErrProtocol = errors.New("protocol violation")
+
+// ClientMessage is a decoded client control message. Cols and Rows are set
+// for hello and resize (already clamped); Bytes for ack.
+type ClientMessage struct {
+	Type  string
+	Cols  int
+	Rows  int
+	Bytes int64
+}
+
+// wireClient mirrors the JSON of every client message. Numbers are decoded as
+// json.Number so that "80" (a string) or true is a protocol error while 80.0 is
+// accepted; unknown fields are ignored to leave room to grow.
+type wireClient struct {
+	Type  *string         `json:"type"`
+	Cols  json.RawMessage `json:"cols"`
+	Rows  json.RawMessage `json:"rows"`
+	Bytes json.RawMessage `json:"bytes"`
+}
+
+// DecodeClient parses one text frame from a client. Every failure wraps
+// ErrProtocol and carries a message fit to show the client.
+func DecodeClient(data []byte) (ClientMessage, error) {
+	var w wireClient
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&w); err != nil {
+		return ClientMessage{}, fmt.Errorf("%w: text frame is not a JSON object", ErrProtocol)
+	}
+	if dec.More() {
+		return ClientMessage{}, fmt.Errorf("%w: text frame holds more than one JSON value", ErrProtocol)
+	}
+	if w.Type == nil {
+		return ClientMessage{}, fmt.Errorf("%w: message has no \"type\"", ErrProtocol)
+	}
+	m := ClientMessage{Type: *w.Type}
+	switch m.Type {
+	case TypeHello, TypeResize:
+		cols, err := number("cols", w.Cols)
+		if err != nil {
+			return ClientMessage{}, err
+		}
+		rows, err := number("rows", w.Rows)
+		if err != nil {
+			return ClientMessage{}, err
+		}
+		m.Cols = int(clamp(cols, MinCols, MaxCols))
+		m.Rows = int(clamp(rows, MinRows, MaxRows))
+	case TypeAck:
+		n, err := number("bytes", w.Bytes)
+		if err != nil {
+			return ClientMessage{}, err
+		}
+		if n < 0 {
+			return ClientMessage{}, fmt.Errorf("%w: \"bytes\" must not be negative", ErrProtocol)
+		}
+		m.Bytes = int64(n)
+	default:
+		return ClientMessage{}, fmt.Errorf("%w: unknown message type %q", ErrProtocol, m.Type)
+	}
+	return m, nil
+}
+
+// number decodes a required JSON number field, truncating any fraction.
+func number(field string, raw json.RawMessage) (float64, error) {
+	if len(raw) == 0 {
+		return 0, fmt.Errorf("%w: %q is missing", ErrProtocol, field)
+	}
+	var f float64
+	if raw[0] == '"' || json.Unmarshal(raw, &f) != nil {
+		return 0, fmt.Errorf("%w: %q must be a number", ErrProtocol, field)
+	}
+	return f, nil
+}
+
+func clamp(v, lo, hi float64) float64 {
+	switch {
+	case v != v || v < lo: // NaN cannot come from JSON, but never trust it
+		return lo
+	case v > hi:
+		return hi
+	}
+	return v
+}
+
+// Ready tells the client its sandbox is running and attached. It is sent once,
+// before any terminal output.
+type Ready struct {
+	Type        string `json:"type"`
+	Session     string `json:"session"`
+	Instance    string `json:"instance"`
+	IdleTimeout int    `json:"idle_timeout"`
+	MaxLifetime int    `json:"max_lifetime"`
+	Runtime     string `json:"runtime"`
+}
+
+// Warning announces that a limit will end the session soon.
+type Warning struct {
+	Type        string `json:"type"`
+	Reason      string `json:"reason"`
+	SecondsLeft int    `json:"seconds_left"`
+}
+
+// Exit reports why a session ended. Code is the sandbox's exit status, nil
+// when none is known.
+type Exit struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+	Code   *int   `json:"code"`
+}
+
+// Error refuses a connection before ready, or reports a protocol violation.
+type Error struct {
+	Type       string `json:"type"`
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	RetryAfter int    `json:"retry_after,omitempty"`
+}
+
+// WebSocket close codes, one per outcome. 1009 (frame too big) is sent by the
+// WebSocket library itself.
+const (
+	CloseExited      = 1000
+	CloseShutdown    = 1001
+	CloseTooBig      = 1009
+	CloseError       = 1011
+	CloseIdleTimeout = 4000
+	CloseMaxLifetime = 4001
+	CloseCapacity    = 4002
+	CloseProtocol    = 4004
+	CloseUnavailable = 4005
+	CloseOOM         = 4006
+)
+
+// Exit reasons.
+const (
+	ReasonExited      = "exited"
+	ReasonIdleTimeout = "idle_timeout"
+	ReasonMaxLifetime = "max_lifetime"
+	ReasonOOM         = "oom"
+	ReasonShutdown    = "shutdown"
+	ReasonError       = "error"
+)
+
+// ExitCloseCode maps an exit reason to its close code.
+func ExitCloseCode(reason string) int {
+	switch reason {
+	case ReasonExited:
+		return CloseExited
+	case ReasonIdleTimeout:
+		return CloseIdleTimeout
+	case ReasonMaxLifetime:
+		return CloseMaxLifetime
+	case ReasonOOM:
+		return CloseOOM
+	case ReasonShutdown:
+		return CloseShutdown
+	}
+	return CloseError
+}
+
+// ErrorCloseCode maps an error code to its close code.
+func ErrorCloseCode(code string) int {
+	switch code {
+	case CodeCapacity:
+		return CloseCapacity
+	case CodeProtocol:
+		return CloseProtocol
+	case CodeUnavailable:
+		return CloseUnavailable
+	}
+	return CloseError
+}

@@ -1,0 +1,167 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"iexbox/internal/protocol"
+	"iexbox/internal/session"
+)
+
+// WebSocket timing. Invariant: pingPeriod < pongWait, so a healthy client
+// always answers a ping before its read deadline passes.
+const (
+	helloWait  = 10 * time.Second // the first frame must be a hello within this
+	pongWait   = 60 * time.Second // a silent client is dropped after this
+	pingPeriod = 25 * time.Second
+	writeWait  = 10 * time.Second // one write may take this long
+	closeWait  = time.Second      // the close frame's write deadline
+)
+
+// wsClient adapts a WebSocket connection to session.Client. Receive is
+// called by one goroutine and the Send methods and End by one other, as
+// gorilla/websocket requires; pings use WriteControl, which is safe beside
+// both.
+type wsClient struct {
+	conn *websocket.Conn
+}
+
+var _ session.Client = (*wsClient)(nil)
+
+func newWSClient(conn *websocket.Conn) *wsClient {
+	conn.SetReadLimit(protocol.MaxInputFrame) // the library answers 1009 itself
+	conn.SetPongHandler(func(string) error {
+		return conn.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	return &wsClient{conn: conn}
+}
+
+// protocolError wraps a decoding failure so the session ends with
+// ReasonProtocol and the client is told why.
+func protocolError(err error) error {
+	return fmt.Errorf("%w: %w", session.ErrProtocol, err)
+}
+
+// hello reads the first frame, which must be a hello, within helloWait.
+func (c *wsClient) hello() (protocol.ClientMessage, error) {
+	c.conn.SetReadDeadline(time.Now().Add(helloWait))
+	typ, data, err := c.conn.ReadMessage()
+	if err != nil {
+		var netErr interface{ Timeout() bool }
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			return protocol.ClientMessage{}, protocolError(fmt.Errorf("no hello within %s", helloWait))
+		}
+		return protocol.ClientMessage{}, err
+	}
+	if typ != websocket.TextMessage {
+		return protocol.ClientMessage{}, protocolError(errors.New("input before hello"))
+	}
+	m, err := protocol.DecodeClient(data)
+	if err != nil {
+		return protocol.ClientMessage{}, protocolError(err)
+	}
+	if m.Type != protocol.TypeHello {
+		return protocol.ClientMessage{}, protocolError(fmt.Errorf("first message must be a hello, not %q", m.Type))
+	}
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	return m, nil
+}
+
+// Receive returns the next input, resize or ack.
+func (c *wsClient) Receive() (session.Message, error) {
+	typ, data, err := c.conn.ReadMessage()
+	if err != nil {
+		return session.Message{}, err
+	}
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	if typ == websocket.BinaryMessage {
+		return session.Message{Kind: session.Input, Input: data}, nil
+	}
+	m, err := protocol.DecodeClient(data)
+	if err != nil {
+		return session.Message{}, protocolError(err)
+	}
+	switch m.Type {
+	case protocol.TypeResize:
+		return session.Message{Kind: session.Resize, Cols: m.Cols, Rows: m.Rows}, nil
+	case protocol.TypeAck:
+		return session.Message{Kind: session.Ack, Bytes: m.Bytes}, nil
+	}
+	return session.Message{}, protocolError(fmt.Errorf("unexpected %q after hello", m.Type))
+}
+
+// SendOutput sends terminal output as one binary frame.
+func (c *wsClient) SendOutput(p []byte) error {
+	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return c.conn.WriteMessage(websocket.BinaryMessage, p)
+}
+
+// SendWarning announces that a limit is near.
+func (c *wsClient) SendWarning(reason session.Reason, secondsLeft int) error {
+	return c.sendJSON(protocol.Warning{Type: protocol.TypeWarning, Reason: string(reason), SecondsLeft: secondsLeft})
+}
+
+// sendReady tells the client its sandbox runs.
+func (c *wsClient) sendReady(r protocol.Ready) error {
+	r.Type = protocol.TypeReady
+	return c.sendJSON(r)
+}
+
+func (c *wsClient) sendJSON(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %T: %w", v, err)
+	}
+	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return c.conn.WriteMessage(websocket.TextMessage, data)
+}
+
+// End sends the exit event (or, for a protocol violation, the error event)
+// and then the close frame with the outcome's close code.
+func (c *wsClient) End(e session.End) error {
+	if e.Reason == session.ReasonProtocol {
+		return c.refuse(protocol.CodeProtocol, protocolMessage(e.Err), 0)
+	}
+	err := c.sendJSON(protocol.Exit{Type: protocol.TypeExit, Reason: string(e.Reason), Code: e.Code})
+	return errors.Join(err, c.closeFrame(protocol.ExitCloseCode(string(e.Reason)), string(e.Reason)))
+}
+
+// refuse sends an error event and closes with the code's close code.
+func (c *wsClient) refuse(code, message string, retryAfter int) error {
+	err := c.sendJSON(protocol.Error{Type: protocol.TypeError, Code: code, Message: message, RetryAfter: retryAfter})
+	return errors.Join(err, c.closeFrame(protocol.ErrorCloseCode(code), code))
+}
+
+func (c *wsClient) closeFrame(code int, text string) error {
+	return c.conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(code, text), time.Now().Add(closeWait))
+}
+
+// ping sends a ping; safe beside the reader and the writer.
+func (c *wsClient) ping() error {
+	return c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+}
+
+// Close drops the connection.
+func (c *wsClient) Close() error { return c.conn.Close() }
+
+// protocolMessage is what the client is told about its violation: the
+// decoder's own words, without the sentinels' repeated prefixes.
+func protocolMessage(err error) string {
+	if err == nil {
+		return "protocol violation"
+	}
+	msg := err.Error()
+	for {
+		rest, ok := strings.CutPrefix(msg, "protocol violation: ")
+		if !ok {
+			return msg
+		}
+		msg = rest
+	}
+}

@@ -1,0 +1,84 @@
+package session
+
+import (
+	"context"
+	"sync"
+)
+
+// Manager admits sessions up to a global cap and ends them all on shutdown.
+// It is safe for concurrent use.
+type Manager struct {
+	max    int
+	base   context.Context
+	cancel context.CancelCauseFunc
+
+	mu      sync.Mutex
+	active  int
+	closing bool
+	wg      sync.WaitGroup
+}
+
+// NewManager returns a Manager that admits at most max concurrent sessions.
+func NewManager(max int) *Manager {
+	base, cancel := context.WithCancelCause(context.Background())
+	return &Manager{max: max, base: base, cancel: cancel}
+}
+
+// Admit reserves a place for one session. The returned context ends with
+// cause ErrShuttingDown when the Manager shuts down; the session must run
+// under it. The caller must call done once the session has ended and its
+// sandbox is destroyed. Admit returns ErrCapacity when the cap is reached and
+// ErrShuttingDown after Shutdown.
+func (m *Manager) Admit() (ctx context.Context, done func(), err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.closing:
+		return nil, nil, ErrShuttingDown
+	case m.active >= m.max:
+		return nil, nil, ErrCapacity
+	}
+	m.active++
+	m.wg.Add(1)
+	ctx, cancel := context.WithCancel(m.base)
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			cancel()
+			m.mu.Lock()
+			m.active--
+			m.mu.Unlock()
+			m.wg.Done()
+		})
+	}, nil
+}
+
+// Active is the number of admitted sessions not yet done.
+func (m *Manager) Active() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.active
+}
+
+// Max is the cap on concurrent sessions.
+func (m *Manager) Max() int { return m.max }
+
+// Shutdown refuses new sessions, ends every live one with ReasonShutdown and
+// waits until all are done or ctx ends.
+func (m *Manager) Shutdown(ctx context.Context) error {
+	m.mu.Lock()
+	m.closing = true
+	m.mu.Unlock()
+	m.cancel(ErrShuttingDown)
+	done := make(chan struct{})
+	go func() {
+		m.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
