@@ -1,0 +1,52 @@
+# iexbox build and test entry points. `make test` is what CI runs (.ci/run).
+export PATH := /usr/local/go/bin:$(PATH)
+SHELL := /bin/bash
+# Targets below have side effects (dockerd, apt) that must happen in order.
+.NOTPARALLEL:
+
+ARGS ?=
+WEB_SRC := static/package.json $(wildcard static/package-lock.json) $(shell find static/src -type f 2>/dev/null)
+
+.PHONY: docker image web build run vet unit e2e chromium test clean
+
+# Start (and if needed install) Docker Engine.
+docker:
+	scripts/docker-up.sh
+
+# Sandbox image; build.sh skips the work when the inputs' hash is unchanged.
+image: docker
+	sandbox-image/build.sh
+
+# The browser bundle; npm runs only when a source is newer than dist/app.js.
+web: static/dist/app.js
+
+static/dist/app.js: $(WEB_SRC)
+	cd static && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; \
+	  else npm install --no-audit --no-fund; fi && npm run build
+	test -f $@ && touch $@
+
+build: web
+	CGO_ENABLED=0 go build -o bin/iexbox ./cmd/iexbox
+
+run: build image
+	./bin/iexbox $(ARGS)
+
+vet:
+	go vet ./...
+
+# -race needs cgo, hence no CGO_ENABLED=0 here.
+unit:
+	go test -race -count=1 $$(go list ./... | grep -v /e2e)
+
+chromium:
+	scripts/chromium-up.sh
+
+# Browser tests drive bin/iexbox in headless Chromium against real containers.
+e2e: build image chromium
+	go test -count=1 -timeout 25m -v ./e2e/...
+
+test: vet unit e2e
+
+# Keep static/dist/README.txt: it is committed so the go:embed pattern always matches.
+clean:
+	rm -rf bin static/dist/app.*

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Build the sandbox image iexbox-sandbox:latest without any container registry:
+# debootstrap a minimal Debian with Elixir from the machine's own apt mirror,
+# harden the rootfs, and `docker import` it. Skips all work when the image's
+# iexbox.image.hash label already matches the build inputs.
+#
+# Env: IMAGE (default iexbox-sandbox:latest), SUITE (default trixie),
+#      MIRROR (default: read from /etc/apt), FORCE=1 to rebuild anyway.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+IMAGE=${IMAGE:-iexbox-sandbox:latest}
+SUITE=${SUITE:-trixie}             # trixie: Elixir 1.18 / OTP 27 (bookworm only has 1.14 / OTP 25)
+INCLUDE=${INCLUDE:-elixir,erlang-base}  # extra Debian packages go here (comma-separated)
+USER_ID=10001                      # must match what the server passes as --user
+
+log() { echo "build.sh: $*" >&2; }
+
+# --- content hash of the build inputs --------------------------------------
+# Every file in sandbox-image/ except docs (this script, extra/, ...), plus the
+# suite and package list, so any change to them produces a new image.
+hash=$(
+  cd "$here"
+  { find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+    echo "suite=$SUITE include=$INCLUDE"; } | sha256sum | cut -c1-64
+)
+
+"$here/../scripts/docker-up.sh"
+# One build at a time (parallel `make image`/e2e runs); the loser re-checks the hash.
+exec 9>/var/lock/iexbox-sandbox-image.lock
+flock 9
+current=$(docker image inspect "$IMAGE" --format '{{ index .Config.Labels "iexbox.image.hash" }}' 2>/dev/null || true)
+if [[ "$current" == "$hash" && "${FORCE:-}" != 1 ]]; then
+  echo "image up to date ($IMAGE, hash ${hash:0:12})"
+  exit 0
+fi
+old_id=$(docker image inspect "$IMAGE" --format '{{.Id}}' 2>/dev/null || true)
+
+# --- mirror: first Debian main archive in this machine's apt sources ---------
+# Never hard-coded: CI machines point at whatever mirror they are allowed to use.
+find_mirror() {
+  {
+    # deb822 stanzas (paragraph mode): enabled, Types has "deb", component main,
+    # not a security suite. Print the first URI of each.
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [[ -f $f ]] || continue
+      awk -v RS= -F'\n' '{
+        types=""; uris=""; suites=""; comps=""; enabled="yes"
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^Types:/)      types = $i
+          if ($i ~ /^URIs:/)       uris = $i
+          if ($i ~ /^Suites:/)     suites = $i
+          if ($i ~ /^Components:/) comps = $i
+          if ($i ~ /^Enabled:/)    enabled = tolower($i)
+        }
+        if (enabled ~ /no/ || types !~ /[: ]deb( |$)/ || comps !~ / main( |$)/) next
+        if (suites ~ /security/ || uris ~ /security/) next
+        split(uris, u, /[ \t]+/); print u[2]
+      }' "$f"
+    done
+    # One-line format: deb [options] URI suite components...
+    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+      [[ -f $f ]] || continue
+      sed -E -n 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?//p' "$f" |
+        awk '$1 !~ /security/ && $2 !~ /security/ && / main( |$)/ { print $1 }'
+    done
+  } | awk '{ sub(/\/+$/, "") } /\/debian$/ { print; found=1; exit } NR==1 { first=$0 }
+           END { if (!found && first != "") print first }'
+}
+MIRROR=${MIRROR:-$(find_mirror)}
+[[ -n "$MIRROR" ]] || { log "no Debian archive found in /etc/apt sources; set MIRROR=..."; exit 1; }
+
+if ! command -v debootstrap >/dev/null 2>&1; then
+  log "installing debootstrap"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 debootstrap >/dev/null
+fi
+
+# --- debootstrap --------------------------------------------------------------
+# /var/tmp, not /tmp: /tmp may be a nodev/noexec tmpfs where debootstrap fails.
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/iexbox-rootfs.XXXXXX")
+root=$work/rootfs
+tmp_tag=iexbox-sandbox:build-${hash:0:12}
+cleanup() {
+  # debootstrap mounts /proc and /sys inside the target; never rm through a mount.
+  if [[ -d $root ]]; then
+    findmnt -rn -o TARGET | grep "^$root/" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  fi
+  rm -rf --one-file-system "$work"
+  docker rmi "$tmp_tag" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+start=$SECONDS
+log "debootstrap $SUITE from $MIRROR (about a minute)"
+if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1; then
+  tail -n 30 "$work/debootstrap.log" >&2
+  [[ -f $root/debootstrap/debootstrap.log ]] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
+  log "debootstrap failed"; exit 1
+fi
+
+# --- harden and slim the rootfs ------------------------------------------------
+# Unprivileged user; HOME is a tmpfs at run time but exists for plain runs too.
+echo "iex:x:$USER_ID:$USER_ID:iex:/home/iex:/bin/sh" >>"$root/etc/passwd"
+echo "iex:x:$USER_ID:"                              >>"$root/etc/group"
+[[ -f $root/etc/shadow ]] && echo "iex:!:20000::::::" >>"$root/etc/shadow"
+install -d -m 0700 -o "$USER_ID" -g "$USER_ID" "$root/home/iex"
+
+# No setuid/setgid binaries: nothing in the sandbox may gain privileges.
+find "$root" -xdev -perm /6000 -type f -exec chmod ug-s {} +
+
+# Optional vendored Erlang/Elixir libraries (extra/<app>-<vsn>/ebin/*.beam),
+# put on the code path through ERL_LIBS (set below). See README.md.
+install -d "$root/opt/iexbox/lib"
+if [[ -d $here/extra ]]; then cp -a "$here/extra/." "$root/opt/iexbox/lib/"; fi
+chown -R 0:0 "$root/opt/iexbox"
+
+# Caches, logs, man pages, translations: not needed by iex. Elixir/Erlang docs
+# live in /usr/lib/elixir and /usr/lib/erlang (doc chunks) and stay intact, so
+# `h Enum.map` works. Keep copyright files.
+rm -rf "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* "$root"/var/cache/debconf/*-old \
+       "$root"/var/lib/dpkg/*-old "$root"/var/log/* "$root"/debootstrap \
+       "$root"/usr/share/man "$root"/usr/share/info "$root"/usr/share/locale \
+       "$root"/usr/share/lintian "$root"/usr/share/linda
+find "$root/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+# Docker provides these at run time; don't ship the build host's values.
+: >"$root/etc/resolv.conf"; : >"$root/etc/hostname"
+rm -rf "${root:?}"/dev/* "$root"/tmp/* "$root"/run/*
+
+# --- import --------------------------------------------------------------------
+# docker import --change accepts LABEL/ENV/USER/WORKDIR/CMD on engine 20.10,
+# so no Dockerfile (and no registry) is needed.
+log "importing"
+tar --numeric-owner -C "$root" -c . | docker import \
+  --change 'ENV LANG=C.UTF-8' \
+  --change 'ENV HOME=/home/iex' \
+  --change 'ENV ERL_LIBS=/opt/iexbox/lib' \
+  --change "USER $USER_ID:$USER_ID" \
+  --change 'WORKDIR /home/iex' \
+  --change "LABEL iexbox.image.hash=$hash" \
+  --change "LABEL iexbox.image.suite=$SUITE" \
+  --change 'CMD ["iex"]' \
+  - "$tmp_tag" >/dev/null
+
+# --- verify under the server's hardening before tagging ----------------------
+# Only a working image gets the final tag (and thus the hash that skips rebuilds).
+out=$(docker run --rm --network none --read-only --cap-drop ALL --security-opt no-new-privileges \
+  --tmpfs /tmp --tmpfs /home/iex:uid=$USER_ID,gid=$USER_ID -e ERL_AFLAGS='+Bc +S 1:1' \
+  "$tmp_tag" elixir -e 'IO.puts(1+1)' 2>&1) || true
+if [[ "$out" != 2 ]]; then log "smoke test failed: $out"; exit 1; fi
+
+docker tag "$tmp_tag" "$IMAGE"
+# Drop the previous image unless a container still uses it.
+if [[ -n "$old_id" ]]; then docker rmi "$old_id" >/dev/null 2>&1 || true; fi
+size=$(docker image inspect "$IMAGE" --format '{{.Size}}')
+log "built $IMAGE (hash ${hash:0:12}, $((size / 1000000)) MB) in $((SECONDS - start)) s"
