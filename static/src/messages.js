@@ -1,0 +1,188 @@
+// Plain-language wording for the ways a session can end.
+//
+// Every function here returns {title, detail, tone}: `title` is the one-line
+// headline of the end banner, `detail` a sentence of context (may be empty)
+// and `tone` one of 'info' | 'warn' | 'error', used for colour only.
+
+/** Close codes specific to iexbox.v1, used when a socket closes without an
+ *  exit or error event. Generic codes (1000, 1001, 1006, 1011, ...) without
+ *  such an event are reported as a lost connection. */
+const CLOSE_CODES = {
+  1009: { error: 'protocol', message: 'A message was too large.' },
+  4000: { exit: 'idle_timeout' },
+  4001: { exit: 'max_lifetime' },
+  4002: { error: 'capacity' },
+  4004: { error: 'protocol' },
+  4005: { error: 'unavailable' },
+  4006: { exit: 'oom' },
+};
+
+/** "90 s", "5 min", "1 h 30 min" – for limits and retry hints. */
+export function duration(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  if (s < 120) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 120) return `${m} min`;
+  const h = Math.floor(m / 60);
+  const rest = m % 60;
+  return rest ? `${h} h ${rest} min` : `${h} h`;
+}
+
+/**
+ * Wording for an {"type":"exit"} event.
+ * @param {{reason: string, code: number|null}} msg
+ * @param {{idle_timeout?: number, max_lifetime?: number}|null} limits from "ready"
+ */
+export function describeExit(msg, limits) {
+  const idle = limits && limits.idle_timeout > 0 ? limits.idle_timeout : 0;
+  const life = limits && limits.max_lifetime > 0 ? limits.max_lifetime : 0;
+  switch (msg.reason) {
+    case 'exited':
+      return {
+        title: 'iex exited',
+        detail:
+          typeof msg.code === 'number' && msg.code !== 0
+            ? `The iex process stopped with exit code ${msg.code}. Start a new session to continue.`
+            : 'The iex process finished. Start a new session to continue.',
+        tone: 'info',
+      };
+    case 'idle_timeout':
+      return {
+        title: 'Session ended after a period of inactivity',
+        detail: idle
+          ? `Nothing was typed for ${duration(idle)}, so the sandbox was shut down. Its state is gone; start a new session to continue.`
+          : 'The sandbox was shut down because it was idle. Start a new session to continue.',
+        tone: 'warn',
+      };
+    case 'max_lifetime':
+      return {
+        title: 'Session reached its time limit',
+        detail: life
+          ? `Each session can run for at most ${duration(life)}. Start a new session to continue.`
+          : 'Sessions have a maximum running time. Start a new session to continue.',
+        tone: 'warn',
+      };
+    case 'oom':
+      return {
+        title: 'The sandbox ran out of memory',
+        detail: 'iex used more memory than a sandbox is allowed, so it was stopped.',
+        tone: 'error',
+      };
+    case 'shutdown':
+      return {
+        title: 'The server is restarting',
+        detail: 'Your session was closed for maintenance. Start a new session in a moment.',
+        tone: 'warn',
+      };
+    case 'error':
+      return {
+        title: 'The session stopped because of an internal error',
+        detail: 'Something went wrong on the server. Starting a new session usually helps.',
+        tone: 'error',
+      };
+    default:
+      return {
+        title: 'Session ended',
+        detail: msg.reason ? `Reason: ${msg.reason}.` : '',
+        tone: 'info',
+      };
+  }
+}
+
+/**
+ * Wording for an {"type":"error"} event.
+ * @param {{code: string, message?: string, retry_after?: number}} msg
+ */
+export function describeError(msg) {
+  const retry = Number(msg.retry_after) > 0 ? Number(msg.retry_after) : 0;
+  const serverSays = msg.message ? String(msg.message) : '';
+  switch (msg.code) {
+    case 'capacity':
+      return {
+        title: retry
+          ? `All sandboxes are busy, try again in ${duration(retry)}`
+          : 'All sandboxes are busy, try again shortly',
+        detail: 'Too many sessions are running right now.',
+        tone: 'warn',
+      };
+    case 'unavailable':
+      return {
+        title: 'The sandbox service is unavailable',
+        detail: withRetry(serverSays || 'The server cannot start sandboxes at the moment.', retry),
+        tone: 'error',
+      };
+    case 'protocol':
+      return {
+        title: 'The page and the server did not understand each other',
+        detail: withRetry(
+          serverSays || 'Reloading the page usually fixes this.',
+          retry,
+        ),
+        tone: 'error',
+      };
+    case 'internal':
+      return {
+        title: 'Something went wrong on the server',
+        detail: withRetry(serverSays || 'Starting a new session usually helps.', retry),
+        tone: 'error',
+      };
+    default:
+      return {
+        title: 'The server reported an error',
+        detail: withRetry(serverSays, retry),
+        tone: 'error',
+      };
+  }
+}
+
+function withRetry(text, retry) {
+  if (!retry) return text;
+  const hint = `Try again in ${duration(retry)}.`;
+  return text ? `${text.replace(/\.?$/, '.')} ${hint}` : hint;
+}
+
+/**
+ * Wording for a socket that closed without an exit or error event.
+ * @param {{code: number, reason: string, opened: boolean}} info
+ * @param {object|null} limits
+ */
+export function describeClose(info, limits) {
+  const known = CLOSE_CODES[info.code];
+  if (known && known.exit) return describeExit({ reason: known.exit, code: null }, limits);
+  if (known && known.error) {
+    return describeError({ code: known.error, message: known.message || info.reason });
+  }
+  if (!info.opened) {
+    return {
+      title: 'Could not reach the server',
+      detail: 'The connection could not be opened. Check your network and start a new session.',
+      tone: 'error',
+    };
+  }
+  return {
+    title: 'Connection lost',
+    detail: 'The connection to the server was interrupted, which ends the session. Start a new session to continue.',
+    tone: 'error',
+  };
+}
+
+/** Short form of a warning for the header, e.g. "Idle: ends in 30 s". */
+export function describeWarning(msg) {
+  const left = duration(msg.seconds_left);
+  if (msg.reason === 'idle_timeout') {
+    return {
+      header: `Idle – ends in ${left}. Type to stay.`,
+      line: `session ends in ${left} unless you type something (idle)`,
+    };
+  }
+  if (msg.reason === 'max_lifetime') {
+    return {
+      header: `Time limit – ends in ${left}`,
+      line: `session ends in ${left} (time limit reached)`,
+    };
+  }
+  return {
+    header: `Session ends in ${left}`,
+    line: `session ends in ${left}`,
+  };
+}

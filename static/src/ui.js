@@ -1,0 +1,109 @@
+// The page chrome around the terminal: header status pill, time-left pill,
+// header notice and the end-of-session banner. Pure DOM updates, no logic
+// about the protocol.
+
+import { clock } from './countdown.js';
+
+const byId = (id) => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`iexbox: element #${id} missing from the page`);
+  return el;
+};
+
+const STATE_TEXT = {
+  connecting: 'Connecting…',
+  running: 'Running',
+  ended: 'Ended',
+};
+
+const RUNTIME_TEXT = {
+  runsc: 'gVisor (runsc)',
+  runc: 'runc',
+};
+
+export class Chrome {
+  constructor() {
+    this.status = byId('status');
+    this.statusText = byId('status-text');
+    this.time = byId('time-left');
+    this.timeValue = byId('time-left-value');
+    this.notice = byId('notice');
+    this.banner = byId('banner');
+    this.bannerTitle = byId('banner-title');
+    this.bannerDetail = byId('banner-detail');
+    this.lastClock = '';
+  }
+
+  /** @param {'connecting'|'running'|'ended'} state */
+  setState(state) {
+    this.status.dataset.state = state;
+    this.statusText.textContent = STATE_TEXT[state] || state;
+    document.body.dataset.state = state;
+    if (state !== 'running') this.status.removeAttribute('title');
+  }
+
+  /** Describe the sandbox in the status pill's tooltip. */
+  setSessionInfo(ready) {
+    const parts = [];
+    if (ready.runtime) parts.push(`Sandbox runtime: ${RUNTIME_TEXT[ready.runtime] || ready.runtime}`);
+    if (ready.instance) parts.push(`Server: ${ready.instance}`);
+    if (ready.session) parts.push(`Session: ${ready.session}`);
+    if (parts.length) this.status.title = parts.join('\n');
+  }
+
+  /**
+   * Show the time left, or a placeholder.
+   * @param {{ms: number, reason: string}|null} left
+   * @param {'connecting'|'running'|'ended'} state
+   */
+  setTimeLeft(left, state) {
+    let text;
+    let level = '';
+    let title;
+    if (left) {
+      text = `${clock(left.ms)} left`;
+      if (left.ms <= 10_000) level = 'critical';
+      else if (left.ms <= 60_000) level = 'warn';
+      title =
+        left.reason === 'idle_timeout'
+          ? 'Time until the session ends for inactivity. Typing resets it.'
+          : 'Time until the session reaches its time limit.';
+    } else if (state === 'running') {
+      text = 'No time limit';
+      title = 'This session has no time limit.';
+    } else {
+      text = '–:––';
+      title = 'No session running.';
+    }
+    if (text !== this.lastClock) {
+      this.timeValue.textContent = text;
+      this.lastClock = text;
+    }
+    this.time.dataset.level = level;
+    this.time.title = title;
+  }
+
+  /** A short warning next to the status pill; null hides it. */
+  setNotice(text) {
+    if (text) {
+      this.notice.textContent = text;
+      this.notice.hidden = false;
+    } else {
+      this.notice.hidden = true;
+      this.notice.textContent = '';
+    }
+  }
+
+  /** @param {{title: string, detail: string, tone: string}} d */
+  showBanner(d) {
+    this.bannerTitle.textContent = d.title;
+    this.bannerDetail.textContent = d.detail || '';
+    this.bannerDetail.hidden = !d.detail;
+    this.banner.dataset.tone = d.tone || 'info';
+    this.banner.hidden = false;
+  }
+
+  hideBanner() {
+    this.banner.hidden = true;
+  }
+}

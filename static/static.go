@@ -1,0 +1,35 @@
+// Package static embeds the browser page of iexbox: index.html, style.css,
+// favicon.svg and the front-end bundle in dist/ (dist/app.js, dist/app.css),
+// built from src/ with `make web` (npm run build).
+//
+// The bundle is build output and not checked in; only dist/README.txt is, so
+// the package compiles on a clean checkout. In that case Built reports false
+// and the server should answer / with unbuilt.html, which tells the operator
+// how to build the page.
+package static
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed index.html style.css favicon.svg unbuilt.html dist
+var files embed.FS
+
+// FS returns the embedded page. Paths are relative to this directory, e.g.
+// "index.html", "style.css", "dist/app.js"; it can be served as is with
+// http.FileServerFS.
+func FS() fs.FS {
+	return files
+}
+
+// Built reports whether the front-end bundle (dist/app.js and dist/app.css)
+// was present when the binary was compiled.
+func Built() bool {
+	for _, name := range []string{"dist/app.js", "dist/app.css"} {
+		if fi, err := fs.Stat(files, name); err != nil || fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}
