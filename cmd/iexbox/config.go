@@ -28,6 +28,8 @@ type config struct {
 	idleTimeout     time.Duration
 	maxLifetime     time.Duration
 	maxSessions     int
+	pool            int
+	poolMaxAge      time.Duration
 	origins         string
 	memory          string
 	cpus            float64
@@ -43,6 +45,10 @@ type config struct {
 	logFormat       string
 	logLevel        string
 }
+
+// defaultPool is the number of warm sandboxes: enough for a burst of
+// arrivals while the pool refills, small enough to cost little when idle.
+const defaultPool = 4
 
 // idleSessionFootprint is the host memory one idle hardened iex costs,
 // measured with the containerd shim included; the default cap on sessions
@@ -60,6 +66,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "end a session after this long without keyboard input (0 disables)")
 	fs.DurationVar(&c.maxLifetime, "max-lifetime", 30*time.Minute, "end every session this long after it started (0 disables)")
 	fs.IntVar(&c.maxSessions, "max-sessions", 0, "most concurrent sessions (0: from host memory and the idle footprint of a session)")
+	fs.IntVar(&c.pool, "pool", defaultPool, "warm sandboxes kept booted to their first prompt, each used by one session only (0 disables)")
+	fs.DurationVar(&c.poolMaxAge, "pool-max-age", 30*time.Minute, "replace a warm sandbox that has waited this long")
 	fs.StringVar(&c.origins, "origins", "", "comma-separated browser origins (scheme://host[:port]) allowed besides the server's own")
 	fs.StringVar(&c.memory, "memory", "256m", "memory limit per sandbox, swap included (Docker size: 256m, 1g)")
 	fs.Float64Var(&c.cpus, "cpus", 0.5, "CPU quota per sandbox, in cores")
@@ -118,6 +126,9 @@ func (c *config) validate() error {
 	}
 	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 {
 		return errors.New("durations must not be negative")
+	}
+	if c.pool < 0 || c.poolMaxAge < 0 {
+		return errors.New("-pool and -pool-max-age must not be negative")
 	}
 	if c.maxSessions < 0 {
 		return errors.New("-max-sessions must not be negative")

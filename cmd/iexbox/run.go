@@ -51,8 +51,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listen: %w", err)
 	}
 	mgr := session.NewManager(cfg.maxSessionsOrDefault())
+	pool := session.NewPool(rt, session.PoolConfig{
+		Size:     cfg.pool,
+		MaxAge:   cfg.poolMaxAge,
+		Prompt:   warmPrompt(cfg),
+		Cols:     80,
+		Rows:     24,
+		Parallel: 2,
+	}, mgr, log)
+	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopPool()
+	poolDone := make(chan struct{})
+	go func() {
+		defer close(poolDone)
+		pool.Run(poolCtx)
+	}()
 	srv := server.New(server.Config{
-		Runtime:  rt,
+		Runtime:  pool,
+		Pool:     pool,
 		Manager:  mgr,
 		Limits:   session.Limits{Idle: cfg.idleTimeout, Lifetime: cfg.maxLifetime},
 		Instance: instance,
@@ -90,6 +106,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 	var sessErr error
 	wg.Go(func() { sessErr = mgr.Shutdown(shutdownCtx) })
+	wg.Go(func() { // the pool shrinks to zero beside the sessions
+		stopPool()
+		select {
+		case <-poolDone:
+		case <-shutdownCtx.Done():
+		}
+	})
 	wg.Wait()
 	if sessErr != nil {
 		log.Warn("sessions still ending at the shutdown timeout", "sessions", mgr.Active())
@@ -143,6 +166,15 @@ func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logg
 	return rt, func() { cli.Close() }, nil
 }
 
+// warmPrompt is the output that shows a warm sandbox is ready: iex's first
+// prompt. Other programs (the process runtime's) are ready once started.
+func warmPrompt(cfg config) []byte {
+	if cfg.runtime == "process" {
+		return nil
+	}
+	return []byte("iex(1)> ")
+}
+
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
@@ -192,4 +224,3 @@ func version() string {
 	}
 	return "dev"
 }
-

@@ -83,6 +83,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		c.refuse(protocol.CodeUnavailable, "the sandbox could not be started", retryAfter)
 		return
 	}
+	if got := session.SessionIDOf(sb, id); got != id { // a warm sandbox keeps its own id
+		id, log = got, s.cfg.Log.With("session", got)
+	}
 	log.Info("session started", "remote", r.RemoteAddr, "startup", time.Since(started).Round(time.Millisecond))
 	err = c.sendReady(protocol.Ready{
 		Session:     id,

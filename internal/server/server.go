@@ -19,6 +19,7 @@ import (
 type Config struct {
 	Runtime  session.Runtime
 	Manager  *session.Manager
+	Pool     interface{ Status() session.PoolStatus } // nil without a pool
 	Limits   session.Limits
 	Instance string
 	Origins  Origins
@@ -64,10 +65,11 @@ func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 
 // Status is the JSON served at /status.
 type Status struct {
-	Version  string         `json:"version"`
-	Instance string         `json:"instance"`
-	Runtime  string         `json:"runtime"`
-	Sessions SessionsStatus `json:"sessions"`
+	Version  string              `json:"version"`
+	Instance string              `json:"instance"`
+	Runtime  string              `json:"runtime"`
+	Sessions SessionsStatus      `json:"sessions"`
+	Pool     *session.PoolStatus `json:"pool,omitempty"`
 }
 
 // SessionsStatus counts live sessions against the cap.
@@ -79,10 +81,15 @@ type SessionsStatus struct {
 func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(Status{
+	st := Status{
 		Version:  s.cfg.Version,
 		Instance: s.cfg.Instance,
 		Runtime:  s.cfg.Runtime.Name(),
 		Sessions: SessionsStatus{Active: s.cfg.Manager.Active(), Max: s.cfg.Manager.Max()},
-	})
+	}
+	if s.cfg.Pool != nil {
+		ps := s.cfg.Pool.Status()
+		st.Pool = &ps
+	}
+	json.NewEncoder(w).Encode(st)
 }

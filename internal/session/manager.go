@@ -12,10 +12,11 @@ type Manager struct {
 	base   context.Context
 	cancel context.CancelCauseFunc
 
-	mu      sync.Mutex
-	active  int
-	closing bool
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	active   int
+	reserved int // slots held by warm sandboxes of a Pool
+	closing  bool
+	wg       sync.WaitGroup
 }
 
 // NewManager returns a Manager that admits at most max concurrent sessions.
@@ -52,6 +53,29 @@ func (m *Manager) Admit() (ctx context.Context, done func(), err error) {
 		})
 	}, nil
 }
+
+// Reserve holds a slot for a warm sandbox. Sessions come first: a slot is
+// only reserved while sessions and warm sandboxes together are under the
+// cap, and Admit does not count reserved slots, since an admitted session
+// takes a warm sandbox over (releasing its slot) rather than adding one.
+func (m *Manager) Reserve() (release func(), ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing || m.active+m.reserved >= m.max {
+		return nil, false
+	}
+	m.reserved++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mu.Lock()
+			m.reserved--
+			m.mu.Unlock()
+		})
+	}, true
+}
+
+var _ Slots = (*Manager)(nil)
 
 // Active is the number of admitted sessions not yet done.
 func (m *Manager) Active() int {
