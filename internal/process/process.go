@@ -64,6 +64,11 @@ type Sandbox struct {
 	waitErr error
 
 	closeOnce sync.Once
+
+	// mu keeps Resize off a closed pty: its descriptor number may already
+	// belong to another session's file.
+	mu     sync.Mutex
+	closed bool
 }
 
 var _ session.Sandbox = (*Sandbox)(nil)
@@ -83,6 +88,11 @@ func (p *Sandbox) Write(b []byte) (int, error) { return p.tty.Write(b) }
 
 // Resize sets the pty size.
 func (p *Sandbox) Resize(_ context.Context, cols, rows int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return os.ErrClosed
+	}
 	return pty.Setsize(p.tty, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
 }
 
@@ -107,6 +117,9 @@ func (p *Sandbox) Close() error {
 		// process group: kill children it left too.
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 		<-p.exited
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
 		p.tty.Close()
 	})
 	return nil

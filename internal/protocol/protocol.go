@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // Subprotocol is the WebSocket subprotocol name a client must offer.
@@ -77,7 +78,9 @@ func DecodeClient(data []byte) (ClientMessage, error) {
 	if err := dec.Decode(&w); err != nil {
 		return ClientMessage{}, fmt.Errorf("%w: text frame is not a JSON object", ErrProtocol)
 	}
-	if dec.More() {
+	// Only JSON whitespace may follow the value: dec.More alone would
+	// accept a stray ']' or '}'.
+	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
 		return ClientMessage{}, fmt.Errorf("%w: text frame holds more than one JSON value", ErrProtocol)
 	}
 	if w.Type == nil {
@@ -104,7 +107,11 @@ func DecodeClient(data []byte) (ClientMessage, error) {
 		if n < 0 {
 			return ClientMessage{}, fmt.Errorf("%w: \"bytes\" must not be negative", ErrProtocol)
 		}
-		m.Bytes = int64(n)
+		// float64(math.MaxInt64) is 2^63, which int64 cannot hold.
+		m.Bytes = math.MaxInt64
+		if n < math.MaxInt64 {
+			m.Bytes = int64(n)
+		}
 	default:
 		return ClientMessage{}, fmt.Errorf("%w: unknown message type %q", ErrProtocol, m.Type)
 	}
@@ -116,8 +123,10 @@ func number(field string, raw json.RawMessage) (float64, error) {
 	if len(raw) == 0 {
 		return 0, fmt.Errorf("%w: %q is missing", ErrProtocol, field)
 	}
+	// A JSON number starts with '-' or a digit; this refuses "80", true
+	// and null, which json.Unmarshal would turn into 0.
 	var f float64
-	if raw[0] == '"' || json.Unmarshal(raw, &f) != nil {
+	if c := raw[0]; (c != '-' && (c < '0' || c > '9')) || json.Unmarshal(raw, &f) != nil {
 		return 0, fmt.Errorf("%w: %q must be a number", ErrProtocol, field)
 	}
 	return f, nil

@@ -1,0 +1,269 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"iexbox/internal/process"
+	"iexbox/internal/protocol"
+	"iexbox/internal/session"
+)
+
+// patience bounds every wait on the server; generous for loaded CI hosts.
+const patience = 10 * time.Second
+
+// testServer is the handler under httptest with the process runtime.
+type testServer struct {
+	url string // http://127.0.0.1:port
+	ws  string // ws://127.0.0.1:port/ws
+	mgr *session.Manager
+}
+
+type serverOpts struct {
+	argv    []string
+	max     int
+	limits  session.Limits
+	origins string
+}
+
+// newTestServer serves a Server for o. Cleanup shuts the sessions down,
+// waits for them and closes the listener.
+func newTestServer(t *testing.T, o serverOpts) *testServer {
+	t.Helper()
+	if o.argv == nil {
+		o.argv = []string{"cat"}
+	}
+	if o.max == 0 {
+		o.max = 4
+	}
+	origins, err := ParseOrigins(o.origins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr := session.NewManager(o.max)
+	srv := httptest.NewServer(New(Config{
+		Runtime:  process.New(o.argv, nil),
+		Manager:  mgr,
+		Limits:   o.limits,
+		Instance: "test-inst",
+		Origins:  origins,
+		Version:  "test-version",
+		Log:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), patience)
+		defer cancel()
+		if err := mgr.Shutdown(ctx); err != nil {
+			t.Errorf("sessions still live at the end of the test: %v", err)
+		}
+		srv.Close()
+	})
+	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", mgr: mgr}
+}
+
+// dial opens /ws offering protos and sending hdr.
+func (ts *testServer) dial(t *testing.T, protos []string, hdr http.Header) (*peer, *http.Response, error) {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: protos, HandshakeTimeout: patience}
+	c, resp, err := d.DialContext(t.Context(), ts.ws, hdr)
+	if err != nil {
+		return nil, resp, err
+	}
+	t.Cleanup(func() { c.Close() })
+	return &peer{t: t, c: c}, resp, nil
+}
+
+// connect opens /ws as a well-behaved client.
+func (ts *testServer) connect(t *testing.T) *peer {
+	t.Helper()
+	p, resp, err := ts.dial(t, []string{protocol.Subprotocol}, nil)
+	if err != nil {
+		t.Fatalf("dial: %v (response %+v)", err, resp)
+	}
+	if got := p.c.Subprotocol(); got != protocol.Subprotocol {
+		t.Fatalf("server chose subprotocol %q, want %q", got, protocol.Subprotocol)
+	}
+	return p
+}
+
+// start connects and says hello, and returns the ready event.
+func (ts *testServer) start(t *testing.T, cols, rows int) (*peer, protocol.Ready) {
+	t.Helper()
+	p := ts.connect(t)
+	p.hello(cols, rows)
+	var r protocol.Ready
+	p.event(protocol.TypeReady, &r)
+	return p, r
+}
+
+// waitActive waits until the Manager counts n live sessions.
+func (ts *testServer) waitActive(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(patience)
+	for ts.mgr.Active() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions active, want %d", ts.mgr.Active(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// peer is the browser's end of a session.
+type peer struct {
+	t      *testing.T
+	c      *websocket.Conn
+	wait   time.Duration // longest wait for a frame; patience when zero
+	output bytes.Buffer  // terminal bytes received so far
+	texts  [][]byte      // text frames received so far
+}
+
+func (p *peer) sendText(s string) {
+	p.t.Helper()
+	p.c.SetWriteDeadline(time.Now().Add(patience))
+	if err := p.c.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		p.t.Fatalf("send text: %v", err)
+	}
+}
+
+func (p *peer) sendBinary(b []byte) {
+	p.t.Helper()
+	p.c.SetWriteDeadline(time.Now().Add(patience))
+	if err := p.c.WriteMessage(websocket.BinaryMessage, b); err != nil {
+		p.t.Fatalf("send binary: %v", err)
+	}
+}
+
+func (p *peer) hello(cols, rows int) {
+	p.t.Helper()
+	b, _ := json.Marshal(map[string]any{"type": "hello", "cols": cols, "rows": rows})
+	p.sendText(string(b))
+}
+
+// read reads the next frame, recording it.
+func (p *peer) read() (int, []byte, error) {
+	wait := p.wait
+	if wait == 0 {
+		wait = patience
+	}
+	p.c.SetReadDeadline(time.Now().Add(wait))
+	typ, data, err := p.c.ReadMessage()
+	switch {
+	case err != nil:
+	case typ == websocket.BinaryMessage:
+		p.output.Write(data)
+	case typ == websocket.TextMessage:
+		p.texts = append(p.texts, data)
+	}
+	return typ, data, err
+}
+
+// event reads frames up to the next text frame, which must be of type typ,
+// and decodes it into v.
+func (p *peer) event(typ string, v any) {
+	p.t.Helper()
+	for {
+		kind, data, err := p.read()
+		if err != nil {
+			p.t.Fatalf("waiting for %s: %v (text frames so far: %s)", typ, err, p.textsString())
+		}
+		if kind != websocket.TextMessage {
+			continue
+		}
+		var head struct{ Type string }
+		if err := json.Unmarshal(data, &head); err != nil {
+			p.t.Fatalf("server sent non-JSON text %q", data)
+		}
+		if head.Type != typ {
+			p.t.Fatalf("got %s, want a %s event", data, typ)
+		}
+		if err := json.Unmarshal(data, v); err != nil {
+			p.t.Fatalf("decode %s: %v", data, err)
+		}
+		return
+	}
+}
+
+// waitOutput reads until the terminal output contains s.
+func (p *peer) waitOutput(s string) {
+	p.t.Helper()
+	for !strings.Contains(p.output.String(), s) {
+		if _, _, err := p.read(); err != nil {
+			p.t.Fatalf("waiting for output %q: %v; got %q", s, err, p.output.String())
+		}
+	}
+}
+
+// closed reads until the connection closes and returns the close code.
+func (p *peer) closed() int {
+	p.t.Helper()
+	for {
+		_, _, err := p.read()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) {
+			p.t.Fatalf("connection ended with %v, want a close frame", err)
+		}
+		return ce.Code
+	}
+}
+
+func (p *peer) textsString() string {
+	var b strings.Builder
+	for _, t := range p.texts {
+		b.Write(t)
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// expectError reads the error event and the close that must follow it.
+func (p *peer) expectError(code string, closeCode int) protocol.Error {
+	p.t.Helper()
+	var e protocol.Error
+	p.event(protocol.TypeError, &e)
+	if e.Code != code || e.Message == "" {
+		p.t.Errorf("error event %+v, want code %q with a message", e, code)
+	}
+	if got := p.closed(); got != closeCode {
+		p.t.Errorf("closed with %d, want %d", got, closeCode)
+	}
+	return e
+}
+
+// expectExit reads the exit event and the close that must follow it.
+func (p *peer) expectExit(reason string, code *int, closeCode int) {
+	p.t.Helper()
+	var e struct {
+		Type   string
+		Reason string
+		Code   *int `json:"code"`
+	}
+	p.event(protocol.TypeExit, &e)
+	if e.Reason != reason || (e.Code == nil) != (code == nil) || (code != nil && *e.Code != *code) {
+		p.t.Errorf("exit event %s, want reason %q code %v", p.texts[len(p.texts)-1], reason, fmtCode(code))
+	}
+	if got := p.closed(); got != closeCode {
+		p.t.Errorf("closed with %d, want %d", got, closeCode)
+	}
+}
+
+func fmtCode(c *int) any {
+	if c == nil {
+		return "null"
+	}
+	return *c
+}
+
+func intp(n int) *int { return &n }
