@@ -6,6 +6,8 @@
 # --network=none: runsc refuses to start a container whose network namespace
 #   is the root one without it, even under `docker run --network none`.
 # --platform=systrap: the fast platform of current gVisor.
+# --oci-seccomp: enforce the container's seccomp profile inside gVisor too,
+#   so a call iexbox's profile removes is refused under both runtimes.
 set -euo pipefail
 export PATH=/usr/local/go/bin:$PATH
 
@@ -27,9 +29,9 @@ if [[ ! -x $BIN || "$(cat "$STAMP" 2>/dev/null)" != "$RUNSC_VERSION" ]]; then
   echo "$RUNSC_VERSION" > "$STAMP"
 fi
 
-want='{"path":"'$BIN'","runtimeArgs":["--network=none","--platform=systrap"]}'
+want='{"path":"'$BIN'","runtimeArgs":["--network=none","--platform=systrap","--oci-seccomp"]}'
 if docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"' &&
-   grep -q -- '--platform=systrap' "$DAEMON_JSON" 2>/dev/null; then
+   grep -q -- '--oci-seccomp' "$DAEMON_JSON" 2>/dev/null; then
   exit 0
 fi
 mkdir -p "$(dirname "$DAEMON_JSON")"

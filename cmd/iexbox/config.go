@@ -40,6 +40,8 @@ type config struct {
 	readOnly        bool
 	dns             string
 	user            string
+	uidBase         int
+	seccomp         bool
 	instance        string
 	shutdownTimeout time.Duration
 	logFormat       string
@@ -61,7 +63,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
 	fs.StringVar(&c.image, "image", "iexbox-sandbox:latest", "sandbox image; never pulled (build it with `make image`)")
-	fs.StringVar(&c.runtime, "runtime", "runc", "sandbox runtime: runc or runsc (Docker OCI runtimes), or process (a local pty, development only, loopback only)")
+	fs.StringVar(&c.runtime, "runtime", "auto", "sandbox runtime: runsc (gVisor) or runc (Docker OCI runtimes); auto picks runsc when a probe container starts under it, else runc with a warning; process runs a local pty (development only, loopback only)")
 	fs.StringVar(&c.command, "command", "iex", "program the process runtime runs")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "end a session after this long without keyboard input (0 disables)")
 	fs.DurationVar(&c.maxLifetime, "max-lifetime", 30*time.Minute, "end every session this long after it started (0 disables)")
@@ -77,7 +79,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.network, "network", "none", "Docker network mode of sandboxes")
 	fs.BoolVar(&c.readOnly, "read-only", true, "read-only root file system in sandboxes")
 	fs.StringVar(&c.dns, "dns", "127.0.0.1", "comma-separated resolvers for sandboxes; loopback means no query can leave")
-	fs.StringVar(&c.user, "user", "10001:10001", "uid:gid sandboxes run as (never root)")
+	fs.IntVar(&c.uidBase, "uid-base", 100000, "give every live sandbox its own uid counting from this one (0: all run as -user)")
+	fs.StringVar(&c.user, "user", "10001:10001", "uid:gid sandboxes run as when -uid-base is 0 (never root)")
+	fs.BoolVar(&c.seccomp, "seccomp", true, "apply iexbox's seccomp profile (Docker's default minus io_uring, keyctl, bpf, unshare, mount, ptrace, ...); false keeps Docker's default")
 	fs.StringVar(&c.instance, "instance", "", "name labelling this server's containers, stable across restarts (default: host name and listen port)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for sessions and containers to end on SIGTERM")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
@@ -116,19 +120,22 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 
 func (c *config) validate() error {
 	switch c.runtime {
-	case "runc", "runsc":
+	case "auto", "runc", "runsc":
 	case "process":
 		if !loopback(c.addr) {
 			return fmt.Errorf("-runtime process isolates nothing and only listens on loopback, not %q", c.addr)
 		}
 	default:
-		return fmt.Errorf("-runtime %q: want runc, runsc or process", c.runtime)
+		return fmt.Errorf("-runtime %q: want auto, runsc, runc or process", c.runtime)
 	}
 	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 {
 		return errors.New("durations must not be negative")
 	}
 	if c.pool < 0 || c.poolMaxAge < 0 {
 		return errors.New("-pool and -pool-max-age must not be negative")
+	}
+	if uid, _, _ := strings.Cut(c.user, ":"); c.uidBase < 0 || c.uidBase == 0 && (uid == "0" || uid == "root") {
+		return errors.New("sandboxes never run as root: check -uid-base and -user")
 	}
 	if c.maxSessions < 0 {
 		return errors.New("-max-sessions must not be negative")

@@ -27,4 +27,3 @@ func exitCode(err error) int {
 	}
 	return 1
 }
-

@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	rt, cleanup, err := newRuntime(ctx, cfg, instance, log)
+	rt, warnings, cleanup, err := newRuntime(ctx, cfg, instance, log)
 	if err != nil {
 		return err
 	}
@@ -75,6 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Origins:  origins,
 		Page:     page(),
 		Version:  version(),
+		Warnings: warnings,
 		Log:      log,
 	})
 	httpSrv := &http.Server{
@@ -122,48 +123,64 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // newRuntime builds the sandbox runtime the flags ask for. For Docker it
-// checks the engine and the image (the server never pulls) and removes what
-// a previous run of this instance left behind.
-func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logger) (session.Runtime, func(), error) {
+// checks the engine and the image (the server never pulls), picks the OCI
+// runtime for auto, and removes what a previous run of this instance left
+// behind. Warnings are for the operator: they go to /status too.
+func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logger) (rt session.Runtime, warnings []string, cleanup func(), err error) {
 	if cfg.runtime == "process" {
 		log.Warn("the process runtime isolates nothing: development only")
-		return process.New(strings.Fields(cfg.command), nil), func() {}, nil
+		return process.New(strings.Fields(cfg.command), nil), nil, func() {}, nil
 	}
-	mem, _ := cfg.memoryBytes()
-	tmpfs, _ := cfg.tmpfsBytes()
 	cli, err := docker.NewClient()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	rt := docker.New(cli, docker.Config{
-		Image:     cfg.image,
-		Runtime:   cfg.runtime,
-		Instance:  instance,
-		Memory:    mem,
-		CPUs:      cfg.cpus,
-		Pids:      cfg.pids,
-		NoFile:    cfg.nofile,
-		TmpfsSize: tmpfs,
-		User:      cfg.user,
-		Network:   cfg.network,
-		ReadOnly:  cfg.readOnly,
-		DNS:       splitList(cfg.dns),
-	}, log)
+	defer func() {
+		if err != nil {
+			cli.Close()
+		}
+	}()
+	mem, _ := cfg.memoryBytes()
+	tmpfs, _ := cfg.tmpfsBytes()
+	dcfg := docker.Config{
+		Image:         cfg.image,
+		Runtime:       cfg.runtime,
+		Instance:      instance,
+		Memory:        mem,
+		CPUs:          cfg.cpus,
+		Pids:          cfg.pids,
+		NoFile:        cfg.nofile,
+		TmpfsSize:     tmpfs,
+		UIDBase:       cfg.uidBase,
+		User:          cfg.user,
+		Network:       cfg.network,
+		WritableRoot:  !cfg.readOnly,
+		DockerSeccomp: !cfg.seccomp,
+		DNS:           splitList(cfg.dns),
+	}
 	checkCtx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
-	if err := rt.Check(checkCtx); err != nil {
-		cli.Close()
-		return nil, nil, err
+	if cfg.runtime == "auto" {
+		dcfg.Runtime = "runsc"
+		if err := docker.New(cli, dcfg, log).Probe(checkCtx); err != nil {
+			dcfg.Runtime = "runc"
+			w := "gVisor (runsc) is not usable here, sandboxes run under runc: " + err.Error()
+			log.Warn(w)
+			warnings = append(warnings, w)
+		}
 	}
-	n, err := rt.Sweep(checkCtx)
+	drt := docker.New(cli, dcfg, log)
+	if err := drt.Check(checkCtx); err != nil {
+		return nil, nil, nil, err
+	}
+	n, err := drt.Sweep(checkCtx)
 	if err != nil {
-		cli.Close()
-		return nil, nil, fmt.Errorf("remove leftover containers: %w", err)
+		return nil, nil, nil, fmt.Errorf("remove leftover containers: %w", err)
 	}
 	if n > 0 {
 		log.Info("removed leftover containers", "count", n)
 	}
-	return rt, func() { cli.Close() }, nil
+	return drt, warnings, func() { cli.Close() }, nil
 }
 
 // warmPrompt is the output that shows a warm sandbox is ready: iex's first

@@ -21,13 +21,18 @@ type Config struct {
 	TmpfsSize int64   // bytes, for /tmp and the home directory each
 	ShmSize   int64   // bytes, for /dev/shm
 
-	User        string   // uid:gid without a passwd entry is fine
-	Home        string   // tmpfs home directory
-	Network     string   // Docker network mode
-	ReadOnly    bool     // read-only root file system
-	DNS         []string // resolvers; loopback so no query can leave
-	Cmd         []string // the program, iex
-	ErlangFlags string   // ERL_AFLAGS for the BEAM
+	// UIDBase gives every live sandbox its own uid from UIDBase up; 0 runs
+	// every sandbox as User instead. A uid without a passwd entry is fine.
+	UIDBase int
+	User    string // uid:gid when UIDBase is 0
+
+	Home          string   // tmpfs home directory
+	Network       string   // Docker network mode
+	WritableRoot  bool     // a writable root file system (read-only unless set)
+	DockerSeccomp bool     // Docker's default seccomp profile instead of the stricter own one
+	DNS           []string // resolvers; loopback so no query can leave
+	Cmd           []string // the program, iex
+	ErlangFlags   string   // ERL_AFLAGS for the BEAM
 }
 
 // Defaults for the fields of Config.
@@ -78,6 +83,9 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// fixedUser is the user of sandboxes that do not get their own uid.
+func (c Config) fixedUser() string { return c.User }
+
 // containerConfig is the container's own configuration.
 func (c Config) containerConfig(sessionID string) *container.Config {
 	return &container.Config{
@@ -105,9 +113,19 @@ func (c Config) containerConfig(sessionID string) *container.Config {
 	}
 }
 
-// hostConfig is the hardening and the limits.
-func (c Config) hostConfig(cols, rows int) *container.HostConfig {
-	uid, gid, ok := strings.Cut(c.User, ":")
+// hostConfig is the hardening and the limits, for a sandbox running as
+// user (uid:gid).
+func (r *Runtime) hostConfig(cols, rows int, user string) (*container.HostConfig, error) {
+	c := r.cfg
+	security := []string{"no-new-privileges"}
+	if !c.DockerSeccomp {
+		profile, err := seccompProfile(c.Runtime == "runsc")
+		if err != nil {
+			return nil, err
+		}
+		security = append(security, "seccomp="+profile)
+	}
+	uid, gid, ok := strings.Cut(user, ":")
 	if !ok {
 		gid = uid
 	}
@@ -117,9 +135,9 @@ func (c Config) hostConfig(cols, rows int) *container.HostConfig {
 		Runtime:        c.Runtime,
 		NetworkMode:    container.NetworkMode(c.Network),
 		DNS:            c.DNS,
-		ReadonlyRootfs: c.ReadOnly,
+		ReadonlyRootfs: !c.WritableRoot,
 		CapDrop:        []string{"ALL"},
-		SecurityOpt:    []string{"no-new-privileges"},
+		SecurityOpt:    security,
 		IpcMode:        container.IPCModePrivate,
 		ShmSize:        c.ShmSize,
 		Tmpfs: map[string]string{
@@ -136,5 +154,5 @@ func (c Config) hostConfig(cols, rows int) *container.HostConfig {
 			PidsLimit:  &c.Pids,
 			Ulimits:    []*container.Ulimit{{Name: "nofile", Soft: c.NoFile, Hard: c.NoFile}},
 		},
-	}
+	}, nil
 }

@@ -56,7 +56,7 @@ type Runtime struct {
 	api  api
 	cfg  Config
 	log  *slog.Logger
-	once sync.Once
+	uids *uids
 }
 
 var _ session.Runtime = (*Runtime)(nil)
@@ -74,7 +74,8 @@ func NewClient() (*client.Client, error) {
 
 // New returns a Runtime that starts containers described by cfg.
 func New(cli api, cfg Config, log *slog.Logger) *Runtime {
-	return &Runtime{api: cli, cfg: cfg.withDefaults(), log: log}
+	cfg = cfg.withDefaults()
+	return &Runtime{api: cli, cfg: cfg, log: log, uids: &uids{base: cfg.UIDBase}}
 }
 
 // Name is the OCI runtime containers run under.

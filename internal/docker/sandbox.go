@@ -30,6 +30,8 @@ type Sandbox struct {
 	status    container.WaitResponse
 	statusErr error
 
+	releaseUser func() // frees the sandbox's uid once it is removed
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -94,6 +96,9 @@ func (s *Sandbox) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
 		defer cancel()
 		s.closeErr = s.rt.remove(ctx, s.id)
+		if s.closeErr == nil { // a container that may still run keeps its uid
+			s.releaseUser()
+		}
 		s.stopWait()
 		s.log.Debug("container removed")
 	})

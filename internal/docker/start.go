@@ -28,9 +28,22 @@ const removeTimeout = 10 * time.Second
 // registered before start, so iex's banner and first prompt are read. On
 // any failure the container is removed before Start returns.
 func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandbox, err error) {
-	created, err := r.api.ContainerCreate(ctx,
-		r.cfg.containerConfig(spec.ID), r.cfg.hostConfig(spec.Cols, spec.Rows), nil, nil,
-		"iexbox-"+spec.ID)
+	user, releaseUser, err := r.user()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			releaseUser()
+		}
+	}()
+	cfg := r.cfg.containerConfig(spec.ID)
+	cfg.User = user
+	host, err := r.hostConfig(spec.Cols, spec.Rows, user)
+	if err != nil {
+		return nil, err
+	}
+	created, err := r.api.ContainerCreate(ctx, cfg, host, nil, nil, "iexbox-"+spec.ID)
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
@@ -59,7 +72,7 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 	waitCtx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
 	waitCh, waitErr := r.api.ContainerWait(waitCtx, id, container.WaitConditionNextExit)
 	sb := &Sandbox{
-		rt: r, id: id, log: log,
+		rt: r, id: id, log: log, releaseUser: releaseUser,
 		conn: hijack.Conn, out: hijack.Reader,
 		stopWait: stopWait, exited: make(chan struct{}),
 	}
@@ -79,6 +92,19 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 	}
 	log.Debug("container started")
 	return sb, nil
+}
+
+// user picks the uid:gid of a new sandbox; release frees it once the
+// sandbox is removed.
+func (r *Runtime) user() (user string, release func(), err error) {
+	if r.cfg.UIDBase == 0 {
+		return r.cfg.User, func() {}, nil
+	}
+	uid, err := r.uids.take()
+	if err != nil {
+		return "", nil, err
+	}
+	return userSpec(uid), func() { r.uids.give(uid) }, nil
 }
 
 func (s *Sandbox) resizeUntilAccepted(ctx context.Context, cols, rows int) error {

@@ -25,6 +25,7 @@ type Config struct {
 	Origins  Origins
 	Page     fs.FS // the browser page; nil serves none
 	Version  string
+	Warnings []string // for the operator, shown in /status
 	Log      *slog.Logger
 }
 
@@ -70,6 +71,7 @@ type Status struct {
 	Runtime  string              `json:"runtime"`
 	Sessions SessionsStatus      `json:"sessions"`
 	Pool     *session.PoolStatus `json:"pool,omitempty"`
+	Warnings []string            `json:"warnings"`
 }
 
 // SessionsStatus counts live sessions against the cap.
@@ -86,6 +88,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
 		Instance: s.cfg.Instance,
 		Runtime:  s.cfg.Runtime.Name(),
 		Sessions: SessionsStatus{Active: s.cfg.Manager.Active(), Max: s.cfg.Manager.Max()},
+		Warnings: append([]string{}, s.cfg.Warnings...),
 	}
 	if s.cfg.Pool != nil {
 		ps := s.cfg.Pool.Status()

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"iexbox/internal/protocol"
+)
+
+const patience = 10 * time.Second
+
+// watchedWriter is an io.Writer safe for concurrent use whose content can be
+// waited on.
+type watchedWriter struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+func newWatchedWriter() *watchedWriter { return &watchedWriter{changed: make(chan struct{}, 1)} }
+
+func (w *watchedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+	return w.buf.Write(p)
+}
+
+func (w *watchedWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// program is run started in-process.
+type program struct {
+	cancel context.CancelFunc
+	done   chan error
+	stdout *watchedWriter
+	addr   string
+}
+
+// startProgram runs the program with args until cleanup, which cancels it
+// and waits for it to return.
+func startProgram(t *testing.T, args ...string) *program {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	p := &program{cancel: cancel, done: make(chan error, 1), stdout: newWatchedWriter()}
+	go func() {
+		p.done <- run(ctx, append([]string{"iexbox"}, args...), env(nil), p.stdout, t.Output())
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-p.done:
+		case <-time.After(patience):
+			t.Errorf("run did not return after its context ended")
+		}
+	})
+
+	served := regexp.MustCompile(`iexbox serving on http://(\S+)\n`)
+	deadline := time.After(patience)
+	for {
+		if m := served.FindStringSubmatch(p.stdout.String()); m != nil {
+			p.addr = m[1]
+			return p
+		}
+		select {
+		case <-p.stdout.changed:
+		case err := <-p.done:
+			t.Fatalf("run returned %v before serving", err)
+		case <-deadline:
+			t.Fatalf("run never said where it serves; stdout %q", p.stdout.String())
+		}
+	}
+}
+
+func TestRunServesAndShutsDown(t *testing.T) {
+	p := startProgram(t, "-addr", "127.0.0.1:0", "-runtime", "process", "-command", "cat",
+		"-instance", "cmd-test", "-idle-timeout", "1m", "-max-sessions", "2", "-log-level", "debug")
+	if host, _, _ := net.SplitHostPort(p.addr); host != "127.0.0.1" {
+		t.Fatalf("serving on %s, want 127.0.0.1", p.addr)
+	}
+	base := "http://" + p.addr
+
+	for path, want := range map[string]int{"/healthz": 200, "/status": 200, "/": 200} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+		if path == "/status" {
+			var st struct {
+				Runtime  string
+				Instance string
+				Sessions struct{ Active, Max int }
+			}
+			if err := json.Unmarshal(body, &st); err != nil || st.Runtime != "process" || st.Instance != "cmd-test" || st.Sessions.Max != 2 {
+				t.Errorf("/status %s (%v)", body, err)
+			}
+		}
+		if path == "/" && !strings.Contains(strings.ToLower(string(body)), "<html") {
+			t.Errorf("GET / is not the page: %.200q", body)
+		}
+	}
+
+	d := websocket.Dialer{Subprotocols: []string{protocol.Subprotocol}, HandshakeTimeout: patience}
+	c, _, err := d.DialContext(t.Context(), "ws://"+p.addr+"/ws", nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(patience))
+	c.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello","cols":80,"rows":24}`))
+	var ready protocol.Ready
+	if err := c.ReadJSON(&ready); err != nil || ready.Type != "ready" || ready.Runtime != "process" ||
+		ready.Instance != "cmd-test" || ready.IdleTimeout != 60 || ready.MaxLifetime != 1800 {
+		t.Fatalf("ready = %+v, %v", ready, err)
+	}
+	c.WriteMessage(websocket.BinaryMessage, []byte("ping\n"))
+	var out bytes.Buffer
+	for !strings.Contains(out.String(), "ping\r\nping\r\n") {
+		typ, data, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for the echo: %v; got %q", err, out.String())
+		}
+		if typ == websocket.BinaryMessage {
+			out.Write(data)
+		}
+	}
+
+	// SIGTERM: the client is told, then closed with 1001, and run returns nil.
+	start := time.Now()
+	p.cancel()
+	var exit struct {
+		Type, Reason string
+		Code         *int
+	}
+	for exit.Type != "exit" {
+		typ, data, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("waiting for the exit event: %v", err)
+		}
+		if typ == websocket.TextMessage {
+			json.Unmarshal(data, &exit)
+		}
+	}
+	if exit.Reason != "shutdown" || exit.Code != nil {
+		t.Errorf("exit event %+v, want shutdown with code null", exit)
+	}
+	_, _, err = c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Errorf("connection ended with %v, want close 1001", err)
+	}
+	select {
+	case err := <-p.done:
+		if err != nil {
+			t.Errorf("run = %v, want nil after a clean shutdown", err)
+		}
+		p.done <- err // for the cleanup
+	case <-time.After(patience):
+		t.Fatal("run did not return after shutdown")
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("shutdown took %v, want well under the spec's seconds", took)
+	}
+	if _, err := net.DialTimeout("tcp", p.addr, time.Second); err == nil {
+		t.Errorf("still accepting connections after run returned")
+	}
+}
+
+func TestRunRefusesBadSetup(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad flag", []string{"-memory", "lots"}, "-memory"},
+		{"process runtime beyond loopback", []string{"-runtime", "process", "-addr", "0.0.0.0:0"}, "loopback"},
+		{"bad log format", []string{"-runtime", "process", "-addr", "127.0.0.1:0", "-log-format", "xml"}, "-log-format"},
+		{"bad log level", []string{"-runtime", "process", "-addr", "127.0.0.1:0", "-log-level", "loud"}, "-log-level"},
+		{"bad origins", []string{"-runtime", "process", "-addr", "127.0.0.1:0", "-origins", "lessons.example"}, "origin"},
+		{"address in use", []string{"-runtime", "process", "-addr", busy.Addr().String()}, "listen"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout bytes.Buffer
+			err := run(t.Context(), append([]string{"iexbox"}, tt.args...), env(nil), &stdout, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run = %v, want an error mentioning %q", err, tt.want)
+			}
+			if exitCode(err) != 1 {
+				t.Errorf("exit code %d, want 1", exitCode(err))
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout %q: nothing should be served", stdout.String())
+			}
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := run(t.Context(), []string{"iexbox", "-h"}, env(nil), &stdout, &stderr)
+	if !errors.Is(err, errHelp) {
+		t.Fatalf("run -h = %v, want errHelp", err)
+	}
+	if !strings.Contains(stderr.String(), "Usage: iexbox") || stdout.Len() != 0 {
+		t.Errorf("stdout %q stderr %q, want the usage on stderr only", stdout.String(), stderr.String())
+	}
+}
