@@ -7,11 +7,16 @@ SHELL := /bin/bash
 ARGS ?=
 WEB_SRC := static/package.json $(wildcard static/package-lock.json) $(shell find static/src -type f 2>/dev/null)
 
-.PHONY: docker image web build run vet unit e2e chromium test clean
+.PHONY: docker gvisor image web build run vet unit e2e chromium test clean
 
 # Start (and if needed install) Docker Engine.
 docker:
 	scripts/docker-up.sh
+
+# gVisor's runsc, built from the Go module proxy and registered with dockerd:
+# the default -runtime auto uses it wherever it works.
+gvisor: docker
+	scripts/gvisor-up.sh
 
 # Sandbox image; build.sh skips the work when the inputs' hash is unchanged.
 image: docker
@@ -28,7 +33,7 @@ static/dist/app.js: $(WEB_SRC)
 build: web
 	CGO_ENABLED=0 go build -o bin/iexbox ./cmd/iexbox
 
-run: build image
+run: build image gvisor
 	./bin/iexbox $(ARGS)
 
 vet:
@@ -42,7 +47,7 @@ chromium:
 	scripts/chromium-up.sh
 
 # Browser tests drive bin/iexbox in headless Chromium against real containers.
-e2e: build image chromium
+e2e: build image gvisor chromium
 	go test -count=1 -timeout 25m -v ./e2e/...
 
 test: vet unit e2e
