@@ -46,6 +46,13 @@ type config struct {
 	shutdownTimeout time.Duration
 	logFormat       string
 	logLevel        string
+	tokenSecretFile string
+	tokenSecret     []byte // from the file or IEXBOX_TOKEN_SECRET, never a flag
+	clientSessions  int
+	clientRate      int
+	trustedProxies  string
+	inputRate       string
+	inputBurst      string
 }
 
 // defaultPool is the number of warm sandboxes: enough for a burst of
@@ -84,6 +91,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.seccomp, "seccomp", true, "apply iexbox's seccomp profile (Docker's default minus io_uring, keyctl, bpf, unshare, mount, ptrace, ...); false keeps Docker's default")
 	fs.StringVar(&c.instance, "instance", "", "name labelling this server's containers, stable across restarts (default: host name and listen port)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for sessions and containers to end on SIGTERM")
+	fs.StringVar(&c.tokenSecretFile, "token-secret-file", "", "file holding the secret that signs access tokens; when set (or IEXBOX_TOKEN_SECRET is), every hello must carry a valid token")
+	fs.IntVar(&c.clientSessions, "client-sessions", 10, "most concurrent sessions per client address (IPv4 address or IPv6 /64; 0: no limit)")
+	fs.IntVar(&c.clientRate, "client-rate", 30, "most new sessions per minute per client address (0: no limit)")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client")
+	fs.StringVar(&c.inputRate, "input-rate", "256k", "keyboard input per session, bytes per second (0: no cap)")
+	fs.StringVar(&c.inputBurst, "input-burst", "1m", "input a session may send at once before -input-rate applies (a paste)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -115,7 +128,28 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
+	if err := c.readTokenSecret(getenv); err != nil {
+		return c, err
+	}
 	return c, c.validate()
+}
+
+// readTokenSecret reads the token secret from -token-secret-file, else
+// from IEXBOX_TOKEN_SECRET. A flag would show it in the process list.
+func (c *config) readTokenSecret(getenv func(string) string) error {
+	if c.tokenSecretFile != "" {
+		data, err := os.ReadFile(c.tokenSecretFile)
+		if err != nil {
+			return fmt.Errorf("-token-secret-file: %w", err)
+		}
+		c.tokenSecret = []byte(strings.TrimSpace(string(data)))
+	} else if v := getenv("IEXBOX_TOKEN_SECRET"); v != "" {
+		c.tokenSecret = []byte(v)
+	}
+	if c.tokenSecret != nil && len(c.tokenSecret) < 16 {
+		return errors.New("the token secret must be at least 16 bytes")
+	}
+	return nil
 }
 
 func (c *config) validate() error {
@@ -140,6 +174,12 @@ func (c *config) validate() error {
 	if c.maxSessions < 0 {
 		return errors.New("-max-sessions must not be negative")
 	}
+	if c.clientSessions < 0 || c.clientRate < 0 {
+		return errors.New("-client-sessions and -client-rate must not be negative")
+	}
+	if _, _, err := c.inputLimits(); err != nil {
+		return err
+	}
 	if c.cpus <= 0 || c.pids <= 0 || c.nofile <= 0 {
 		return errors.New("-cpus, -pids and -nofile must be positive")
 	}
@@ -163,6 +203,19 @@ func (c *config) memoryBytes() (int64, error) {
 		return 0, fmt.Errorf("-memory %q: want a size of at least 32m, such as 256m", c.memory)
 	}
 	return n, nil
+}
+
+// inputLimits are -input-rate and -input-burst in bytes.
+func (c *config) inputLimits() (rate, burst int, err error) {
+	r, err := units.RAMInBytes(c.inputRate)
+	if err != nil || r < 0 {
+		return 0, 0, fmt.Errorf("-input-rate %q: want a size such as 256k, or 0", c.inputRate)
+	}
+	b, err := units.RAMInBytes(c.inputBurst)
+	if err != nil || b < 0 {
+		return 0, 0, fmt.Errorf("-input-burst %q: want a size such as 1m", c.inputBurst)
+	}
+	return int(r), int(b), nil
 }
 
 func (c *config) tmpfsBytes() (int64, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,10 @@ func defaults() config {
 		shutdownTimeout: 30 * time.Second,
 		logFormat:       "text",
 		logLevel:        "info",
+		clientSessions:  10,
+		clientRate:      30,
+		inputRate:       "256k",
+		inputBurst:      "1m",
 	}
 }
 
@@ -48,7 +53,7 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := defaults(); c != want {
+	if want := defaults(); !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", c, want)
 	}
 }
@@ -102,7 +107,7 @@ func TestParseConfigSources(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.want(&want)
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("\n got %+v\nwant %+v", got, want)
 			}
 		})

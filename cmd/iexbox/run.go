@@ -39,6 +39,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	proxies, err := server.ParseTrustedProxies(cfg.trustedProxies)
+	if err != nil {
+		return err
+	}
+	inputRate, inputBurst, _ := cfg.inputLimits()
 
 	rt, warnings, cleanup, err := newRuntime(ctx, cfg, instance, log)
 	if err != nil {
@@ -67,16 +72,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		pool.Run(poolCtx)
 	}()
 	srv := server.New(server.Config{
-		Runtime:  pool,
-		Pool:     pool,
-		Manager:  mgr,
-		Limits:   session.Limits{Idle: cfg.idleTimeout, Lifetime: cfg.maxLifetime},
-		Instance: instance,
-		Origins:  origins,
-		Page:     page(),
-		Version:  version(),
-		Warnings: warnings,
-		Log:      log,
+		Runtime: pool,
+		Pool:    pool,
+		Manager: mgr,
+		Limits: session.Limits{
+			Idle: cfg.idleTimeout, Lifetime: cfg.maxLifetime,
+			InputRate: inputRate, InputBurst: inputBurst,
+		},
+		TokenSecret:    cfg.tokenSecret,
+		ClientLimits:   server.ClientLimits{Sessions: cfg.clientSessions, PerMin: cfg.clientRate},
+		TrustedProxies: proxies,
+		Instance:       instance,
+		Origins:        origins,
+		Page:           page(),
+		Version:        version(),
+		Warnings:       warnings,
+		Log:            log,
 	})
 	httpSrv := &http.Server{
 		Handler:           srv,

@@ -46,6 +46,8 @@ const (
 	CodeProtocol    = "protocol"
 	CodeUnavailable = "unavailable"
 	CodeInternal    = "internal"
+	CodeForbidden   = "forbidden"    // a token is required and was missing or bad
+	CodeRateLimited = "rate_limited" // this client opened too many sessions
 )
 
 // ErrProtocol is wrapped by every decoding error: the peer broke the protocol.
@@ -58,6 +60,7 @@ type ClientMessage struct {
 	Cols  int
 	Rows  int
 	Bytes int64
+	Token string // hello only: an access token, where the server requires one
 }
 
 // wireClient mirrors the JSON of every client message. Numbers are decoded as
@@ -68,6 +71,7 @@ type wireClient struct {
 	Cols  json.RawMessage `json:"cols"`
 	Rows  json.RawMessage `json:"rows"`
 	Bytes json.RawMessage `json:"bytes"`
+	Token json.RawMessage `json:"token"`
 }
 
 // DecodeClient parses one text frame from a client. Every failure wraps
@@ -99,6 +103,11 @@ func DecodeClient(data []byte) (ClientMessage, error) {
 		}
 		m.Cols = int(clamp(cols, MinCols, MaxCols))
 		m.Rows = int(clamp(rows, MinRows, MaxRows))
+		if m.Type == TypeHello && len(w.Token) > 0 && string(w.Token) != "null" {
+			if err := json.Unmarshal(w.Token, &m.Token); err != nil {
+				return ClientMessage{}, fmt.Errorf("%w: \"token\" must be a string", ErrProtocol)
+			}
+		}
 	case TypeAck:
 		n, err := number("bytes", w.Bytes)
 		if err != nil {
@@ -189,6 +198,8 @@ const (
 	CloseProtocol    = 4004
 	CloseUnavailable = 4005
 	CloseOOM         = 4006
+	CloseForbidden   = 4003
+	CloseRateLimited = 4029
 )
 
 // Exit reasons.
@@ -227,6 +238,10 @@ func ErrorCloseCode(code string) int {
 		return CloseProtocol
 	case CodeUnavailable:
 		return CloseUnavailable
+	case CodeForbidden:
+		return CloseForbidden
+	case CodeRateLimited:
+		return CloseRateLimited
 	}
 	return CloseError
 }

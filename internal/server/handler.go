@@ -46,6 +46,30 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	limits := s.cfg.ClientLimits
+	if len(s.cfg.TokenSecret) > 0 {
+		claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now())
+		if err != nil {
+			log.Info("refused", "code", protocol.CodeForbidden, "remote", r.RemoteAddr)
+			c.refuse(protocol.CodeForbidden, err.Error(), 0)
+			return
+		}
+		if claims.ClientSessions > 0 {
+			limits.Sessions = claims.ClientSessions
+		}
+		if claims.ClientRate > 0 {
+			limits.PerMin = claims.ClientRate
+		}
+	}
+	client := s.clients.key(r)
+	releaseClient, wait, ok := s.clients.admit(client, limits, time.Now())
+	if !ok {
+		log.Info("refused", "code", protocol.CodeRateLimited, "client", client)
+		c.refuse(protocol.CodeRateLimited, "too many sessions from your address", wait)
+		return
+	}
+	defer releaseClient()
+
 	ctx, done, err := s.cfg.Manager.Admit()
 	if err != nil {
 		code := protocol.CodeCapacity

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 
 	"github.com/gorilla/websocket"
 
@@ -27,18 +28,26 @@ type Config struct {
 	Version  string
 	Warnings []string // for the operator, shown in /status
 	Log      *slog.Logger
+
+	// TokenSecret, when set, makes an access token in the hello mandatory.
+	TokenSecret []byte
+	// ClientLimits bound the sessions of one client address.
+	ClientLimits ClientLimits
+	// TrustedProxies may name the client in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
 }
 
 // Server handles HTTP requests. It is safe for concurrent use.
 type Server struct {
 	cfg      Config
+	clients  clients
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
 }
 
 // New returns a Server for cfg.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), clients: clients{trusted: cfg.TrustedProxies}}
 	s.upgrader = websocket.Upgrader{
 		Subprotocols:    []string{protocol.Subprotocol},
 		CheckOrigin:     cfg.Origins.allowed, // a refusal is HTTP 403

@@ -12,6 +12,12 @@ type Limits struct {
 	Idle time.Duration
 	// Lifetime ends every session this long after it started.
 	Lifetime time.Duration
+	// InputRate caps keyboard input in bytes per second, with bursts of
+	// InputBurst: a pasted megabyte goes through, a firehose is slowed by
+	// not reading the client (TCP pushes back), never buffered. Zero means
+	// no cap.
+	InputRate  int
+	InputBurst int
 }
 
 // warnLead is how long before a limit fires that the client is warned: 30 s,

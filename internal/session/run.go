@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // ErrProtocol marks a Client.Receive error caused by the client breaking the
@@ -25,6 +27,10 @@ const (
 
 // outputChunk is the most output read from the sandbox at once.
 const outputChunk = 32 << 10
+
+// maxInputFrame is the largest input message a client sends (the protocol's
+// frame limit); the input throttle's burst is never below it.
+const maxInputFrame = 64 << 10
 
 var (
 	errClientGone  = errors.New("client gone")
@@ -54,6 +60,11 @@ func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Log
 		wg      sync.WaitGroup
 	)
 
+	var throttle *rate.Limiter
+	if limits.InputRate > 0 {
+		throttle = rate.NewLimiter(rate.Limit(limits.InputRate), max(limits.InputBurst, maxInputFrame))
+	}
+
 	readerDone := make(chan struct{})
 	go func() { // the only goroutine that receives from the client
 		defer close(readerDone)
@@ -70,6 +81,9 @@ func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Log
 			switch m.Kind {
 			case Input:
 				clk.touch()
+				if throttle != nil && throttle.WaitN(ctx, min(len(m.Input), throttle.Burst())) != nil {
+					return // the session is ending
+				}
 				if _, err := sb.Write(m.Input); err != nil {
 					cancel(errSandboxGone)
 					return
