@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -65,6 +66,8 @@ func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Log
 		throttle = rate.NewLimiter(rate.Limit(limits.InputRate), max(limits.InputBurst, maxInputFrame))
 	}
 
+	var lastInput atomic.Int64 // UnixNano of the latest keyboard input
+
 	readerDone := make(chan struct{})
 	go func() { // the only goroutine that receives from the client
 		defer close(readerDone)
@@ -81,6 +84,7 @@ func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Log
 			switch m.Kind {
 			case Input:
 				clk.touch()
+				lastInput.Store(time.Now().UnixNano())
 				if throttle != nil && throttle.WaitN(ctx, min(len(m.Input), throttle.Burst())) != nil {
 					return // the session is ending
 				}
@@ -150,7 +154,7 @@ func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Log
 			var err error
 			select {
 			case p := <-out:
-				err = c.SendOutput(p)
+				err = c.SendOutput(gather(p, out, &lastInput))
 			case w := <-warns:
 				err = c.SendWarning(w.reason, w.secondsLeft)
 			case <-ctx.Done():
@@ -194,6 +198,34 @@ func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Log
 	wg.Wait()
 	<-closed
 	return end
+}
+
+// Output batching: small chunks are gathered for at most batchDelay into
+// fewer, larger frames (less work for the browser during a flood), except
+// within echoWindow of keyboard input, when every chunk goes at once so
+// typing feels immediate.
+const (
+	batchDelay = 3 * time.Millisecond
+	echoWindow = 20 * time.Millisecond
+)
+
+// gather appends to p the chunks that arrive on out within batchDelay, up
+// to outputChunk bytes.
+func gather(p []byte, out <-chan []byte, lastInput *atomic.Int64) []byte {
+	if len(p) >= outputChunk || time.Since(time.Unix(0, lastInput.Load())) < echoWindow {
+		return p
+	}
+	timer := time.NewTimer(batchDelay)
+	defer timer.Stop()
+	for len(p) < outputChunk {
+		select {
+		case q := <-out:
+			p = append(p, q...)
+		case <-timer.C:
+			return p
+		}
+	}
+	return p
 }
 
 // decideEnd turns the first cause that ended a session into its End.
