@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,9 @@ type config struct {
 	trustedProxies  string
 	inputRate       string
 	inputBurst      string
+	cgroupParent    string
+	sandboxesMemory string
+	sandboxesCPUs   float64
 }
 
 // defaultPool is the number of warm sandboxes: enough for a burst of
@@ -97,6 +101,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client")
 	fs.StringVar(&c.inputRate, "input-rate", "256k", "keyboard input per session, bytes per second (0: no cap)")
 	fs.StringVar(&c.inputBurst, "input-burst", "1m", "input a session may send at once before -input-rate applies (a paste)")
+	fs.StringVar(&c.cgroupParent, "cgroup-parent", "iexbox", "parent cgroup of all sandboxes, whose limits bound them together (\"\": Docker's default, no shared bound)")
+	fs.StringVar(&c.sandboxesMemory, "sandboxes-memory", "", "memory of all sandboxes together (default: three quarters of the host's)")
+	fs.Float64Var(&c.sandboxesCPUs, "sandboxes-cpus", 0, "CPU cores of all sandboxes together (default: all but half a core, kept for dockerd and the server)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -180,6 +187,9 @@ func (c *config) validate() error {
 	if _, _, err := c.inputLimits(); err != nil {
 		return err
 	}
+	if _, _, err := c.sandboxesLimits(); err != nil {
+		return err
+	}
 	if c.cpus <= 0 || c.pids <= 0 || c.nofile <= 0 {
 		return errors.New("-cpus, -pids and -nofile must be positive")
 	}
@@ -216,6 +226,26 @@ func (c *config) inputLimits() (rate, burst int, err error) {
 		return 0, 0, fmt.Errorf("-input-burst %q: want a size such as 1m", c.inputBurst)
 	}
 	return int(r), int(b), nil
+}
+
+// sandboxesLimits are the bounds of the parent cgroup.
+func (c *config) sandboxesLimits() (memory int64, cpus float64, err error) {
+	if c.sandboxesMemory != "" {
+		memory, err = units.RAMInBytes(c.sandboxesMemory)
+		if err != nil || memory < 64<<20 {
+			return 0, 0, fmt.Errorf("-sandboxes-memory %q: want a size such as 16g", c.sandboxesMemory)
+		}
+	} else if total, err := memTotal(); err == nil {
+		memory = total / 4 * 3
+	}
+	cpus = c.sandboxesCPUs
+	if cpus == 0 {
+		cpus = max(float64(runtime.NumCPU())-0.5, 0.5)
+	}
+	if cpus < 0 {
+		return 0, 0, errors.New("-sandboxes-cpus must not be negative")
+	}
+	return memory, cpus, nil
 }
 
 func (c *config) tmpfsBytes() (int64, error) {

@@ -43,6 +43,7 @@ func defaults() config {
 		clientRate:      30,
 		inputRate:       "256k",
 		inputBurst:      "1m",
+		cgroupParent:    "iexbox",
 	}
 }
 

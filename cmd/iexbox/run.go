@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"iexbox/internal/cgroup"
 	"iexbox/internal/docker"
 	"iexbox/internal/process"
 	"iexbox/internal/server"
@@ -168,6 +169,18 @@ func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logg
 		WritableRoot:  !cfg.readOnly,
 		DockerSeccomp: !cfg.seccomp,
 		DNS:           splitList(cfg.dns),
+	}
+	if cfg.cgroupParent != "" {
+		mem, cpus, _ := cfg.sandboxesLimits()
+		parent, err := cgroup.Setup("/sys/fs/cgroup", cfg.cgroupParent, mem, cpus)
+		if err != nil {
+			w := "sandboxes are not bounded together (no parent cgroup): " + err.Error()
+			log.Warn(w)
+			warnings = append(warnings, w)
+		} else {
+			dcfg.CgroupParent = parent.Path
+			log.Info("parent cgroup", "path", parent.Path, "memory", mem, "cpus", cpus)
+		}
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()

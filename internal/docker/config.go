@@ -30,6 +30,7 @@ type Config struct {
 	Network       string   // Docker network mode
 	WritableRoot  bool     // a writable root file system (read-only unless set)
 	DockerSeccomp bool     // Docker's default seccomp profile instead of the stricter own one
+	CgroupParent  string   // parent cgroup bounding all sandboxes together; "" for Docker's
 	DNS           []string // resolvers; loopback so no query can leave
 	Cmd           []string // the program, iex
 	ErlangFlags   string   // ERL_AFLAGS for the BEAM
@@ -148,11 +149,12 @@ func (r *Runtime) hostConfig(cols, rows int, user string) (*container.HostConfig
 		OomScoreAdj: 500,                               // the kernel kills a sandbox before the server
 		ConsoleSize: [2]uint{uint(rows), uint(cols)},   // dropped below API 1.42; Start resizes too
 		Resources: container.Resources{
-			Memory:     c.Memory,
-			MemorySwap: c.Memory,
-			NanoCPUs:   int64(c.CPUs * 1e9),
-			PidsLimit:  &c.Pids,
-			Ulimits:    []*container.Ulimit{{Name: "nofile", Soft: c.NoFile, Hard: c.NoFile}},
+			CgroupParent: c.CgroupParent,
+			Memory:       c.Memory,
+			MemorySwap:   c.Memory,
+			NanoCPUs:     int64(c.CPUs * 1e9),
+			PidsLimit:    &c.Pids,
+			Ulimits:      []*container.Ulimit{{Name: "nofile", Soft: c.NoFile, Hard: c.NoFile}},
 		},
 	}, nil
 }
