@@ -100,14 +100,14 @@ func (p *Pool) Status() PoolStatus {
 	return PoolStatus{Size: p.cfg.Size, Ready: len(p.ready), Starting: p.starting}
 }
 
-// Start hands over a warm sandbox resized to spec, or starts a cold one.
-// The warm sandbox's boot output is delivered first by its Read, byte for
-// byte.
+// Start hands over a warm sandbox resized to spec, or boots a cold one. Both
+// return once the program's prompt is there, so a session is ready when
+// its prompt is; the boot output is delivered first by Read, byte for byte.
 func (p *Pool) Start(ctx context.Context, spec Spec) (Sandbox, error) {
 	for {
 		w := p.take()
 		if w == nil {
-			return p.rt.Start(ctx, spec)
+			break
 		}
 		if err := w.sb.Resize(ctx, spec.Cols, spec.Rows); err != nil {
 			// A member that cannot be resized has died while waiting.
@@ -115,8 +115,13 @@ func (p *Pool) Start(ctx context.Context, spec Spec) (Sandbox, error) {
 			w.sb.Close()
 			continue
 		}
-		return &handedSandbox{Sandbox: w.sb, id: w.id, pending: w.output}, nil
+		return &handedSandbox{Sandbox: w.sb, id: w.id, pending: w.output, warm: true}, nil
 	}
+	w, err := p.boot(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return &handedSandbox{Sandbox: w.sb, id: w.id, pending: w.output}, nil
 }
 
 // take removes the oldest ready member that is still young enough.
@@ -204,7 +209,9 @@ func (p *Pool) Run(ctx context.Context) {
 
 // fill boots one member and adds it to the pool.
 func (p *Pool) fill(ctx context.Context, release func()) {
-	w, err := p.boot(ctx)
+	// The id is the session id of whoever takes the sandbox: it labels the
+	// container before anyone knows which session that will be.
+	w, err := p.boot(ctx, Spec{ID: uuid.NewString(), Cols: p.cfg.Cols, Rows: p.cfg.Rows})
 	p.mu.Lock()
 	p.starting--
 	if err == nil && !p.closed && ctx.Err() == nil {
@@ -229,17 +236,14 @@ func (p *Pool) fill(ctx context.Context, release func()) {
 }
 
 // boot starts a sandbox and reads its output up to the prompt.
-func (p *Pool) boot(ctx context.Context) (*warmSandbox, error) {
+func (p *Pool) boot(ctx context.Context, spec Spec) (*warmSandbox, error) {
 	ctx, cancel := context.WithTimeout(ctx, warmTimeout)
 	defer cancel()
-	id := uuid.NewString()
-	// The id is the session id of whoever takes the sandbox: it labels the
-	// container before anyone knows which session that will be.
-	sb, err := p.rt.Start(ctx, Spec{ID: id, Cols: p.cfg.Cols, Rows: p.cfg.Rows})
+	sb, err := p.rt.Start(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	w := &warmSandbox{sb: sb, id: id, born: time.Now()}
+	w := &warmSandbox{sb: sb, id: spec.ID, born: time.Now()}
 	if len(p.cfg.Prompt) == 0 {
 		return w, nil
 	}
@@ -306,6 +310,13 @@ type handedSandbox struct {
 	Sandbox
 	id      string
 	pending []byte
+	warm    bool // taken from the pool, not booted on demand
+}
+
+// Warm reports whether a sandbox came ready-booted from a Pool.
+func Warm(sb Sandbox) bool {
+	h, ok := sb.(*handedSandbox)
+	return ok && h.warm
 }
 
 // SessionID is the id the sandbox was created with, which the session

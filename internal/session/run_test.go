@@ -137,8 +137,10 @@ func TestRunOnlyInputCountsAsActivity(t *testing.T) {
 		if got := c.of("end")[0].at.Sub(start); got != 2*time.Minute {
 			t.Errorf("ended after %v, want 2m0s: output, acks or resizes reset the idle clock", got)
 		}
-		if ws := c.of("warning"); len(ws) != 1 || ws[0].at.Sub(start) != 90*time.Second {
-			t.Errorf("warnings %+v, want one at 1m30s", ws)
+		// The writer may be gathering output for batchDelay when the
+		// warning is due.
+		if ws := c.of("warning"); len(ws) != 1 || ws[0].at.Sub(start) < 90*time.Second || ws[0].at.Sub(start) > 90*time.Second+batchDelay {
+			t.Errorf("warnings %+v, want one at 1m30s (+ at most %v)", ws, batchDelay)
 		}
 		if got, want := c.output(), strings.Repeat("tick\r\n", 11); got != want {
 			t.Errorf("output %q, want %q", got, want)
