@@ -54,6 +54,8 @@ type config struct {
 	trustedProxies  string
 	inputRate       string
 	inputBurst      string
+	metricsAddr     string
+	drainTimeout    time.Duration
 	cgroupParent    string
 	sandboxesMemory string
 	sandboxesCPUs   float64
@@ -104,6 +106,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.cgroupParent, "cgroup-parent", "iexbox", "parent cgroup of all sandboxes, whose limits bound them together (\"\": Docker's default, no shared bound)")
 	fs.StringVar(&c.sandboxesMemory, "sandboxes-memory", "", "memory of all sandboxes together (default: three quarters of the host's)")
 	fs.Float64Var(&c.sandboxesCPUs, "sandboxes-cpus", 0, "CPU cores of all sandboxes together (default: all but half a core, kept for dockerd and the server)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address (host:port) only, keeping it off the public one (default: /metrics on -addr)")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", 0, "on SIGTERM, refuse new sessions and let live ones run this long before ending them (a second SIGTERM ends them at once; 0: end them at once)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -169,7 +173,7 @@ func (c *config) validate() error {
 	default:
 		return fmt.Errorf("-runtime %q: want auto, runsc, runc or process", c.runtime)
 	}
-	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 {
+	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 || c.drainTimeout < 0 {
 		return errors.New("durations must not be negative")
 	}
 	if c.pool < 0 || c.poolMaxAge < 0 {

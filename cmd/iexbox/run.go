@@ -8,13 +8,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"runtime/debug"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"iexbox/internal/cgroup"
 	"iexbox/internal/docker"
+	"iexbox/internal/metrics"
 	"iexbox/internal/process"
 	"iexbox/internal/server"
 	"iexbox/internal/session"
@@ -46,18 +50,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	inputRate, inputBurst, _ := cfg.inputLimits()
 
-	rt, warnings, cleanup, err := newRuntime(ctx, cfg, instance, log)
+	mgr := session.NewManager(cfg.maxSessionsOrDefault())
+	var pool *session.Pool // set below, before anything is served
+	met := metrics.New(metrics.Gauges{
+		SessionsActive: mgr.Active,
+		SessionsMax:    mgr.Max,
+		PoolSize:       func() int { return pool.Status().Size },
+		PoolReady:      func() int { return pool.Status().Ready },
+		PoolStarting:   func() int { return pool.Status().Starting },
+	})
+	rt, err := newRuntime(ctx, cfg, instance, log, met)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
+	defer rt.cleanup()
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	mgr := session.NewManager(cfg.maxSessionsOrDefault())
-	pool := session.NewPool(rt, session.PoolConfig{
+	var metricsLn net.Listener
+	if cfg.metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.metricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen for metrics: %w", err)
+		}
+	}
+	pool = session.NewPool(rt, session.PoolConfig{
 		Size:     cfg.pool,
 		MaxAge:   cfg.poolMaxAge,
 		Prompt:   warmPrompt(cfg),
@@ -79,7 +98,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Limits: session.Limits{
 			Idle: cfg.idleTimeout, Lifetime: cfg.maxLifetime,
 			InputRate: inputRate, InputBurst: inputBurst,
+			Drain: mgr.Drain(),
 		},
+		Observer:       met,
+		Ready:          rt.ready,
 		TokenSecret:    cfg.tokenSecret,
 		ClientLimits:   server.ClientLimits{Sessions: cfg.clientSessions, PerMin: cfg.clientRate},
 		TrustedProxies: proxies,
@@ -87,27 +109,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Origins:        origins,
 		Page:           page(),
 		Version:        version(),
-		Warnings:       warnings,
+		Warnings:       rt.warnings,
 		Log:            log,
+		Metrics:        publicMetrics(met, metricsLn),
 	})
+	// Requests outlive ctx (the first signal): a drain keeps answering
+	// /readyz (false) and /status until the sessions are gone.
+	serveCtx := context.WithoutCancel(ctx)
 	httpSrv := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		BaseContext:       func(net.Listener) context.Context { return serveCtx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "instance", instance, "runtime", rt.Name(),
-		"max_sessions", mgr.Max())
+		"max_sessions", mgr.Max(), "pool", cfg.pool)
 	fmt.Fprintf(stdout, "iexbox serving on http://%s\n", ln.Addr())
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
+	if metricsLn != nil {
+		metricsSrv := &http.Server{Handler: met.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		go func() { serveErr <- metricsSrv.Serve(metricsLn) }()
+		defer metricsSrv.Close()
+		log.Info("serving metrics", "addr", metricsLn.Addr().String())
+	}
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 
+	if cfg.drainTimeout > 0 && mgr.Active() > 0 {
+		drain(mgr, cfg.drainTimeout, log)
+	}
 	log.Info("shutting down", "sessions", mgr.Active())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
@@ -138,14 +173,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // checks the engine and the image (the server never pulls), picks the OCI
 // runtime for auto, and removes what a previous run of this instance left
 // behind. Warnings are for the operator: they go to /status too.
-func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logger) (rt session.Runtime, warnings []string, cleanup func(), err error) {
+func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logger, obs docker.Observer) (_ *sandboxRuntime, err error) {
 	if cfg.runtime == "process" {
 		log.Warn("the process runtime isolates nothing: development only")
-		return process.New(strings.Fields(cfg.command), nil), nil, func() {}, nil
+		return &sandboxRuntime{Runtime: process.New(strings.Fields(cfg.command), nil), cleanup: func() {}}, nil
 	}
+	var warnings []string
 	cli, err := docker.NewClient()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -186,25 +222,63 @@ func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logg
 	defer cancel()
 	if cfg.runtime == "auto" {
 		dcfg.Runtime = "runsc"
-		if err := docker.New(cli, dcfg, log).Probe(checkCtx); err != nil {
+		if err := docker.New(cli, dcfg, log, obs).Probe(checkCtx); err != nil {
 			dcfg.Runtime = "runc"
 			w := "gVisor (runsc) is not usable here, sandboxes run under runc: " + err.Error()
 			log.Warn(w)
 			warnings = append(warnings, w)
 		}
 	}
-	drt := docker.New(cli, dcfg, log)
+	drt := docker.New(cli, dcfg, log, obs)
 	if err := drt.Check(checkCtx); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	n, err := drt.Sweep(checkCtx)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("remove leftover containers: %w", err)
+		return nil, fmt.Errorf("remove leftover containers: %w", err)
 	}
 	if n > 0 {
 		log.Info("removed leftover containers", "count", n)
 	}
-	return drt, warnings, func() { cli.Close() }, nil
+	return &sandboxRuntime{Runtime: drt, warnings: warnings, ready: drt.Check, cleanup: func() { cli.Close() }}, nil
+}
+
+// sandboxRuntime is the runtime with what the server needs around it.
+type sandboxRuntime struct {
+	session.Runtime
+	warnings []string                        // for the operator, also in /status
+	ready    func(ctx context.Context) error // nil: always ready
+	cleanup  func()
+}
+
+// drain lets live sessions run on for up to timeout after the first
+// signal, refusing new ones (readyz false) and warning each person; a
+// second signal cuts it short.
+func drain(mgr *session.Manager, timeout time.Duration, log *slog.Logger) {
+	deadline := time.Now().Add(timeout)
+	mgr.BeginDrain(deadline)
+	log.Info("draining", "sessions", mgr.Active(), "timeout", timeout)
+	again, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for mgr.Active() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-again.Done():
+			log.Info("second signal: ending sessions now")
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// publicMetrics is the /metrics handler of the main listener: none when
+// metrics have their own (private) address.
+func publicMetrics(m *metrics.Metrics, own net.Listener) http.Handler {
+	if own != nil {
+		return nil
+	}
+	return m.Handler()
 }
 
 // warmPrompt is the output that shows a warm sandbox is ready: iex's first

@@ -186,7 +186,7 @@ func newTestRuntime(t *testing.T, f *fakeAPI, cfg Config) *Runtime {
 	if cfg.Instance == "" {
 		cfg.Instance = "test-inst"
 	}
-	return New(f, cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})))
+	return New(f, cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})), nil)
 }
 
 func oomState(oom bool) container.InspectResponse {

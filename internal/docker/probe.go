@@ -19,7 +19,7 @@ func (r *Runtime) Probe(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	created, err := r.api.ContainerCreate(ctx, cfg, host, nil, nil, "")
+	created, err := r.create(ctx, cfg, host, "")
 	if err != nil {
 		return fmt.Errorf("probe %s: create: %w", r.cfg.Runtime, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
@@ -50,6 +51,21 @@ type api interface {
 
 var _ api = (*client.Client)(nil)
 
+// Observer is told about every Docker Engine request (metrics). It must be
+// safe for concurrent use.
+type Observer interface {
+	DockerRequest(op string, took time.Duration, err error)
+}
+
+type noObserver struct{}
+
+func (noObserver) DockerRequest(string, time.Duration, error) {}
+
+// observe reports one request that began at start.
+func (r *Runtime) observe(op string, start time.Time, err error) {
+	r.obs.DockerRequest(op, time.Since(start), err)
+}
+
 // Runtime starts sandboxes as containers of one Docker Engine. It is safe
 // for concurrent use.
 type Runtime struct {
@@ -57,6 +73,7 @@ type Runtime struct {
 	cfg  Config
 	log  *slog.Logger
 	uids *uids
+	obs  Observer
 }
 
 var _ session.Runtime = (*Runtime)(nil)
@@ -72,10 +89,14 @@ func NewClient() (*client.Client, error) {
 	return cli, nil
 }
 
-// New returns a Runtime that starts containers described by cfg.
-func New(cli api, cfg Config, log *slog.Logger) *Runtime {
+// New returns a Runtime that starts containers described by cfg. obs may
+// be nil.
+func New(cli api, cfg Config, log *slog.Logger, obs Observer) *Runtime {
 	cfg = cfg.withDefaults()
-	return &Runtime{api: cli, cfg: cfg, log: log, uids: &uids{base: cfg.UIDBase}}
+	if obs == nil {
+		obs = noObserver{}
+	}
+	return &Runtime{api: cli, cfg: cfg, log: log, uids: &uids{base: cfg.UIDBase}, obs: obs}
 }
 
 // Name is the OCI runtime containers run under.
@@ -132,7 +153,9 @@ func (r *Runtime) Sweep(ctx context.Context) (int, error) {
 // remove force-removes a container; one that is already gone (or being
 // removed) counts as removed.
 func (r *Runtime) remove(ctx context.Context, id string) error {
+	start := time.Now()
 	err := r.api.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	r.observe("remove", start, err)
 	if err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
 		return fmt.Errorf("remove container %.12s: %w", id, err)
 	}

@@ -23,6 +23,24 @@ const (
 // that asked for the sandbox is long gone.
 const removeTimeout = 10 * time.Second
 
+// createTimeout bounds a create request, which is not cancelled with the
+// context of whoever asked (see create).
+const createTimeout = 30 * time.Second
+
+// create creates a container. The request does not end with ctx: a create
+// cancelled in flight can still make the container on the engine, under an
+// id nobody learns and so nobody removes (a pool refill cut short by a
+// shutdown left one behind). The caller removes the container if ctx has
+// ended meanwhile, which its next call with ctx finds out.
+func (r *Runtime) create(ctx context.Context, cfg *container.Config, host *container.HostConfig, name string) (container.CreateResponse, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
+	start := time.Now()
+	created, err := r.api.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	r.observe("create", start, err)
+	return created, err
+}
+
 // Start creates, attaches, starts and sizes a fresh container for one
 // session, in the order that loses no output: attach and wait are
 // registered before start, so iex's banner and first prompt are read. On
@@ -43,7 +61,7 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 	if err != nil {
 		return nil, err
 	}
-	created, err := r.api.ContainerCreate(ctx, cfg, host, nil, nil, "iexbox-"+spec.ID)
+	created, err := r.create(ctx, cfg, host, "iexbox-"+spec.ID)
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
 	}
@@ -62,9 +80,11 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 		}
 	}()
 
+	began := time.Now()
 	hijack, err := r.api.ContainerAttach(ctx, id, container.AttachOptions{
 		Stream: true, Stdin: true, Stdout: true, Stderr: true, DetachKeys: detachKeys,
 	})
+	r.observe("attach", began, err)
 	if err != nil {
 		return nil, fmt.Errorf("attach container: %w", err)
 	}
@@ -84,7 +104,10 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 		}
 	}()
 
-	if err := r.api.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+	began = time.Now()
+	err = r.api.ContainerStart(ctx, id, container.StartOptions{})
+	r.observe("start", began, err)
+	if err != nil {
 		return nil, fmt.Errorf("start container: %w", err)
 	}
 	if err := sb.resizeUntilAccepted(ctx, spec.Cols, spec.Rows); err != nil {

@@ -141,7 +141,7 @@ func TestStartHardening(t *testing.T) {
 
 // TestConfigDefaults checks a zero Config still yields the safe settings.
 func TestConfigDefaults(t *testing.T) {
-	r := New(newFakeAPI(), Config{}, slog.New(slog.DiscardHandler))
+	r := New(newFakeAPI(), Config{}, slog.New(slog.DiscardHandler), nil)
 	c := r.cfg
 	cfg := c.containerConfig("s")
 	host, err := r.hostConfig(80, 24, c.fixedUser())
@@ -168,7 +168,7 @@ func TestConfigDefaults(t *testing.T) {
 	case fmt.Sprint(host.CapDrop) != "[ALL]" || host.LogConfig.Type != "none":
 		t.Errorf("cap drop %v, log %q", host.CapDrop, host.LogConfig.Type)
 	}
-	if rt := New(nil, Config{Runtime: "runsc"}, nil); rt.Name() != "runsc" {
+	if rt := New(nil, Config{Runtime: "runsc"}, nil, nil); rt.Name() != "runsc" {
 		t.Errorf("Name = %q, want runsc", rt.Name())
 	}
 }

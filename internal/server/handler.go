@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -24,6 +25,7 @@ const retryAfter = 5
 // serveWS upgrades a connection and runs one session on it.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !slices.Contains(websocket.Subprotocols(r), protocol.Subprotocol) {
+		s.cfg.Observer.Refused("protocol")
 		http.Error(w, "iexbox: offer the WebSocket subprotocol "+protocol.Subprotocol, http.StatusBadRequest)
 		return
 	}
@@ -32,7 +34,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Log.Debug("upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return // the upgrader has answered
 	}
-	c := newWSClient(conn)
+	c := newWSClient(conn, s.cfg.Observer)
 	defer c.Close()
 
 	id := uuid.NewString()
@@ -40,8 +42,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	hello, err := c.hello()
 	if err != nil {
 		if errors.Is(err, session.ErrProtocol) {
-			log.Info("refused", "code", protocol.CodeProtocol, "err", err)
-			c.refuse(protocol.CodeProtocol, protocolMessage(err), 0)
+			s.refuse(c, log, protocol.CodeProtocol, protocolMessage(err), 0, "err", err)
 		}
 		return
 	}
@@ -50,8 +51,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if len(s.cfg.TokenSecret) > 0 {
 		claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now())
 		if err != nil {
-			log.Info("refused", "code", protocol.CodeForbidden, "remote", r.RemoteAddr)
-			c.refuse(protocol.CodeForbidden, err.Error(), 0)
+			s.refuse(c, log, protocol.CodeForbidden, err.Error(), 0, "remote", r.RemoteAddr)
 			return
 		}
 		if claims.ClientSessions > 0 {
@@ -64,20 +64,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	client := s.clients.key(r)
 	releaseClient, wait, ok := s.clients.admit(client, limits, time.Now())
 	if !ok {
-		log.Info("refused", "code", protocol.CodeRateLimited, "client", client)
-		c.refuse(protocol.CodeRateLimited, "too many sessions from your address", wait)
+		s.refuse(c, log, protocol.CodeRateLimited, "too many sessions from your address", wait, "client", client)
 		return
 	}
 	defer releaseClient()
 
 	ctx, done, err := s.cfg.Manager.Admit()
 	if err != nil {
-		code := protocol.CodeCapacity
 		if errors.Is(err, session.ErrShuttingDown) {
-			code = protocol.CodeUnavailable
+			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
+		} else {
+			s.refuse(c, log, protocol.CodeCapacity, err.Error(), retryAfter)
 		}
-		log.Info("refused", "code", code)
-		c.refuse(code, err.Error(), retryAfter)
 		return
 	}
 	defer done()
@@ -85,32 +83,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// Pings are control frames: safe beside the session's reader and writer.
 	pingCtx, stopPing := context.WithCancel(ctx)
 	defer stopPing()
-	go func() {
-		t := time.NewTicker(pingPeriod)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				c.ping()
-			case <-pingCtx.Done():
-				return
-			}
-		}
-	}()
+	go c.keepAlive(pingCtx)
 
 	started := time.Now()
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	sb, err := s.cfg.Runtime.Start(startCtx, session.Spec{ID: id, Cols: hello.Cols, Rows: hello.Rows})
 	cancel()
 	if err != nil {
-		log.Error("start sandbox", "err", err)
-		c.refuse(protocol.CodeUnavailable, "the sandbox could not be started", retryAfter)
+		s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", err)
 		return
 	}
 	if got := session.SessionIDOf(sb, id); got != id { // a warm sandbox keeps its own id
 		id, log = got, s.cfg.Log.With("session", got)
 	}
-	log.Info("session started", "remote", r.RemoteAddr, "startup", time.Since(started).Round(time.Millisecond))
+	warm := session.Warm(sb)
 	err = c.sendReady(protocol.Ready{
 		Session:     id,
 		Instance:    s.cfg.Instance,
@@ -123,9 +109,25 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		sb.Close()
 		return
 	}
+	startup := time.Since(started)
+	s.cfg.Observer.SessionStarted(warm, startup)
+	log.Info("session started", "remote", r.RemoteAddr, "warm", warm, "startup", startup.Round(time.Millisecond))
 	end := session.Run(ctx, sb, c, s.cfg.Limits, log)
-	log.Info("session ended", "reason", end.Reason, "code", exitCode(end.Code), "err", end.Err,
+	s.cfg.Observer.SessionEnded(string(end.Reason), time.Since(started))
+	level := slog.LevelInfo
+	if end.Reason == session.ReasonError {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "session ended", "reason", end.Reason, "code", exitCode(end.Code), "err", end.Err,
 		"duration", time.Since(started).Round(time.Millisecond))
+}
+
+// refuse turns a connection away before its session began: logged,
+// counted, and told why.
+func (s *Server) refuse(c *wsClient, log *slog.Logger, code, message string, retry int, attrs ...any) {
+	s.cfg.Observer.Refused(code)
+	log.Info("refused", append([]any{"code", code}, attrs...)...)
+	c.refuse(code, message, retry)
 }
 
 // exitCode is a log value for an exit status that may be unknown.

@@ -4,11 +4,13 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -35,7 +37,30 @@ type Config struct {
 	ClientLimits ClientLimits
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// Observer counts what happens (metrics); nil counts nothing.
+	Observer Observer
+	// Ready reports whether one more session can start: the sandbox
+	// runtime answers and its image is present. nil is always ready.
+	Ready func(ctx context.Context) error
+	// Metrics, when set, is served at /metrics.
+	Metrics http.Handler
 }
+
+// Observer is told what happens to sessions. It must be safe for
+// concurrent use and fast: it is called on every frame.
+type Observer interface {
+	SessionStarted(warm bool, startup time.Duration)
+	SessionEnded(reason string, lasted time.Duration)
+	Refused(reason string)
+	TerminalBytes(in, out int)
+}
+
+type noObserver struct{}
+
+func (noObserver) SessionStarted(bool, time.Duration) {}
+func (noObserver) SessionEnded(string, time.Duration) {}
+func (noObserver) Refused(string)                     {}
+func (noObserver) TerminalBytes(int, int)             {}
 
 // Server handles HTTP requests. It is safe for concurrent use.
 type Server struct {
@@ -47,16 +72,29 @@ type Server struct {
 
 // New returns a Server for cfg.
 func New(cfg Config) *Server {
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), clients: clients{trusted: cfg.TrustedProxies}}
 	s.upgrader = websocket.Upgrader{
-		Subprotocols:    []string{protocol.Subprotocol},
-		CheckOrigin:     cfg.Origins.allowed, // a refusal is HTTP 403
+		Subprotocols: []string{protocol.Subprotocol},
+		CheckOrigin: func(r *http.Request) bool { // a refusal is HTTP 403
+			ok := cfg.Origins.allowed(r)
+			if !ok {
+				cfg.Observer.Refused("origin")
+			}
+			return ok
+		},
 		ReadBufferSize:  4 << 10,
 		WriteBufferSize: 32 << 10,
 	}
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /status", s.serveStatus)
+	s.mux.HandleFunc("GET /readyz", s.serveReady)
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", cfg.Metrics)
+	}
 	if cfg.Page != nil {
 		s.mux.Handle("GET /", http.FileServerFS(cfg.Page))
 	}
@@ -71,6 +109,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("ok\n"))
+}
+
+// readyTimeout bounds the readiness check, so a load balancer's probe
+// never hangs on a stuck Docker Engine.
+const readyTimeout = 2 * time.Second
+
+// serveReady answers 200 when one more session could start now, 503 with
+// the reason otherwise: a load balancer sends new users elsewhere.
+func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.ready(r.Context()); err != nil {
+		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func (s *Server) ready(ctx context.Context) error {
+	if err := s.cfg.Manager.CanAdmit(); err != nil {
+		return err
+	}
+	if s.cfg.Ready == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	return s.cfg.Ready(ctx)
 }
 
 // Status is the JSON served at /status.

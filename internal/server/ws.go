@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,16 +30,32 @@ const (
 // both.
 type wsClient struct {
 	conn *websocket.Conn
+	obs  Observer
 }
 
 var _ session.Client = (*wsClient)(nil)
 
-func newWSClient(conn *websocket.Conn) *wsClient {
+func newWSClient(conn *websocket.Conn, obs Observer) *wsClient {
 	conn.SetReadLimit(protocol.MaxInputFrame) // the library answers 1009 itself
 	conn.SetPongHandler(func(string) error {
 		return conn.SetReadDeadline(time.Now().Add(pongWait))
 	})
-	return &wsClient{conn: conn}
+	return &wsClient{conn: conn, obs: obs}
+}
+
+// keepAlive pings until ctx ends; pings are control frames, safe beside the
+// reader and the writer.
+func (c *wsClient) keepAlive(ctx context.Context) {
+	t := time.NewTicker(pingPeriod)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.ping()
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // protocolError wraps a decoding failure so the session ends with
@@ -80,6 +97,7 @@ func (c *wsClient) Receive() (session.Message, error) {
 	}
 	c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	if typ == websocket.BinaryMessage {
+		c.obs.TerminalBytes(len(data), 0)
 		return session.Message{Kind: session.Input, Input: data}, nil
 	}
 	m, err := protocol.DecodeClient(data)
@@ -97,6 +115,7 @@ func (c *wsClient) Receive() (session.Message, error) {
 
 // SendOutput sends terminal output as one binary frame.
 func (c *wsClient) SendOutput(p []byte) error {
+	c.obs.TerminalBytes(0, len(p))
 	c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 	return c.conn.WriteMessage(websocket.BinaryMessage, p)
 }

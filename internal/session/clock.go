@@ -18,6 +18,9 @@ type Limits struct {
 	// no cap.
 	InputRate  int
 	InputBurst int
+	// Drain, when it begins, warns the session that the server stops
+	// (reason "shutdown"); the server then ends it through the context.
+	Drain *Drain
 }
 
 // warnLead is how long before a limit fires that the client is warned: 30 s,
@@ -61,6 +64,10 @@ func (c *clock) run(ctx context.Context, warn chan<- warning) Reason {
 	start := time.Now()
 	lastInput := start
 	var idleWarned, lifeWarned bool
+	var draining <-chan struct{}
+	if c.limits.Drain != nil {
+		draining = c.limits.Drain.Done()
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -118,6 +125,11 @@ func (c *clock) run(ctx context.Context, warn chan<- warning) Reason {
 		case <-c.touches:
 			lastInput = time.Now()
 			idleWarned = false
+		case <-draining:
+			draining = nil // warn once
+			if !c.send(ctx, warn, warning{ReasonShutdown, secondsUntil(c.limits.Drain.Deadline(), time.Now())}) {
+				return ""
+			}
 		case <-fire:
 		}
 		timer.Stop()

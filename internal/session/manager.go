@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Manager admits sessions up to a global cap and ends them all on shutdown.
@@ -12,17 +13,44 @@ type Manager struct {
 	base   context.Context
 	cancel context.CancelCauseFunc
 
+	drain *Drain
+
 	mu       sync.Mutex
 	active   int
-	reserved int // slots held by warm sandboxes of a Pool
-	closing  bool
+	reserved int  // slots held by warm sandboxes of a Pool
+	closing  bool // draining or shutting down: no new sessions
 	wg       sync.WaitGroup
 }
 
 // NewManager returns a Manager that admits at most max concurrent sessions.
 func NewManager(max int) *Manager {
 	base, cancel := context.WithCancelCause(context.Background())
-	return &Manager{max: max, base: base, cancel: cancel}
+	return &Manager{max: max, base: base, cancel: cancel, drain: NewDrain()}
+}
+
+// CanAdmit reports why one more session could not be admitted now, or nil.
+func (m *Manager) CanAdmit() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case m.closing:
+		return ErrShuttingDown
+	case m.active >= m.max:
+		return ErrCapacity
+	}
+	return nil
+}
+
+// Drain is the Manager's drain announcement, for Limits.Drain.
+func (m *Manager) Drain() *Drain { return m.drain }
+
+// BeginDrain refuses new sessions from now on and announces to live ones
+// that the server stops at deadline. Shutdown ends them.
+func (m *Manager) BeginDrain(deadline time.Time) {
+	m.mu.Lock()
+	m.closing = true
+	m.mu.Unlock()
+	m.drain.Begin(deadline)
 }
 
 // Admit reserves a place for one session. The returned context ends with

@@ -1,0 +1,124 @@
+// Package metrics exposes iexbox's Prometheus metrics. It implements the
+// small observer interfaces the server and the Docker adapter define, so
+// neither knows about Prometheus.
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds every collector. It is safe for concurrent use.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	sessionsEnded  *prometheus.CounterVec
+	refused        *prometheus.CounterVec
+	timeToPrompt   *prometheus.HistogramVec
+	sessionSeconds prometheus.Histogram
+	bytes          *prometheus.CounterVec
+	dockerSeconds  *prometheus.HistogramVec
+	dockerErrors   *prometheus.CounterVec
+}
+
+// Gauges are read when scraped.
+type Gauges struct {
+	SessionsActive func() int
+	SessionsMax    func() int
+	PoolSize       func() int // nil without a pool
+	PoolReady      func() int
+	PoolStarting   func() int
+}
+
+// New registers every collector, the Go runtime's and the process's too.
+func New(g Gauges) *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{
+		reg: reg,
+		sessionsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iexbox_sessions_total", Help: "Sessions ended, by end reason.",
+		}, []string{"reason"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iexbox_sessions_refused_total", Help: "Connections refused before a session, by reason (capacity, origin, rate_limited, forbidden, protocol, unavailable).",
+		}, []string{"reason"}),
+		timeToPrompt: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "iexbox_time_to_prompt_seconds",
+			Help:    "From hello to ready, which is sent once the prompt is there; by path (warm: from the pool, cold: booted on demand).",
+			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2, 4, 8, 16},
+		}, []string{"path"}),
+		sessionSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "iexbox_session_duration_seconds",
+			Help:    "How long sessions lasted.",
+			Buckets: []float64{1, 10, 30, 60, 300, 600, 1200, 1800, 3600},
+		}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iexbox_terminal_bytes_total", Help: "Terminal bytes through sessions: in from clients, out to them.",
+		}, []string{"direction"}),
+		dockerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "iexbox_docker_request_seconds",
+			Help:    "Docker Engine API latency, by operation (create, attach, start, resize, remove).",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"op"}),
+		dockerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iexbox_docker_errors_total", Help: "Docker Engine API errors, by operation.",
+		}, []string{"op"}),
+	}
+	reg.MustRegister(m.sessionsEnded, m.refused, m.timeToPrompt, m.sessionSeconds, m.bytes, m.dockerSeconds, m.dockerErrors)
+	gauge := func(name, help string, f func() int) {
+		if f != nil {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f()) }))
+		}
+	}
+	gauge("iexbox_sessions_active", "Sessions running now.", g.SessionsActive)
+	gauge("iexbox_sessions_max", "The cap on concurrent sessions.", g.SessionsMax)
+	gauge("iexbox_pool_size", "Warm sandboxes the pool keeps.", g.PoolSize)
+	gauge("iexbox_pool_ready", "Warm sandboxes ready to hand over.", g.PoolReady)
+	gauge("iexbox_pool_starting", "Warm sandboxes booting.", g.PoolStarting)
+	return m
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// SessionStarted records a session's time to prompt.
+func (m *Metrics) SessionStarted(warm bool, startup time.Duration) {
+	path := "cold"
+	if warm {
+		path = "warm"
+	}
+	m.timeToPrompt.WithLabelValues(path).Observe(startup.Seconds())
+}
+
+// SessionEnded records a session's end.
+func (m *Metrics) SessionEnded(reason string, lasted time.Duration) {
+	m.sessionsEnded.WithLabelValues(reason).Inc()
+	m.sessionSeconds.Observe(lasted.Seconds())
+}
+
+// Refused records a connection refused before its session began.
+func (m *Metrics) Refused(reason string) { m.refused.WithLabelValues(reason).Inc() }
+
+// TerminalBytes records input (in) and output (out) bytes.
+func (m *Metrics) TerminalBytes(in, out int) {
+	if in > 0 {
+		m.bytes.WithLabelValues("in").Add(float64(in))
+	}
+	if out > 0 {
+		m.bytes.WithLabelValues("out").Add(float64(out))
+	}
+}
+
+// DockerRequest records one Docker Engine API call.
+func (m *Metrics) DockerRequest(op string, took time.Duration, err error) {
+	m.dockerSeconds.WithLabelValues(op).Observe(took.Seconds())
+	if err != nil {
+		m.dockerErrors.WithLabelValues(op).Inc()
+	}
+}
