@@ -59,6 +59,8 @@ type config struct {
 	cgroupParent    string
 	sandboxesMemory string
 	sandboxesCPUs   float64
+	resumeGrace     time.Duration
+	maxViewers      int
 }
 
 // defaultPool is the number of warm sandboxes: enough for a burst of
@@ -108,6 +110,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Float64Var(&c.sandboxesCPUs, "sandboxes-cpus", 0, "CPU cores of all sandboxes together (default: all but half a core, kept for dockerd and the server)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address (host:port) only, keeping it off the public one (default: /metrics on -addr)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 0, "on SIGTERM, refuse new sessions and let live ones run this long before ending them (a second SIGTERM ends them at once; 0: end them at once)")
+	fs.DurationVar(&c.resumeGrace, "resume-grace", 30*time.Second, "keep a session whose client asked for it (hello \"resumable\") alive this long after its connection drops, so a reload or a network blip can resume it (0: never)")
+	fs.IntVar(&c.maxViewers, "max-viewers", 200, "most read-only viewers of one shared session")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -173,7 +177,10 @@ func (c *config) validate() error {
 	default:
 		return fmt.Errorf("-runtime %q: want auto, runsc, runc or process", c.runtime)
 	}
-	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 || c.drainTimeout < 0 {
+	if c.maxViewers < 0 {
+		return errors.New("-max-viewers must not be negative")
+	}
+	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 || c.drainTimeout < 0 || c.resumeGrace < 0 {
 		return errors.New("durations must not be negative")
 	}
 	if c.pool < 0 || c.poolMaxAge < 0 {

@@ -44,6 +44,8 @@ func defaults() config {
 		inputRate:       "256k",
 		inputBurst:      "1m",
 		cgroupParent:    "iexbox",
+		resumeGrace:     30 * time.Second,
+		maxViewers:      200,
 	}
 }
 

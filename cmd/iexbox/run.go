@@ -112,6 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Warnings:       rt.warnings,
 		Log:            log,
 		Metrics:        publicMetrics(met, metricsLn),
+		ResumeGrace:    cfg.resumeGrace,
+		MaxViewers:     cfg.maxViewers,
 	})
 	// Requests outlive ctx (the first signal): a drain keeps answering
 	// /readyz (false) and /status until the sessions are gone.

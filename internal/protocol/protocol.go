@@ -30,6 +30,14 @@ const (
 	TypeHello  = "hello"
 	TypeResize = "resize"
 	TypeAck    = "ack"
+	TypeShare  = "share" // the presenter asks for a watch link
+	TypeEnd    = "end"   // the client ends its session on purpose
+)
+
+// Hello modes.
+const (
+	ModePresenter = "presenter" // the default: the person at the keyboard
+	ModeViewer    = "viewer"    // a read-only watcher of a shared session
 )
 
 // Server message types.
@@ -38,16 +46,22 @@ const (
 	TypeWarning = "warning"
 	TypeExit    = "exit"
 	TypeError   = "error"
+	TypeShared  = "shared"  // answers share: the watch token and its page
+	TypeViewers = "viewers" // to the presenter: how many are watching
+	TypeSize    = "size"    // to viewers: the presenter's terminal size
 )
 
 // Error codes carried by an error message.
 const (
-	CodeCapacity    = "capacity"
-	CodeProtocol    = "protocol"
-	CodeUnavailable = "unavailable"
-	CodeInternal    = "internal"
-	CodeForbidden   = "forbidden"    // a token is required and was missing or bad
-	CodeRateLimited = "rate_limited" // this client opened too many sessions
+	CodeCapacity     = "capacity"
+	CodeProtocol     = "protocol"
+	CodeUnavailable  = "unavailable"
+	CodeInternal     = "internal"
+	CodeForbidden    = "forbidden"     // a token is required and was missing or bad
+	CodeRateLimited  = "rate_limited"  // this client opened too many sessions
+	CodeResumeFailed = "resume_failed" // the resume token is bad, used or expired
+	CodeNotFound     = "not_found"     // the watch token names no shared session
+	CodeLagging      = "lagging"       // a viewer fell too far behind and was dropped
 )
 
 // ErrProtocol is wrapped by every decoding error: the peer broke the protocol.
@@ -61,6 +75,11 @@ type ClientMessage struct {
 	Rows  int
 	Bytes int64
 	Token string // hello only: an access token, where the server requires one
+	// Hello only.
+	Mode      string // "" or ModePresenter for the presenter, ModeViewer
+	Watch     string // viewer: the watch token of the shared session
+	Resume    string // a resume token from an earlier ready
+	Resumable bool   // the session survives a dropped connection for a while
 }
 
 // wireClient mirrors the JSON of every client message. Numbers are decoded as
@@ -72,6 +91,11 @@ type wireClient struct {
 	Rows  json.RawMessage `json:"rows"`
 	Bytes json.RawMessage `json:"bytes"`
 	Token json.RawMessage `json:"token"`
+
+	Mode      json.RawMessage `json:"mode"`
+	Watch     json.RawMessage `json:"watch"`
+	Resume    json.RawMessage `json:"resume"`
+	Resumable json.RawMessage `json:"resumable"`
 }
 
 // DecodeClient parses one text frame from a client. Every failure wraps
@@ -103,9 +127,9 @@ func DecodeClient(data []byte) (ClientMessage, error) {
 		}
 		m.Cols = int(clamp(cols, MinCols, MaxCols))
 		m.Rows = int(clamp(rows, MinRows, MaxRows))
-		if m.Type == TypeHello && len(w.Token) > 0 && string(w.Token) != "null" {
-			if err := json.Unmarshal(w.Token, &m.Token); err != nil {
-				return ClientMessage{}, fmt.Errorf("%w: \"token\" must be a string", ErrProtocol)
+		if m.Type == TypeHello {
+			if err := decodeHello(&w, &m); err != nil {
+				return ClientMessage{}, err
 			}
 		}
 	case TypeAck:
@@ -121,10 +145,41 @@ func DecodeClient(data []byte) (ClientMessage, error) {
 		if n < math.MaxInt64 {
 			m.Bytes = int64(n)
 		}
+	case TypeShare, TypeEnd:
 	default:
 		return ClientMessage{}, fmt.Errorf("%w: unknown message type %q", ErrProtocol, m.Type)
 	}
 	return m, nil
+}
+
+// decodeHello decodes the optional fields of a hello.
+func decodeHello(w *wireClient, m *ClientMessage) error {
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  *string
+	}{{"token", w.Token, &m.Token}, {"mode", w.Mode, &m.Mode}, {"watch", w.Watch, &m.Watch}, {"resume", w.Resume, &m.Resume}} {
+		if len(f.raw) > 0 && string(f.raw) != "null" {
+			if err := json.Unmarshal(f.raw, f.dst); err != nil {
+				return fmt.Errorf("%w: %q must be a string", ErrProtocol, f.name)
+			}
+		}
+	}
+	if len(w.Resumable) > 0 && string(w.Resumable) != "null" {
+		if err := json.Unmarshal(w.Resumable, &m.Resumable); err != nil {
+			return fmt.Errorf("%w: \"resumable\" must be true or false", ErrProtocol)
+		}
+	}
+	switch m.Mode {
+	case "", ModePresenter:
+	case ModeViewer:
+		if m.Watch == "" {
+			return fmt.Errorf("%w: a viewer's hello needs \"watch\"", ErrProtocol)
+		}
+	default:
+		return fmt.Errorf("%w: unknown mode %q", ErrProtocol, m.Mode)
+	}
+	return nil
 }
 
 // number decodes a required JSON number field, truncating any fraction.
@@ -160,6 +215,34 @@ type Ready struct {
 	IdleTimeout int    `json:"idle_timeout"`
 	MaxLifetime int    `json:"max_lifetime"`
 	Runtime     string `json:"runtime"`
+	// Resume is a fresh single-use token for resuming this session after a
+	// dropped connection; only when the hello asked for a resumable session.
+	Resume string `json:"resume,omitempty"`
+	// Mode is "viewer" for a viewer, absent for the presenter.
+	Mode string `json:"mode,omitempty"`
+	// Cols and Rows are the presenter's terminal size, for viewers only.
+	Cols int `json:"cols,omitempty"`
+	Rows int `json:"rows,omitempty"`
+}
+
+// Shared answers a share request.
+type Shared struct {
+	Type  string `json:"type"`
+	Watch string `json:"watch"`
+	URL   string `json:"url"`
+}
+
+// Viewers tells the presenter how many viewers watch.
+type Viewers struct {
+	Type  string `json:"type"`
+	Count int    `json:"count"`
+}
+
+// Size tells a viewer the presenter's terminal size.
+type Size struct {
+	Type string `json:"type"`
+	Cols int    `json:"cols"`
+	Rows int    `json:"rows"`
 }
 
 // Warning announces that a limit will end the session soon.
@@ -188,18 +271,22 @@ type Error struct {
 // WebSocket close codes, one per outcome. 1009 (frame too big) is sent by the
 // WebSocket library itself.
 const (
-	CloseExited      = 1000
-	CloseShutdown    = 1001
-	CloseTooBig      = 1009
-	CloseError       = 1011
-	CloseIdleTimeout = 4000
-	CloseMaxLifetime = 4001
-	CloseCapacity    = 4002
-	CloseProtocol    = 4004
-	CloseUnavailable = 4005
-	CloseOOM         = 4006
-	CloseForbidden   = 4003
-	CloseRateLimited = 4029
+	CloseExited       = 1000
+	CloseShutdown     = 1001
+	CloseTooBig       = 1009
+	CloseError        = 1011
+	CloseIdleTimeout  = 4000
+	CloseMaxLifetime  = 4001
+	CloseCapacity     = 4002
+	CloseProtocol     = 4004
+	CloseUnavailable  = 4005
+	CloseOOM          = 4006
+	CloseForbidden    = 4003
+	CloseRateLimited  = 4029
+	CloseResumeFailed = 4010
+	CloseNotFound     = 4011
+	CloseLagging      = 4012
+	CloseEnded        = 1000 // the presenter ended the session (viewers)
 )
 
 // Exit reasons.
@@ -210,6 +297,7 @@ const (
 	ReasonOOM         = "oom"
 	ReasonShutdown    = "shutdown"
 	ReasonError       = "error"
+	ReasonClosed      = "closed" // viewers only: the presenter ended or left the session
 )
 
 // ExitCloseCode maps an exit reason to its close code.
@@ -225,6 +313,8 @@ func ExitCloseCode(reason string) int {
 		return CloseOOM
 	case ReasonShutdown:
 		return CloseShutdown
+	case ReasonClosed:
+		return CloseEnded
 	}
 	return CloseError
 }
@@ -242,6 +332,12 @@ func ErrorCloseCode(code string) int {
 		return CloseForbidden
 	case CodeRateLimited:
 		return CloseRateLimited
+	case CodeResumeFailed:
+		return CloseResumeFailed
+	case CodeNotFound:
+		return CloseNotFound
+	case CodeLagging:
+		return CloseLagging
 	}
 	return CloseError
 }

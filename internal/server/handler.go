@@ -47,6 +47,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	switch {
+	case hello.Mode == protocol.ModeViewer:
+		s.serveViewer(c, hello, log)
+		return
+	case hello.Resume != "":
+		s.serveResume(c, hello, log)
+		return
+	}
+
 	limits := s.cfg.ClientLimits
 	if len(s.cfg.TokenSecret) > 0 {
 		claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now())
@@ -97,22 +106,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		id, log = got, s.cfg.Log.With("session", got)
 	}
 	warm := session.Warm(sb)
-	err = c.sendReady(protocol.Ready{
-		Session:     id,
-		Instance:    s.cfg.Instance,
-		IdleTimeout: int(s.cfg.Limits.Idle / time.Second),
-		MaxLifetime: int(s.cfg.Limits.Lifetime / time.Second),
-		Runtime:     s.cfg.Runtime.Name(),
-	})
-	if err != nil {
-		log.Debug("send ready", "err", err)
-		sb.Close()
-		return
-	}
+	live := session.New(ctx, sb, s.cfg.Limits, session.Options{
+		ID:   id,
+		Cols: hello.Cols, Rows: hello.Rows,
+		Resumable:  hello.Resumable && s.cfg.ResumeGrace > 0,
+		Grace:      s.cfg.ResumeGrace,
+		MaxViewers: s.cfg.MaxViewers,
+		Directory:  s.cfg.Manager.Directory(),
+	}, log)
 	startup := time.Since(started)
 	s.cfg.Observer.SessionStarted(warm, startup)
-	log.Info("session started", "remote", r.RemoteAddr, "warm", warm, "startup", startup.Round(time.Millisecond))
-	end := session.Run(ctx, sb, c, s.cfg.Limits, log)
+	log.Info("session started", "remote", r.RemoteAddr, "warm", warm, "startup", startup.Round(time.Millisecond),
+		"resumable", hello.Resumable)
+	end := live.Run(c, s.greeter(c, id))
 	s.cfg.Observer.SessionEnded(string(end.Reason), time.Since(started))
 	level := slog.LevelInfo
 	if end.Reason == session.ReasonError {
@@ -120,6 +126,20 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	log.Log(ctx, level, "session ended", "reason", end.Reason, "code", exitCode(end.Code), "err", end.Err,
 		"duration", time.Since(started).Round(time.Millisecond))
+}
+
+// greeter sends a presenter's ready event.
+func (s *Server) greeter(c *wsClient, id string) session.Greeter {
+	return func(resume string) error {
+		return c.sendReady(protocol.Ready{
+			Session:     id,
+			Instance:    s.cfg.Instance,
+			IdleTimeout: int(s.cfg.Limits.Idle / time.Second),
+			MaxLifetime: int(s.cfg.Limits.Lifetime / time.Second),
+			Runtime:     s.cfg.Runtime.Name(),
+			Resume:      resume,
+		})
+	}
 }
 
 // refuse turns a connection away before its session began: logged,

@@ -44,6 +44,11 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Metrics, when set, is served at /metrics.
 	Metrics http.Handler
+	// ResumeGrace is how long a resumable session waits for its client to
+	// come back after its connection drops; 0 makes no session resumable.
+	ResumeGrace time.Duration
+	// MaxViewers bounds the read-only viewers of one shared session.
+	MaxViewers int
 }
 
 // Observer is told what happens to sessions. It must be safe for
@@ -97,6 +102,16 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Page != nil {
 		s.mux.Handle("GET /", http.FileServerFS(cfg.Page))
+		// A watch link opens the page, which reads its token from the path.
+		s.mux.HandleFunc("GET /watch/{token}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-store")
+			http.ServeFileFS(w, r, cfg.Page, "index.html")
+		})
+		s.mux.HandleFunc("GET /embed.js", func(w http.ResponseWriter, r *http.Request) {
+			// Lesson sites on other origins load it with a script tag.
+			w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
+			http.ServeFileFS(w, r, cfg.Page, "dist/embed.js")
+		})
 	}
 	return s
 }

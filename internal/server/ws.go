@@ -109,6 +109,10 @@ func (c *wsClient) Receive() (session.Message, error) {
 		return session.Message{Kind: session.Resize, Cols: m.Cols, Rows: m.Rows}, nil
 	case protocol.TypeAck:
 		return session.Message{Kind: session.Ack, Bytes: m.Bytes}, nil
+	case protocol.TypeShare:
+		return session.Message{Kind: session.Share}, nil
+	case protocol.TypeEnd:
+		return session.Message{Kind: session.EndSession}, nil
 	}
 	return session.Message{}, protocolError(fmt.Errorf("unexpected %q after hello", m.Type))
 }
@@ -123,6 +127,19 @@ func (c *wsClient) SendOutput(p []byte) error {
 // SendWarning announces that a limit is near.
 func (c *wsClient) SendWarning(reason session.Reason, secondsLeft int) error {
 	return c.sendJSON(protocol.Warning{Type: protocol.TypeWarning, Reason: string(reason), SecondsLeft: secondsLeft})
+}
+
+// SendEvent sends a shared, viewers or size event.
+func (c *wsClient) SendEvent(e session.Event) error {
+	switch e.Kind {
+	case session.Shared:
+		return c.sendJSON(protocol.Shared{Type: protocol.TypeShared, Watch: e.Watch, URL: "/watch/" + e.Watch})
+	case session.Viewers:
+		return c.sendJSON(protocol.Viewers{Type: protocol.TypeViewers, Count: e.Count})
+	case session.Size:
+		return c.sendJSON(protocol.Size{Type: protocol.TypeSize, Cols: e.Cols, Rows: e.Rows})
+	}
+	return fmt.Errorf("unknown event kind %d", e.Kind)
 }
 
 // sendReady tells the client its sandbox runs.
@@ -143,8 +160,11 @@ func (c *wsClient) sendJSON(v any) error {
 // End sends the exit event (or, for a protocol violation, the error event)
 // and then the close frame with the outcome's close code.
 func (c *wsClient) End(e session.End) error {
-	if e.Reason == session.ReasonProtocol {
+	switch e.Reason {
+	case session.ReasonProtocol:
 		return c.refuse(protocol.CodeProtocol, protocolMessage(e.Err), 0)
+	case session.ReasonLagging:
+		return c.refuse(protocol.CodeLagging, "this viewer fell too far behind; reconnect to catch up", 0)
 	}
 	err := c.sendJSON(protocol.Exit{Type: protocol.TypeExit, Reason: string(e.Reason), Code: e.Code})
 	return errors.Join(err, c.closeFrame(protocol.ExitCloseCode(string(e.Reason)), string(e.Reason)))

@@ -6,7 +6,8 @@ import "fmt"
 type Reason string
 
 // Reasons a session ends. The first six are reported to the client in an
-// exit event; ReasonClosed and ReasonProtocol are not exits of the sandbox.
+// exit event; ReasonClosed and ReasonProtocol are not exits of the sandbox
+// (viewers are told ReasonClosed), and ReasonLagging ends one viewer only.
 const (
 	ReasonExited      Reason = "exited"       // the program exited by itself
 	ReasonIdleTimeout Reason = "idle_timeout" // no keyboard input for too long
@@ -16,6 +17,7 @@ const (
 	ReasonError       Reason = "error"        // the sandbox failed
 	ReasonClosed      Reason = "closed"       // the client went away
 	ReasonProtocol    Reason = "protocol"     // the client broke the protocol
+	ReasonLagging     Reason = "lagging"      // a viewer fell too far behind
 )
 
 // End is the outcome of a session.

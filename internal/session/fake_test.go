@@ -117,11 +117,12 @@ func (s *fakeSandbox) gotSizes() [][2]int {
 // event is something the session told the client, with the (fake) time.
 type event struct {
 	at      time.Time
-	kind    string // "output", "warning" or "end"
+	kind    string // "output", "warning", "event" or "end"
 	output  string
 	reason  Reason
 	seconds int
 	end     End
+	ev      Event
 }
 
 type received struct {
@@ -183,6 +184,11 @@ func (c *fakeClient) SendOutput(p []byte) error {
 
 func (c *fakeClient) SendWarning(r Reason, secondsLeft int) error {
 	c.record(event{kind: "warning", reason: r, seconds: secondsLeft})
+	return nil
+}
+
+func (c *fakeClient) SendEvent(e Event) error {
+	c.record(event{kind: "event", ev: e})
 	return nil
 }
 

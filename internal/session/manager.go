@@ -14,6 +14,7 @@ type Manager struct {
 	cancel context.CancelCauseFunc
 
 	drain *Drain
+	dir   *Directory
 
 	mu       sync.Mutex
 	active   int
@@ -25,7 +26,7 @@ type Manager struct {
 // NewManager returns a Manager that admits at most max concurrent sessions.
 func NewManager(max int) *Manager {
 	base, cancel := context.WithCancelCause(context.Background())
-	return &Manager{max: max, base: base, cancel: cancel, drain: NewDrain()}
+	return &Manager{max: max, base: base, cancel: cancel, drain: NewDrain(), dir: NewDirectory()}
 }
 
 // CanAdmit reports why one more session could not be admitted now, or nil.
@@ -43,6 +44,10 @@ func (m *Manager) CanAdmit() error {
 
 // Drain is the Manager's drain announcement, for Limits.Drain.
 func (m *Manager) Drain() *Drain { return m.drain }
+
+// Directory finds the Manager's sessions by their resume and watch tokens,
+// for Options.Directory.
+func (m *Manager) Directory() *Directory { return m.dir }
 
 // BeginDrain refuses new sessions from now on and announces to live ones
 // that the server stops at deadline. Shutdown ends them.

@@ -36,6 +36,9 @@ const maxInputFrame = 64 << 10
 var (
 	errClientGone  = errors.New("client gone")
 	errSandboxGone = errors.New("sandbox output ended")
+	errReplaced    = errors.New("another connection resumed the session")
+	errNotResumed  = errors.New("not resumed within the grace period")
+	errEnded       = errors.New("the client ended the session")
 )
 
 // endCause carries a decided End through a context's cancel cause.
@@ -43,161 +46,272 @@ type endCause struct{ end End }
 
 func (e endCause) Error() string { return e.end.String() }
 
+// Options are what a session offers beyond one connection.
+type Options struct {
+	// ID is the session's id, told to viewers.
+	ID string
+	// Cols and Rows are the terminal size the sandbox started with.
+	Cols, Rows int
+	// Resumable keeps the session alive for Grace after its client's
+	// connection drops, until a client resumes it with a resume token.
+	Resumable bool
+	Grace     time.Duration
+	// MaxViewers bounds the viewers of a shared session.
+	MaxViewers int
+	// Directory registers the session's resume and watch tokens; nil
+	// makes the session neither resumable nor shareable.
+	Directory *Directory
+}
+
+// Session joins one sandbox to the client at its keyboard (the presenter),
+// who may drop and resume the connection when the session is resumable,
+// and to any number of read-only viewers. Create it with New; Run serves
+// its first client and owns its end.
+type Session struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	sb     Sandbox
+	limits Limits
+	opts   Options
+	log    *slog.Logger
+
+	clk       *clock
+	throttle  *rate.Limiter
+	lastInput atomic.Int64 // UnixNano of the latest keyboard input
+	resizes   chan [2]int
+	warns     chan warning
+	wg        sync.WaitGroup // every goroutine but the owner's
+	pumpDone  chan struct{}
+	ended     chan struct{} // closed once end is decided and all output fanned out
+	end       End
+
+	mu       sync.Mutex
+	cur      *attachment // the presenter's connection; nil while detached
+	ending   bool        // the owner is ending the session
+	hist     history
+	size     [2]int
+	viewers  map[*viewer]struct{}
+	grace    *time.Timer // runs while detached
+	resumeTk string
+	watchTk  string
+}
+
+// New prepares a session on sb under ctx; nothing runs before Run. When
+// ctx is cancelled with cause ErrShuttingDown the session ends with
+// ReasonShutdown; any other cancellation ends it with ReasonError.
+func New(ctx context.Context, sb Sandbox, limits Limits, opts Options, log *slog.Logger) *Session {
+	ctx, cancel := context.WithCancelCause(ctx)
+	if opts.Directory == nil {
+		opts.Resumable = false
+	}
+	s := &Session{
+		ctx: ctx, cancel: cancel, sb: sb, limits: limits, opts: opts, log: log,
+		clk:      newClock(limits),
+		resizes:  make(chan [2]int, 1),
+		warns:    make(chan warning),
+		pumpDone: make(chan struct{}),
+		ended:    make(chan struct{}),
+		size:     [2]int{opts.Cols, opts.Rows},
+		viewers:  map[*viewer]struct{}{},
+	}
+	if limits.InputRate > 0 {
+		s.throttle = rate.NewLimiter(rate.Limit(limits.InputRate), max(limits.InputBurst, maxInputFrame))
+	}
+	return s
+}
+
 // Run joins client and sandbox until the session ends, reports the end to the
 // client, destroys the sandbox and returns the End. It waits for every
 // goroutine it starts. When ctx is cancelled with cause ErrShuttingDown the
 // session ends with ReasonShutdown; any other cancellation ends it with
 // ReasonError.
 func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Logger) End {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
+	return New(ctx, sb, limits, Options{}, log).Run(c, nil)
+}
 
-	var (
-		win     window
-		clk     = newClock(limits)
-		out     = make(chan []byte)
-		warns   = make(chan warning)
-		resizes = make(chan [2]int, 1)
-		wg      sync.WaitGroup
-	)
+// ID is the session's id.
+func (s *Session) ID() string { return s.opts.ID }
 
-	var throttle *rate.Limiter
-	if limits.InputRate > 0 {
-		throttle = rate.NewLimiter(rate.Limit(limits.InputRate), max(limits.InputBurst, maxInputFrame))
-	}
+// Greeter tells a client its session is ready before any output, with the
+// session's new resume token ("" when it is not resumable).
+type Greeter func(resumeToken string) error
 
-	var lastInput atomic.Int64 // UnixNano of the latest keyboard input
-
-	readerDone := make(chan struct{})
-	go func() { // the only goroutine that receives from the client
-		defer close(readerDone)
-		for {
-			m, err := c.Receive()
-			if err != nil {
-				if errors.Is(err, ErrProtocol) {
-					cancel(endCause{End{Reason: ReasonProtocol, Err: err}})
-				} else {
-					cancel(errClientGone)
-				}
-				return
-			}
-			switch m.Kind {
-			case Input:
-				clk.touch()
-				lastInput.Store(time.Now().UnixNano())
-				if throttle != nil && throttle.WaitN(ctx, min(len(m.Input), throttle.Burst())) != nil {
-					return // the session is ending
-				}
-				if _, err := sb.Write(m.Input); err != nil {
-					cancel(errSandboxGone)
-					return
-				}
-			case Resize:
-				select { // latest wins: replace a size not yet applied
-				case <-resizes:
-				default:
-				}
-				resizes <- [2]int{m.Cols, m.Rows}
-			case Ack:
-				win.ack(m.Bytes)
-			}
-		}
-	}()
-
-	wg.Add(4)
-	go func() { // applies resizes, so a slow runtime never blocks the reader
-		defer wg.Done()
-		for {
-			select {
-			case size := <-resizes:
-				if err := sb.Resize(ctx, size[0], size[1]); err != nil && ctx.Err() == nil {
-					log.Debug("resize", "err", err)
-				}
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() { // pumps sandbox output to the writer, under flow control
-		defer wg.Done()
-		buf := make([]byte, outputChunk)
-		for {
-			if win.wait(ctx) != nil {
-				return
-			}
-			n, err := sb.Read(buf)
-			if n > 0 {
-				win.sent(n)
-				select {
-				case out <- bytes.Clone(buf[:n]):
-				case <-ctx.Done():
-					return
-				}
-			}
-			if err != nil {
-				cancel(errSandboxGone)
-				return
-			}
-		}
-	}()
+// Run serves the session's first client (greet, when not nil, greets it
+// first) and whoever resumes or watches it, until the session ends; then it
+// reports the end, destroys the sandbox and returns the End. It waits for
+// every goroutine the session started. Call it once.
+func (s *Session) Run(c Client, greet Greeter) End {
+	defer s.cancel(nil)
+	s.wg.Add(4)
+	go s.applyResizes()
+	go s.pump()
+	go s.forwardWarnings()
 	go func() { // enforces the idle and lifetime limits
-		defer wg.Done()
-		if r := clk.run(ctx, warns); r != "" {
-			cancel(endCause{End{Reason: r}})
+		defer s.wg.Done()
+		if r := s.clk.run(s.ctx, s.warns); r != "" {
+			s.cancel(endCause{End{Reason: r}})
 		}
 	}()
-	writerDone := make(chan struct{})
-	go func() { // the only goroutine that sends to the client until the end
-		defer wg.Done()
-		defer close(writerDone)
-		for {
-			var err error
-			select {
-			case p := <-out:
-				err = c.SendOutput(gather(p, out, &lastInput))
-			case w := <-warns:
-				err = c.SendWarning(w.reason, w.secondsLeft)
-			case <-ctx.Done():
-				return
-			}
-			if err != nil {
-				cancel(errClientGone)
-				return
-			}
-		}
-	}()
-
-	<-ctx.Done()
-	select { // a client that stopped reading must not hold the end up
-	case <-writerDone:
-	case <-time.After(closeGrace):
-		c.Close()
-		<-writerDone
+	if _, err := s.attach(c, greet, false); err != nil {
+		s.cancel(errClientGone)
 	}
-	end := decideEnd(context.Cause(ctx), sb)
+	<-s.ctx.Done()
+	return s.finish()
+}
 
-	// Destroy the sandbox while the client is told; both are bounded.
+// finish ends the session once its context is done: the presenter, if
+// attached, is told how it ended, viewers too, and the sandbox destroyed.
+func (s *Session) finish() End {
+	s.mu.Lock()
+	s.ending = true
+	a := s.cur
+	s.cur = nil
+	if s.grace != nil {
+		s.grace.Stop()
+	}
+	s.mu.Unlock()
+	if s.opts.Directory != nil {
+		s.opts.Directory.revoke(s.resumeTk, s.watchTk)
+	}
+
+	if a != nil {
+		select { // a client that stopped reading must not hold the end up
+		case <-a.writerDone:
+		case <-time.After(closeGrace):
+			a.c.Close()
+			<-a.writerDone
+		}
+	}
+	end := decideEnd(context.Cause(s.ctx), s.sb)
+
+	// Destroy the sandbox while the clients are told; both are bounded.
 	closed := make(chan struct{})
 	go func() {
 		defer close(closed)
-		if err := sb.Close(); err != nil {
-			log.Warn("destroy sandbox", "err", err)
+		if err := s.sb.Close(); err != nil {
+			s.log.Warn("destroy sandbox", "err", err)
 		}
 	}()
-	if end.Reason != ReasonClosed {
-		if err := c.End(end); err != nil {
-			log.Debug("report end", "err", err)
+	<-s.pumpDone
+	s.mu.Lock()
+	s.end = end
+	close(s.ended) // viewers have all output queued: they report the end
+	s.mu.Unlock()
+
+	if a != nil {
+		if end.Reason != ReasonClosed {
+			if err := a.c.End(end); err != nil {
+				s.log.Debug("report end", "err", err)
+			}
+			select { // let the client answer the close handshake
+			case <-a.readerDone:
+			case <-time.After(closeGrace):
+			}
 		}
-		select { // let the client answer the close handshake
-		case <-readerDone:
-		case <-time.After(closeGrace):
-		}
+		a.c.Close()
+		<-a.readerDone
+		close(a.finished)
+	} else if end.Reason != ReasonClosed {
+		s.log.Info("session ended while detached", "reason", end.Reason)
 	}
-	c.Close()
-	<-readerDone
-	wg.Wait()
+	s.wg.Wait()
 	<-closed
 	return end
+}
+
+// applyResizes applies the latest size, so a slow runtime never blocks a
+// reader.
+func (s *Session) applyResizes() {
+	defer s.wg.Done()
+	for {
+		select {
+		case size := <-s.resizes:
+			if err := s.sb.Resize(s.ctx, size[0], size[1]); err != nil && s.ctx.Err() == nil {
+				s.log.Debug("resize", "err", err)
+			}
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// resize asks for a new size; the latest wins. Viewers follow it.
+func (s *Session) resize(cols, rows int) {
+	select { // replace a size not yet applied
+	case <-s.resizes:
+	default:
+	}
+	s.resizes <- [2]int{cols, rows}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.size != [2]int{cols, rows} {
+		s.size = [2]int{cols, rows}
+		s.fanout(frame{cols: cols, rows: rows})
+	}
+}
+
+// pump reads the sandbox's output into the history, the viewers' queues
+// and the presenter's connection, under the presenter's flow control.
+// While detached, output still flows into the bounded history.
+func (s *Session) pump() {
+	defer s.wg.Done()
+	defer close(s.pumpDone)
+	buf := make([]byte, outputChunk)
+	for {
+		s.mu.Lock()
+		a := s.cur
+		s.mu.Unlock()
+		if a != nil && a.win.wait(a.ctx) != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			continue // detached or replaced: the window is gone with it
+		}
+		n, err := s.sb.Read(buf)
+		if n > 0 {
+			p := bytes.Clone(buf[:n])
+			s.mu.Lock()
+			s.hist.write(p)
+			s.fanout(frame{data: p})
+			a = s.cur
+			s.mu.Unlock()
+			if a != nil {
+				a.win.sent(n)
+				select {
+				case a.out <- p:
+				case <-a.ctx.Done(): // detached: the history has it
+					if s.ctx.Err() != nil {
+						return
+					}
+				}
+			}
+		}
+		if err != nil {
+			s.cancel(errSandboxGone)
+			return
+		}
+	}
+}
+
+// forwardWarnings hands the clock's warnings to the attached presenter, so
+// the clock never waits for a connection (limits run while detached).
+func (s *Session) forwardWarnings() {
+	defer s.wg.Done()
+	for {
+		select {
+		case w := <-s.warns:
+			s.mu.Lock()
+			if a := s.cur; a != nil {
+				select {
+				case a.warns <- w:
+				default: // a connection that cannot take a warning is stuck anyway
+				}
+			}
+			s.mu.Unlock()
+		case <-s.ctx.Done():
+			return
+		}
+	}
 }
 
 // Output batching: small chunks are gathered for at most batchDelay into
@@ -245,8 +359,10 @@ func decideEnd(cause error, sb Sandbox) End {
 			return End{Reason: ReasonOOM, Code: st.Code}
 		}
 		return End{Reason: ReasonExited, Code: st.Code}
-	case errors.Is(cause, errClientGone):
+	case errors.Is(cause, errClientGone), errors.Is(cause, errEnded):
 		return End{Reason: ReasonClosed}
+	case errors.Is(cause, errNotResumed):
+		return End{Reason: ReasonClosed, Err: errNotResumed}
 	case errors.Is(cause, ErrShuttingDown):
 		return End{Reason: ReasonShutdown}
 	}

@@ -63,6 +63,10 @@ const (
 	Resize
 	// Ack reports output bytes the client has processed.
 	Ack
+	// Share asks for a watch token, so that viewers can follow the session.
+	Share
+	// EndSession ends the session on purpose, even a resumable one.
+	EndSession
 )
 
 // Message is one message from the client.
@@ -85,10 +89,32 @@ type Client interface {
 	// goroutine only.
 	SendOutput(p []byte) error
 	SendWarning(reason Reason, secondsLeft int) error
+	SendEvent(e Event) error
 	// End reports the outcome to the client and starts closing the
 	// connection. It is called once, after the writer has stopped.
 	End(e End) error
 	// Close tears the connection down, unblocking Receive. Safe to call
 	// from any goroutine, more than once.
 	Close() error
+}
+
+// EventKind tells what an Event reports.
+type EventKind int
+
+const (
+	// Shared answers Share with the session's watch token.
+	Shared EventKind = iota + 1
+	// Viewers reports to the presenter how many viewers watch.
+	Viewers
+	// Size reports the presenter's terminal size to a viewer.
+	Size
+)
+
+// Event is a notice for a client beside its output.
+type Event struct {
+	Kind  EventKind
+	Watch string // Shared
+	Count int    // Viewers
+	Cols  int    // Size
+	Rows  int    // Size
 }

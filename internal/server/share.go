@@ -1,0 +1,68 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"iexbox/internal/protocol"
+	"iexbox/internal/session"
+)
+
+// serveResume attaches a connection to the detached (or still attached)
+// session its resume token names. The token is spent either way. A resume
+// needs no access token and no admission: the session already has both.
+func (s *Server) serveResume(c *wsClient, hello protocol.ClientMessage, log *slog.Logger) {
+	live, ok := s.cfg.Manager.Directory().Resume(hello.Resume)
+	if !ok {
+		s.refuse(c, log, protocol.CodeResumeFailed, "this session cannot be resumed: it has ended, or the token was used or is unknown", 0)
+		return
+	}
+	log = s.cfg.Log.With("session", live.ID())
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go c.keepAlive(ctx)
+	err := live.Attach(c, s.greeter(c, live.ID()), hello.Cols, hello.Rows)
+	if errors.Is(err, session.ErrSessionOver) {
+		s.refuse(c, log, protocol.CodeResumeFailed, "this session has ended", 0)
+		return
+	}
+	log.Info("resumed connection done")
+}
+
+// serveViewer lets a connection watch the shared session its watch token
+// names. Viewers need no access token (the watch token is the capability)
+// and do not count against the session cap; MaxViewers bounds them.
+func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, log *slog.Logger) {
+	live, ok := s.cfg.Manager.Directory().Watch(hello.Watch)
+	if !ok {
+		s.refuse(c, log, protocol.CodeNotFound, "no shared session has this link: it may have ended", 0)
+		return
+	}
+	log = s.cfg.Log.With("session", live.ID(), "viewer", true)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go c.keepAlive(ctx)
+	started := time.Now()
+	err := live.Watch(c, func(cols, rows int) error {
+		return c.sendReady(protocol.Ready{
+			Session:     live.ID(),
+			Instance:    s.cfg.Instance,
+			IdleTimeout: int(s.cfg.Limits.Idle / time.Second),
+			MaxLifetime: int(s.cfg.Limits.Lifetime / time.Second),
+			Runtime:     s.cfg.Runtime.Name(),
+			Mode:        protocol.ModeViewer,
+			Cols:        cols,
+			Rows:        rows,
+		})
+	})
+	switch {
+	case errors.Is(err, session.ErrTooManyViewers):
+		s.refuse(c, log, protocol.CodeCapacity, "this session has as many viewers as it may", retryAfter)
+	case errors.Is(err, session.ErrSessionOver):
+		s.refuse(c, log, protocol.CodeNotFound, "this shared session has ended", 0)
+	default:
+		log.Debug("viewer left", "watched", time.Since(started).Round(time.Millisecond))
+	}
+}

@@ -1,0 +1,180 @@
+package session
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// ErrTooManyViewers is returned by Watch when the session has MaxViewers.
+var ErrTooManyViewers = errors.New("too many viewers")
+
+// viewerQueue is how many frames a viewer may fall behind before it is
+// dropped; frames are at most outputChunk bytes, so a viewer costs at most
+// about viewerQueue*outputChunk (1 MiB) of server memory.
+const viewerQueue = 32
+
+// frame is output, or a new terminal size when data is nil.
+type frame struct {
+	data       []byte
+	cols, rows int
+}
+
+// viewer is one read-only connection watching a shared session.
+type viewer struct {
+	q       chan frame
+	lagging chan struct{} // closed when it fell behind and was dropped
+}
+
+// ViewerGreeter tells a viewer it is watching, with the presenter's
+// terminal size, before any output.
+type ViewerGreeter func(cols, rows int) error
+
+// share returns the session's watch token, making one on first use.
+func (s *Session) share() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watchTk == "" && s.opts.Directory != nil && !s.ending {
+		s.watchTk = s.opts.Directory.issueWatch(s)
+		s.log.Info("shared")
+	}
+	return s.watchTk
+}
+
+// Watch serves c as a read-only viewer until the session ends, the viewer
+// leaves, or it falls too far behind. The viewer first gets the recent
+// output (since the last full-screen clear), then the live stream; all it
+// sends is read and dropped. Viewers never slow the presenter: each has its
+// own bounded queue. Watch returns ErrTooManyViewers or ErrSessionOver
+// without greeting c.
+func (s *Session) Watch(c Client, greet ViewerGreeter) error {
+	v := &viewer{q: make(chan frame, viewerQueue), lagging: make(chan struct{})}
+	s.mu.Lock()
+	switch {
+	case s.ending || s.ctx.Err() != nil:
+		s.mu.Unlock()
+		return ErrSessionOver
+	case len(s.viewers) >= s.opts.MaxViewers:
+		s.mu.Unlock()
+		return ErrTooManyViewers
+	}
+	s.viewers[v] = struct{}{}
+	s.nudgePresenter()
+	replay, size := s.hist.bytes(), s.size
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if _, ok := s.viewers[v]; ok {
+			delete(s.viewers, v)
+			s.nudgePresenter()
+		}
+		s.mu.Unlock()
+	}()
+
+	if err := greet(size[0], size[1]); err != nil {
+		c.Close()
+		return nil
+	}
+	gone := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // reads and drops all a viewer sends: its input is never delivered
+		defer close(gone)
+		for {
+			if _, err := c.Receive(); err != nil {
+				return
+			}
+		}
+	})
+	served := make(chan struct{})
+	wg.Go(func() { // a viewer stuck in a write must not outlive its end
+		select {
+		case <-v.lagging:
+		case <-s.ended:
+		case <-served:
+			return
+		}
+		select {
+		case <-served:
+		case <-time.After(closeGrace):
+			c.Close()
+		}
+	})
+	s.serveViewer(c, v, replay, gone)
+	close(served)
+	select { // let the viewer answer the close handshake
+	case <-gone:
+	case <-time.After(closeGrace):
+	}
+	c.Close()
+	wg.Wait()
+	return nil
+}
+
+// serveViewer is the viewer's only writer.
+func (s *Session) serveViewer(c Client, v *viewer, replay []byte, gone <-chan struct{}) {
+	if len(replay) > 0 && c.SendOutput(replay) != nil {
+		return
+	}
+	send := func(f frame) error {
+		if f.data == nil {
+			return c.SendEvent(Event{Kind: Size, Cols: f.cols, Rows: f.rows})
+		}
+		return c.SendOutput(f.data)
+	}
+	for {
+		select {
+		case f := <-v.q:
+			if send(f) != nil {
+				return
+			}
+		case <-v.lagging:
+			c.End(End{Reason: ReasonLagging})
+			return
+		case <-s.ended:
+			for len(v.q) > 0 { // the pump has stopped: this is all output
+				if send(<-v.q) != nil {
+					return
+				}
+			}
+			end := s.end
+			if end.Reason == ReasonProtocol {
+				end = End{Reason: ReasonClosed}
+			}
+			c.End(End{Reason: end.Reason, Code: end.Code})
+			return
+		case <-gone:
+			return
+		}
+	}
+}
+
+// fanout queues f for every viewer, dropping a viewer whose queue is full.
+// The caller holds s.mu.
+func (s *Session) fanout(f frame) {
+	for v := range s.viewers {
+		select {
+		case v.q <- f:
+		default:
+			delete(s.viewers, v)
+			close(v.lagging)
+			s.nudgePresenter()
+		}
+	}
+}
+
+// nudgePresenter tells the attached presenter the viewer count changed.
+// The caller holds s.mu.
+func (s *Session) nudgePresenter() {
+	if s.cur != nil {
+		select {
+		case s.cur.nudge <- struct{}{}:
+		default: // one nudge pending is enough: the count is read when sent
+		}
+	}
+}
+
+func (s *Session) viewerCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.viewers)
+}
