@@ -91,6 +91,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer close(poolDone)
 		pool.Run(poolCtx)
 	}()
+	reapCtx, stopReap := context.WithCancel(context.WithoutCancel(ctx))
+	reapDone := make(chan struct{})
+	go func() {
+		defer close(reapDone)
+		if rt.reap != nil {
+			reapLeftovers(reapCtx, rt.reap, log)
+		}
+	}()
+	defer func() { stopReap(); <-reapDone }() // before the client closes
 	srv := server.New(server.Config{
 		Runtime: pool,
 		Pool:    pool,
@@ -242,14 +251,15 @@ func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logg
 	if n > 0 {
 		log.Info("removed leftover containers", "count", n)
 	}
-	return &sandboxRuntime{Runtime: drt, warnings: warnings, ready: drt.Check, cleanup: func() { cli.Close() }}, nil
+	return &sandboxRuntime{Runtime: drt, warnings: warnings, ready: drt.Check, reap: drt.Reap, cleanup: func() { cli.Close() }}, nil
 }
 
 // sandboxRuntime is the runtime with what the server needs around it.
 type sandboxRuntime struct {
 	session.Runtime
-	warnings []string                        // for the operator, also in /status
-	ready    func(ctx context.Context) error // nil: always ready
+	warnings []string                               // for the operator, also in /status
+	ready    func(ctx context.Context) error        // nil: always ready
+	reap     func(ctx context.Context) (int, error) // removes leftovers; nil: none
 	cleanup  func()
 }
 

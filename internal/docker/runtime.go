@@ -74,6 +74,8 @@ type Runtime struct {
 	log  *slog.Logger
 	uids *uids
 	obs  Observer
+
+	owners owners // which containers a live Sandbox will remove (see Reap)
 }
 
 var _ session.Runtime = (*Runtime)(nil)
@@ -119,12 +121,22 @@ func (r *Runtime) Check(ctx context.Context) error {
 
 // Sweep force-removes every container this instance left behind (after a
 // crash, say) and reports how many it removed. Containers of other
-// instances sharing the engine are never touched.
+// instances sharing the engine are never touched. It is for start-up, when
+// nothing of this instance is live yet; Reap is for later.
 func (r *Runtime) Sweep(ctx context.Context) (int, error) {
+	return r.sweep(ctx, func(list []container.Summary) []container.Summary { return list }, func(string) {})
+}
+
+// sweep lists the containers of this instance and force-removes,
+// concurrently, those pick selects, telling gone the session label of each
+// one removed. pick is called only once the list has succeeded.
+func (r *Runtime) sweep(ctx context.Context, pick func([]container.Summary) []container.Summary, gone func(session string)) (int, error) {
+	start := time.Now()
 	list, err := r.api.ContainerList(ctx, container.ListOptions{
 		All:     true,
 		Filters: filters.NewArgs(filters.Arg("label", LabelInstance+"="+r.cfg.Instance)),
 	})
+	r.observe("list", start, err)
 	if err != nil {
 		return 0, fmt.Errorf("list containers: %w", err)
 	}
@@ -134,7 +146,7 @@ func (r *Runtime) Sweep(ctx context.Context) (int, error) {
 		removed int
 		errs    []error
 	)
-	for _, c := range list {
+	for _, c := range pick(list) {
 		wg.Go(func() {
 			err := r.remove(ctx, c.ID)
 			mu.Lock()
@@ -144,6 +156,7 @@ func (r *Runtime) Sweep(ctx context.Context) (int, error) {
 				return
 			}
 			removed++
+			gone(c.Labels[LabelSession])
 		})
 	}
 	wg.Wait()

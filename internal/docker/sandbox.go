@@ -18,9 +18,10 @@ import (
 // is (never demultiplexed). It is safe for one reader and one writer at a
 // time; Resize and Close may be called concurrently with both.
 type Sandbox struct {
-	rt  *Runtime
-	id  string
-	log *slog.Logger
+	rt      *Runtime
+	id      string
+	session string // its iexbox.session label
+	log     *slog.Logger
 
 	conn net.Conn      // stdin, and the stream's lifetime
 	out  *bufio.Reader // stdout and stderr, merged by the tty
@@ -96,8 +97,11 @@ func (s *Sandbox) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
 		defer cancel()
 		s.closeErr = s.rt.remove(ctx, s.id)
-		if s.closeErr == nil { // a container that may still run keeps its uid
+		if s.closeErr == nil {
+			s.rt.owners.disown(s.session, nil)
 			s.releaseUser()
+		} else { // Reap removes it once the engine answers, then frees its uid
+			s.rt.owners.disown(s.session, s.releaseUser)
 		}
 		s.stopWait()
 		s.log.Debug("container removed")

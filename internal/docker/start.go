@@ -61,6 +61,13 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 	if err != nil {
 		return nil, err
 	}
+	// Owned before it exists: Reap never takes a container mid-start.
+	r.owners.own(spec.ID)
+	defer func() {
+		if err != nil { // removed below, or left for Reap when that failed
+			r.owners.disown(spec.ID, nil)
+		}
+	}()
 	created, err := r.create(ctx, cfg, host, "iexbox-"+spec.ID)
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
@@ -92,7 +99,7 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 	waitCtx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
 	waitCh, waitErr := r.api.ContainerWait(waitCtx, id, container.WaitConditionNextExit)
 	sb := &Sandbox{
-		rt: r, id: id, log: log, releaseUser: releaseUser,
+		rt: r, id: id, session: spec.ID, log: log, releaseUser: releaseUser,
 		conn: hijack.Conn, out: hijack.Reader,
 		stopWait: stopWait, exited: make(chan struct{}),
 	}
