@@ -142,9 +142,8 @@ type Greeter func(resumeToken string) error
 // every goroutine the session started. Call it once.
 func (s *Session) Run(c Client, greet Greeter) End {
 	defer s.cancel(nil)
-	s.wg.Add(4)
+	s.wg.Add(3)
 	go s.applyResizes()
-	go s.pump()
 	go s.forwardWarnings()
 	go func() { // enforces the idle and lifetime limits
 		defer s.wg.Done()
@@ -152,7 +151,13 @@ func (s *Session) Run(c Client, greet Greeter) End {
 			s.cancel(endCause{End{Reason: r}})
 		}
 	}()
-	if _, err := s.attach(c, greet, false); err != nil {
+	_, err := s.attach(c, greet, false)
+	// The pump starts only once the first client is attached: output read
+	// before would go to the history alone, and the first client gets no
+	// replay, so it would never see the banner and prompt.
+	s.wg.Add(1)
+	go s.pump()
+	if err != nil {
 		s.cancel(errClientGone)
 	}
 	<-s.ctx.Done()
