@@ -1,6 +1,7 @@
 // Package static embeds the browser page of iexbox: index.html, style.css,
-// favicon.svg and the front-end bundle in dist/ (dist/app.js, dist/app.css),
-// built from src/ with `make web` (npm run build).
+// favicon.svg, the demo lesson in demo/ and the front-end bundles in dist/
+// (dist/app.js and dist/app.css for the page, dist/embed.js for the
+// <iex-console> widget), built from src/ with `make web` (npm run build).
 //
 // The bundle is build output and not checked in; only dist/README.txt is, so
 // the package compiles on a clean checkout. In that case Built reports false
@@ -13,7 +14,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html style.css favicon.svg unbuilt.html dist
+//go:embed index.html style.css favicon.svg unbuilt.html dist demo
 var files embed.FS
 
 // FS returns the embedded page. Paths are relative to this directory, e.g.

@@ -27,10 +27,15 @@ export const ACK_DELAY_MS = 20;
 /** Input typed before "ready" is held back, up to this many bytes. */
 const MAX_EARLY_INPUT = 64 * 1024;
 
-/** URL of the session endpoint on the server that served this page. */
-export function socketURL(loc = window.location) {
-  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${loc.host}/ws`;
+/** URL of the session endpoint on the server at `origin` (default: the one
+ *  that served this page). `instance` (from "ready") lets a load balancer
+ *  route a resume to the server that holds the session; the server itself
+ *  ignores it. */
+export function socketURL(origin = window.location.origin, instance = '') {
+  const u = new URL('/ws', origin);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  if (instance) u.searchParams.set('instance', instance);
+  return u.toString();
 }
 
 /**
@@ -40,6 +45,9 @@ export function socketURL(loc = window.location) {
  * @property {(msg: object) => void} [onWarning]
  * @property {(msg: object) => void} [onExit]
  * @property {(msg: object) => void} [onError]
+ * @property {(msg: object) => void} [onEvent] shared, viewers and size events
+ * @property {(bytes: Uint8Array) => boolean|void} [onOutput] sees output
+ *           first; returning false keeps it out of the terminal
  * @property {(info: {code: number, reason: string, opened: boolean,
  *             final: object|null}) => void} [onClose]
  *           socket closed; `final` is the exit/error event if one arrived
@@ -50,10 +58,14 @@ export class Connection {
    * @param {import('@xterm/xterm').Terminal} term terminal that receives output
    * @param {Handlers} handlers
    * @param {string} [url]
+   * @param {object} [hello] extra hello fields: resumable, resume, mode,
+   *        watch, token
    */
-  constructor(term, handlers, url = socketURL()) {
+  constructor(term, handlers, url = socketURL(), hello = {}) {
     this.term = term;
     this.handlers = handlers;
+    this.helloExtra = hello;
+    this.viewer = hello.mode === 'viewer';
     this.encoder = new TextEncoder();
 
     this.opened = false;     // socket reached OPEN
@@ -102,10 +114,21 @@ export class Connection {
 
   /** Report the terminal size if it differs from what the server knows. */
   resize(cols, rows) {
-    if (!this.sentSize || !this.isOpen()) return; // hello carries the size
+    if (this.viewer || !this.sentSize || !this.isOpen()) return; // hello carries the size
     if (cols === this.sentSize.cols && rows === this.sentSize.rows) return;
     this.sendJSON({ type: 'resize', cols, rows });
     this.sentSize = { cols, rows };
+  }
+
+  /** Ask the server for a watch link ("shared" answers). */
+  share() {
+    this.sendJSON({ type: 'share' });
+  }
+
+  /** End the session on purpose (a resumable one too), then close. */
+  end() {
+    this.sendJSON({ type: 'end' });
+    this.dispose(1000, 'ended');
   }
 
   /** Close the socket for good (e.g. the user asked for a new session).
@@ -133,7 +156,7 @@ export class Connection {
   }
 
   sendBytes(bytes) {
-    if (this.disposed || this.final || bytes.length === 0) return;
+    if (this.disposed || this.final || this.viewer || bytes.length === 0) return;
     if (!this.ready) {
       // The server only takes input once the sandbox is up; keep what the
       // user typed meanwhile (within reason) and send it after "ready".
@@ -160,7 +183,7 @@ export class Connection {
     }
     this.handlers.onOpen?.();
     const { cols, rows } = this.term;
-    this.sendJSON({ type: 'hello', cols, rows });
+    this.sendJSON({ type: 'hello', cols, rows, ...this.helloExtra });
     this.sentSize = { cols, rows };
   }
 
@@ -196,6 +219,11 @@ export class Connection {
         this.final = msg;
         this.handlers.onError?.(msg);
         break;
+      case 'shared':
+      case 'viewers':
+      case 'size':
+        this.handlers.onEvent?.(msg);
+        break;
       default:
         // Unknown event types are ignored so newer servers stay compatible.
         break;
@@ -214,6 +242,10 @@ export class Connection {
   onOutput(bytes) {
     const n = bytes.length;
     if (n === 0) return;
+    if (this.handlers.onOutput && this.handlers.onOutput(bytes) === false) {
+      this.processed(n); // hidden on purpose, but processed all the same
+      return;
+    }
     this.term.write(bytes, () => this.processed(n));
   }
 

@@ -1,13 +1,17 @@
 // iexbox browser page: a full-window xterm.js terminal attached to a fresh
 // sandboxed iex session over the iexbox.v1 WebSocket protocol.
 //
-// Test hooks: window.iexbox = { term, state(), session(), newSession() }.
+// A resumable session survives a reload (its token is kept in
+// sessionStorage); /watch/<token> shows a shared session read-only.
+//
+// Test hooks: window.iexbox = { term, state(), session(), newSession(),
+// share(), shareURL(), viewers(), viewer }.
 
 import '@xterm/xterm/css/xterm.css';
 import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 
-import { Connection } from './connection.js';
+import { Connection, socketURL } from './connection.js';
 import { Countdown } from './countdown.js';
 import { describeClose, describeError, describeExit, describeWarning } from './messages.js';
 import { Chrome } from './ui.js';
@@ -88,6 +92,16 @@ const countdown = new Countdown((left) => chrome.setTimeLeft(left, state));
 
 // ---- session state ----------------------------------------------------------
 
+/** A watch link (/watch/<token>) opens this page as a read-only viewer. */
+const watchMatch = window.location.pathname.match(/^\/watch\/([^/]+)\/?$/);
+const watchToken = watchMatch ? decodeURIComponent(watchMatch[1]) : null;
+const viewer = watchToken !== null;
+
+/** Where the resume token survives a reload (one per tab). */
+const RESUME_KEY = 'iexbox.resume';
+/** Give up reconnecting after this long: the server's default grace. */
+const RECONNECT_FOR_MS = 30_000;
+
 /** @type {'connecting'|'running'|'ended'} */
 let state = 'connecting';
 /** @type {Connection|null} */
@@ -96,34 +110,76 @@ let conn = null;
 let limits = null;
 /** Reason of the last warning shown in the header, if any. */
 let warnedFor = null;
+/** When the current run of reconnect attempts began, or 0. */
+let reconnectingSince = 0;
+let reconnectTimer = 0;
+let viewerCount = 0;
+let shareURL = null;
+
+function storedResume() {
+  try {
+    return JSON.parse(sessionStorage.getItem(RESUME_KEY) || 'null');
+  } catch {
+    return null;
+  }
+}
+
+function storeResume(token, instance) {
+  try {
+    if (token) sessionStorage.setItem(RESUME_KEY, JSON.stringify({ token, instance }));
+    else sessionStorage.removeItem(RESUME_KEY);
+  } catch {
+    // Storage can be disabled; the session then just does not survive a reload.
+  }
+}
 
 function setState(next) {
   state = next;
-  chrome.setState(next);
+  chrome.setState(next, viewer);
   if (next !== 'running') countdown.stop();
   chrome.setTimeLeft(countdown.remaining(), next);
 }
 
-/** Open a WebSocket and start a new sandbox session. */
+/** Open a WebSocket: resume the stored session if there is one, watch a
+ *  shared one in viewer mode, else start a new sandbox session. */
 function connect() {
   limits = null;
   warnedFor = null;
   chrome.hideBanner();
-  chrome.setNotice(null);
-  term.options.disableStdin = false;
+  chrome.setNotice(reconnectingSince ? 'Connection lost – reconnecting…' : null);
+  term.options.disableStdin = viewer;
   setState('connecting');
+
+  let hello = { resumable: true };
+  let url = socketURL();
+  const resume = viewer ? null : storedResume();
+  if (viewer) {
+    hello = { mode: 'viewer', watch: watchToken };
+  } else if (resume) {
+    hello = { resumable: true, resume: resume.token };
+    url = socketURL(window.location.origin, resume.instance);
+  }
 
   const c = new Connection(term, {
     // Size the terminal right before "hello" so the sandbox starts with the
     // real geometry.
-    onOpen: safeFit,
+    onOpen: viewer ? undefined : safeFit,
 
     onReady(msg) {
+      if (resume || viewer) {
+        // The server redraws the screen from its history: start clean.
+        // (Queued before the replay, which arrives after this event.)
+        term.write('\x1bc');
+      }
+      if (viewer && msg.cols && msg.rows) term.resize(msg.cols, msg.rows);
+      if (msg.resume) storeResume(msg.resume, msg.instance);
+      reconnectingSince = 0;
+      chrome.setNotice(null);
       limits = { idle_timeout: msg.idle_timeout, max_lifetime: msg.max_lifetime };
       chrome.setSessionInfo(msg);
       setState('running');
-      countdown.start(msg.idle_timeout, msg.max_lifetime);
-      term.focus();
+      countdown.start(viewer ? 0 : msg.idle_timeout, viewer ? 0 : msg.max_lifetime);
+      if (!viewer) term.focus();
     },
 
     onWarning(msg) {
@@ -134,21 +190,77 @@ function connect() {
       term.write(`\r\n${YELLOW}[iexbox] ${w.line}${RESET}\r\n`);
     },
 
+    onEvent(msg) {
+      if (msg.type === 'viewers') {
+        viewerCount = msg.count;
+        chrome.setViewers(msg.count);
+      } else if (msg.type === 'shared') {
+        shareURL = new URL(msg.url, window.location.origin).toString();
+        chrome.showShare(shareURL);
+      } else if (msg.type === 'size' && viewer) {
+        term.resize(msg.cols, msg.rows);
+      }
+    },
+
     onExit(msg) {
+      storeResume(null);
       end(describeExit(msg, limits));
     },
 
     onError(msg) {
+      if (msg.code === 'resume_failed' && !reconnectingSince) {
+        // A reload after the session ended: just start a fresh one.
+        storeResume(null);
+        conn = null;
+        term.write('\x1bc');
+        connect();
+        return;
+      }
+      if (viewer && msg.code === 'lagging') {
+        // Fell behind: reconnect, which replays the screen, and skip ahead.
+        conn = null;
+        setTimeout(connect, 200);
+        return;
+      }
+      storeResume(null);
+      reconnectingSince = 0;
       end(describeError(msg));
     },
 
     onClose(info) {
       // After an exit/error event the banner is already up; otherwise the
-      // connection died under us.
-      if (!info.final) end(describeClose(info, limits));
+      // connection died under us: a resumable session may still be there.
+      if (info.final) return;
+      if (viewer || storedResume()) {
+        reconnect();
+        return;
+      }
+      end(describeClose(info, limits));
     },
-  });
+  }, url, hello);
   conn = c;
+}
+
+/** Try to resume after a drop, with growing pauses, for a while. */
+function reconnect() {
+  const now = Date.now();
+  if (!reconnectingSince) reconnectingSince = now;
+  if (now - reconnectingSince > RECONNECT_FOR_MS) {
+    reconnectingSince = 0;
+    storeResume(null);
+    end({
+      title: 'Connection lost',
+      detail: 'The server could not be reached again in time, so the session ended. Start a new session to continue.',
+      tone: 'error',
+    });
+    return;
+  }
+  conn = null;
+  setState('connecting');
+  chrome.setNotice('Connection lost – reconnecting…');
+  const delay = Math.min(500 * 2 ** Math.floor((now - reconnectingSince) / 2000), 4000);
+  clearTimeout(reconnectTimer);
+  reconnectTimer = setTimeout(connect, delay);
 }
 
 /** Show why the session ended and stop taking input. */
@@ -156,20 +268,35 @@ function end(d) {
   if (state === 'ended') return;
   setState('ended');
   chrome.setNotice(null);
+  chrome.setViewers(0);
+  chrome.hideShare();
   chrome.showBanner(d);
   term.options.disableStdin = true;
   term.write(`\r\n${DIM}[iexbox] ${d.title}${RESET}\r\n${HIDE_CURSOR}`);
 }
 
-/** Drop the current session (if any) and start a fresh one. */
+/** End the current session (if any) and start a fresh one. */
 function newSession() {
-  if (conn) conn.dispose(1000, 'new session');
+  clearTimeout(reconnectTimer);
+  reconnectingSince = 0;
+  if (conn) conn.end(); // ends a resumable session at once
   conn = null;
+  storeResume(null);
+  viewerCount = 0;
+  shareURL = null;
+  chrome.setViewers(0);
+  chrome.hideShare();
   // RIS (full reset) goes through the write queue, so output of the old
   // session that xterm has not rendered yet cannot leak into the new one.
   term.write('\x1bc');
   connect();
   term.focus();
+}
+
+/** Ask for a watch link; the answer opens the share panel. */
+function share() {
+  if (shareURL) chrome.showShare(shareURL);
+  else if (conn && state === 'running') conn.share();
 }
 
 // ---- input ------------------------------------------------------------------
@@ -195,6 +322,7 @@ term.onBinary((data) => {
 // ---- sizing -----------------------------------------------------------------
 
 function safeFit() {
+  if (viewer) return; // a viewer's terminal has the presenter's size
   try {
     fit.fit();
   } catch {
@@ -225,7 +353,16 @@ term.onResize(({ cols, rows }) => {
 // ---- buttons ----------------------------------------------------------------
 
 for (const id of ['new-session', 'banner-new']) {
-  document.getElementById(id).addEventListener('click', newSession);
+  document.getElementById(id).addEventListener('click', () => {
+    if (viewer) window.location.assign('/');
+    else newSession();
+  });
+}
+document.getElementById('share').addEventListener('click', share);
+if (viewer) {
+  document.getElementById('new-session-text').textContent = 'Start your own';
+  document.getElementById('new-session').setAttribute('aria-label', 'Start your own session');
+  document.getElementById('new-session').title = 'Open a fresh session of your own';
 }
 
 // ---- go ---------------------------------------------------------------------
@@ -242,4 +379,9 @@ window.iexbox = {
   session: () => (conn ? conn.session : null),
   /** Same as clicking "New session". */
   newSession,
+  /** Same as clicking "Share"; the link is then in shareURL(). */
+  share,
+  shareURL: () => shareURL,
+  viewers: () => viewerCount,
+  viewer,
 };

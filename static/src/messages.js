@@ -15,6 +15,8 @@ const CLOSE_CODES = {
   4004: { error: 'protocol' },
   4005: { error: 'unavailable' },
   4006: { exit: 'oom' },
+  4010: { error: 'resume_failed' },
+  4011: { error: 'not_found' },
 };
 
 /** "90 s", "5 min", "1 h 30 min" – for limits and retry hints. */
@@ -74,6 +76,12 @@ export function describeExit(msg, limits) {
         detail: 'Your session was closed for maintenance. Start a new session in a moment.',
         tone: 'warn',
       };
+    case 'closed':
+      return {
+        title: 'The presenter ended the session',
+        detail: 'The live session you were watching is over.',
+        tone: 'info',
+      };
     case 'error':
       return {
         title: 'The session stopped because of an internal error',
@@ -119,6 +127,18 @@ export function describeError(msg) {
           retry,
         ),
         tone: 'error',
+      };
+    case 'resume_failed':
+      return {
+        title: 'The session could not be resumed',
+        detail: 'It ended while you were away. Start a new session to continue.',
+        tone: 'warn',
+      };
+    case 'not_found':
+      return {
+        title: 'This live session is not available',
+        detail: 'The link is wrong, or the session it showed has ended.',
+        tone: 'info',
       };
     case 'internal':
       return {

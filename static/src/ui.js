@@ -16,6 +16,12 @@ const STATE_TEXT = {
   ended: 'Ended',
 };
 
+const VIEWER_STATE_TEXT = {
+  connecting: 'Joining…',
+  running: 'Watching live',
+  ended: 'Ended',
+};
+
 const RUNTIME_TEXT = {
   runsc: 'gVisor (runsc)',
   runc: 'runc',
@@ -31,14 +37,26 @@ export class Chrome {
     this.banner = byId('banner');
     this.bannerTitle = byId('banner-title');
     this.bannerDetail = byId('banner-detail');
+    this.viewers = byId('viewers');
+    this.viewersValue = byId('viewers-value');
+    this.shareButton = byId('share');
+    this.sharePanel = byId('share-panel');
+    this.shareLink = byId('share-link');
+    byId('share-copy').addEventListener('click', () => this.copyShare());
+    byId('share-close').addEventListener('click', () => this.hideShare());
     this.lastClock = '';
   }
 
-  /** @param {'connecting'|'running'|'ended'} state */
-  setState(state) {
+  /**
+   * @param {'connecting'|'running'|'ended'} state
+   * @param {boolean} viewer the page watches someone else's session
+   */
+  setState(state, viewer = false) {
     this.status.dataset.state = state;
-    this.statusText.textContent = STATE_TEXT[state] || state;
+    this.statusText.textContent = (viewer ? VIEWER_STATE_TEXT : STATE_TEXT)[state] || state;
     document.body.dataset.state = state;
+    document.body.dataset.mode = viewer ? 'viewer' : 'presenter';
+    this.shareButton.disabled = state !== 'running';
     if (state !== 'running') this.status.removeAttribute('title');
   }
 
@@ -105,5 +123,35 @@ export class Chrome {
 
   hideBanner() {
     this.banner.hidden = true;
+  }
+
+  /** How many people watch; 0 hides the pill. */
+  setViewers(n) {
+    this.viewers.hidden = !(n > 0);
+    this.viewersValue.textContent = `${n} watching`;
+  }
+
+  /** Show the watch link, selected for copying. */
+  showShare(url) {
+    this.shareLink.value = url;
+    this.sharePanel.hidden = false;
+    this.shareLink.focus();
+    this.shareLink.select();
+  }
+
+  hideShare() {
+    this.sharePanel.hidden = true;
+  }
+
+  async copyShare() {
+    this.shareLink.select();
+    const button = byId('share-copy');
+    try {
+      await navigator.clipboard.writeText(this.shareLink.value);
+      button.textContent = 'Copied';
+    } catch {
+      button.textContent = 'Press Ctrl+C';
+    }
+    setTimeout(() => { button.textContent = 'Copy'; }, 1500);
   }
 }

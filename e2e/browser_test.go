@@ -1,0 +1,318 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's Chromium (scripts/chromium-up.sh installs it).
+const chromiumPath = "/usr/bin/chromium"
+
+// browserWait bounds one wait in the page: a session start included.
+const browserWait = 40 * time.Second
+
+var (
+	screenshotsOnce sync.Once
+	screenshotsDir  string
+)
+
+// screenshots is the folder this run saves screenshots in, kept after the
+// run as CI artifacts (IEXBOX_SCREENSHOTS names it; default a new temp
+// folder).
+func screenshots(t *testing.T) string {
+	screenshotsOnce.Do(func() {
+		screenshotsDir = os.Getenv("IEXBOX_SCREENSHOTS")
+		if screenshotsDir == "" {
+			screenshotsDir, _ = os.MkdirTemp("", "iexbox-screenshots-")
+		}
+		os.MkdirAll(screenshotsDir, 0o755)
+	})
+	return screenshotsDir
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and returns a
+// context for its first tab. Cleanup closes it.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("no Chromium at %s (CI=true: make test installs it)", chromiumPath)
+		}
+		t.Skipf("no Chromium at %s: run scripts/chromium-up.sh", chromiumPath)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox, // root in CI
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-proxy-server", true),
+		chromedp.WindowSize(1280, 800),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// newTab opens another tab in the browser of ctx.
+func newTab(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(ctx)
+	t.Cleanup(cancel)
+	return tab
+}
+
+// run runs actions, failing the test on error.
+func run(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval evaluates a JavaScript expression and returns its value.
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// bufferJS reads an xterm terminal's whole buffer (scrollback included) as
+// text, one line per row; term is a JS expression for the Terminal.
+func bufferJS(term string) string {
+	return fmt.Sprintf(`(() => {
+		const t = %s;
+		if (!t) return '';
+		const b = t.buffer.active, lines = [];
+		for (let i = 0; i < b.length; i++) lines.push(b.getLine(i).translateToString(true));
+		return lines.join('\n');
+	})()`, term)
+}
+
+// waitBuffer waits until the terminal's buffer contains want.
+func waitBuffer(t *testing.T, ctx context.Context, term, want string) string {
+	t.Helper()
+	deadline := time.Now().Add(browserWait)
+	for {
+		text := eval[string](t, ctx, bufferJS(term))
+		if strings.Contains(text, want) {
+			return text
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the terminal within %v; it shows:\n%s", want, browserWait, text)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitJS waits until a JavaScript expression is true.
+func waitJS(t *testing.T, ctx context.Context, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(browserWait)
+	for !eval[bool](t, ctx, js) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not %s within %v (%s)", what, browserWait, js)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// typeLine types text into the focused element as the keyboard would
+// (Input.insertText: synthesized key events double characters in xterm),
+// then presses Enter.
+func typeLine(t *testing.T, ctx context.Context, text string) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, input.InsertText, input.InsertTextParams{Text: text}); err != nil {
+		t.Fatalf("insert text: %v", err)
+	}
+	for _, typ := range []input.DispatchKeyEventType{input.DispatchKeyEventTypeRawKeyDown, input.DispatchKeyEventTypeKeyUp} {
+		_, err := chromedp.Call(ctx, input.DispatchKeyEvent, input.DispatchKeyEventParams{
+			Type: typ, Key: "Enter", Code: "Enter", WindowsVirtualKeyCode: 13, NativeVirtualKeyCode: 13,
+		})
+		if err != nil {
+			t.Fatalf("press Enter: %v", err)
+		}
+	}
+}
+
+// screenshot saves the whole page as name (PNG) in the screenshots folder.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(screenshots(t), name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// clickShadow clicks, with the mouse, the element sel in the shadow root
+// of the host element host.
+func clickShadow(t *testing.T, ctx context.Context, host, sel string) {
+	t.Helper()
+	js := fmt.Sprintf(`(() => {
+		const el = %s.shadowRoot.querySelector(%q);
+		el.scrollIntoView({block: 'center'});
+		const r = el.getBoundingClientRect();
+		return [r.x + r.width / 2, r.y + r.height / 2];
+	})()`, host, sel)
+	xy := eval[[]float64](t, ctx, js)
+	run(t, ctx, chromedp.MouseClickXY(xy[0], xy[1]))
+}
+
+// sessionContainers counts the server's containers; tests that count run
+// with -pool 0, so that each is a session's.
+func sessionContainers(t *testing.T, s *testServer) int {
+	t.Helper()
+	return len(s.containers(t))
+}
+
+func TestBrowserFullPage(t *testing.T) {
+	s := startServer(t)
+	ctx := newBrowser(t)
+	run(t, ctx, chromedp.Navigate(s.URL()+"/"))
+	waitJS(t, ctx, "running", `!!(window.iexbox && window.iexbox.state() === 'running')`)
+	waitBuffer(t, ctx, "window.iexbox.term", "iex(1)>")
+	run(t, ctx, chromedp.Click(chromedp.CSS(".xterm")))
+	typeLine(t, ctx, "Enum.map(1..3, &(&1 * 2))")
+	waitBuffer(t, ctx, "window.iexbox.term", "[2, 4, 6]")
+	typeLine(t, ctx, `IO.puts("héllo, wörld")`)
+	waitBuffer(t, ctx, "window.iexbox.term", "héllo, wörld")
+	typeLine(t, ctx, `for n <- 1..5, do: {n, n * n}`)
+	waitBuffer(t, ctx, "window.iexbox.term", "{5, 25}")
+	if text := eval[string](t, ctx, `document.querySelector('.xterm-rows').innerText`); !strings.Contains(text, "[2, 4, 6]") {
+		t.Errorf("the DOM rows do not show [2, 4, 6]: %q", text)
+	}
+	screenshot(t, ctx, "full-page.png")
+}
+
+func TestBrowserLessonStartsOnlyWhatRuns(t *testing.T) {
+	s := startServer(t, "-pool", "0")
+	ctx := newBrowser(t)
+	run(t, ctx, chromedp.Navigate(s.URL()+"/demo/lesson.html"))
+	waitJS(t, ctx, "three consoles defined",
+		`customElements.get('iex-console') !== undefined && document.querySelectorAll('iex-console').length === 3`)
+	time.Sleep(time.Second) // a console that boots on load would have started by now
+	if n := sessionContainers(t, s); n != 0 {
+		t.Fatalf("%d containers after loading the lesson, want none before a click", n)
+	}
+	screenshot(t, ctx, "lesson-idle.png")
+
+	second := `document.querySelectorAll('iex-console')[1]`
+	clickShadow(t, ctx, second, ".run")
+	waitBuffer(t, ctx, second+".term", "30")
+	text := waitBuffer(t, ctx, second+".term", "iex(2)>")
+	if !strings.Contains(text, "|> Enum.sum()") || strings.Contains(text, "[2, 4, 6, 8, 10]") {
+		t.Errorf("the multi-line code was not typed as one expression, line by line:\n%s", text)
+	}
+	if n := sessionContainers(t, s); n != 1 {
+		t.Errorf("%d containers after running one exercise, want exactly 1", n)
+	}
+	for i, started := range eval[[]bool](t, ctx, `[...document.querySelectorAll('iex-console')].map(e => e.term !== null)`) {
+		if started != (i == 1) {
+			t.Errorf("console %d started = %v", i, started)
+		}
+	}
+
+	third := `document.querySelectorAll('iex-console')[2]`
+	clickShadow(t, ctx, third, ".run")
+	out := waitBuffer(t, ctx, third+".term", "[9, 3.14]")
+	if strings.Contains(out, "defmodule") {
+		t.Errorf("the setup code shows in the console:\n%s", out)
+	}
+	// The page's hostile button style must not reach the widget.
+	font := eval[string](t, ctx, third+`.shadowRoot.querySelector('.run').computedStyleMap().get('font-family').toString()`)
+	if strings.Contains(font, "Comic") {
+		t.Errorf("the lesson page's CSS leaked into the widget: font %s", font)
+	}
+	screenshot(t, ctx, "lesson.png")
+}
+
+func TestBrowserViewerSeesThePresenter(t *testing.T) {
+	s := startServer(t)
+	presenter := newBrowser(t)
+	run(t, presenter, chromedp.Navigate(s.URL()+"/"))
+	waitJS(t, presenter, "running", `!!(window.iexbox && window.iexbox.state() === 'running')`)
+	waitBuffer(t, presenter, "window.iexbox.term", "iex(1)>")
+	run(t, presenter, chromedp.Click(chromedp.CSS("#share")))
+	waitJS(t, presenter, "shared", `!!window.iexbox.shareURL()`)
+	url := eval[string](t, presenter, `window.iexbox.shareURL()`)
+	if !strings.HasPrefix(url, s.URL()+"/watch/") {
+		t.Fatalf("share URL %q", url)
+	}
+
+	viewer := newTab(t, presenter)
+	run(t, viewer, chromedp.Navigate(url))
+	waitJS(t, viewer, "watching", `!!(window.iexbox && window.iexbox.viewer && window.iexbox.state() === 'running')`)
+	waitJS(t, presenter, "one viewer counted", `window.iexbox.viewers() === 1`)
+
+	run(t, presenter, chromedp.Click(chromedp.CSS(".xterm")))
+	typeLine(t, presenter, `IO.puts("shown to " <> "viewers")`)
+	waitBuffer(t, viewer, "window.iexbox.term", "shown to viewers")
+	run(t, viewer, chromedp.Click(chromedp.CSS(".xterm")))
+	typeLine(t, viewer, ":typed_by_viewer")
+	time.Sleep(500 * time.Millisecond)
+	if text := eval[string](t, presenter, bufferJS("window.iexbox.term")); strings.Contains(text, "typed_by_viewer") {
+		t.Errorf("a viewer's keystrokes reached the session:\n%s", text)
+	}
+	screenshot(t, presenter, "presenter.png")
+	screenshot(t, viewer, "viewer.png")
+}
+
+func TestBrowserReloadResumes(t *testing.T) {
+	s := startServer(t, "-pool", "0")
+	ctx := newBrowser(t)
+	run(t, ctx, chromedp.Navigate(s.URL()+"/"))
+	waitJS(t, ctx, "running", `!!(window.iexbox && window.iexbox.state() === 'running')`)
+	waitBuffer(t, ctx, "window.iexbox.term", "iex(1)>")
+	session := eval[string](t, ctx, `window.iexbox.session()`)
+	run(t, ctx, chromedp.Click(chromedp.CSS(".xterm")))
+	typeLine(t, ctx, `secret = "kept across a reload"`)
+	waitBuffer(t, ctx, "window.iexbox.term", "iex(2)>")
+
+	run(t, ctx, chromedp.Reload())
+	waitJS(t, ctx, "running again", `!!(window.iexbox && window.iexbox.state() === 'running')`)
+	if got := eval[string](t, ctx, `window.iexbox.session()`); got != session {
+		t.Fatalf("after a reload the page runs session %s, want %s resumed", got, session)
+	}
+	waitBuffer(t, ctx, "window.iexbox.term", "iex(2)>") // redrawn from the history
+	run(t, ctx, chromedp.Click(chromedp.CSS(".xterm")))
+	typeLine(t, ctx, `String.upcase(secret)`)
+	waitBuffer(t, ctx, "window.iexbox.term", `"KEPT ACROSS A RELOAD"`)
+	if n := sessionContainers(t, s); n != 1 {
+		t.Errorf("%d containers, want the one session", n)
+	}
+	screenshot(t, ctx, "resumed.png")
+
+	run(t, ctx, chromedp.Click(chromedp.CSS("#new-session"))) // sends end
+	requireSessionGone(t, session, 3*time.Second)
+	waitJS(t, ctx, "a new session running", `window.iexbox.state() === 'running' && window.iexbox.session() !== `+fmt.Sprintf("%q", session))
+}

@@ -1,0 +1,191 @@
+// Styles of <iex-console>, scoped to its shadow root.
+
+const DARK = {
+  background: '#14111b',
+  foreground: '#e6e1ef',
+  cursor: '#c9a7ff',
+  cursorAccent: '#14111b',
+  selectionBackground: '#5b3d8a99',
+  black: '#1c1926',
+  red: '#f0707a',
+  green: '#7fd48a',
+  yellow: '#e8c170',
+  blue: '#7aa8f5',
+  magenta: '#c69bf5',
+  cyan: '#6fd0d6',
+  white: '#d9d4e3',
+  brightBlack: '#6d6680',
+  brightRed: '#ff8f98',
+  brightGreen: '#9ee8a8',
+  brightYellow: '#f5d58f',
+  brightBlue: '#9dc1ff',
+  brightMagenta: '#dcbcff',
+  brightCyan: '#93e6ea',
+  brightWhite: '#ffffff',
+};
+
+const LIGHT = {
+  background: '#fbfaff',
+  foreground: '#2a2536',
+  cursor: '#6b3fb0',
+  cursorAccent: '#fbfaff',
+  selectionBackground: '#c9a7ff88',
+  black: '#2a2536',
+  red: '#c4323f',
+  green: '#2e8540',
+  yellow: '#9a6a00',
+  blue: '#2859b8',
+  magenta: '#7b3fc4',
+  cyan: '#1a7f86',
+  white: '#6d6680',
+  brightBlack: '#8a8399',
+  brightRed: '#d9434f',
+  brightGreen: '#389a4c',
+  brightYellow: '#b07c00',
+  brightBlue: '#3468cc',
+  brightMagenta: '#8d55dc',
+  brightCyan: '#1f939b',
+  brightWhite: '#1c1926',
+};
+
+export const THEMES = { dark: DARK, light: LIGHT };
+
+export const WIDGET_CSS = `
+:host {
+  display: block;
+  margin: 1.25em 0;
+  font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;
+}
+:host([hidden]) { display: none; }
+* { box-sizing: border-box; }
+
+.frame {
+  --bg: ${DARK.background};
+  --bar: #1e1a28;
+  --border: #2f2940;
+  --text: #e6e1ef;
+  --muted: #9d95ad;
+  --code-bg: #181420;
+  --accent: #8d55dc;
+  --accent-hover: #a872f0;
+  --focus: #c9a7ff;
+  --ok: #5fd08a;
+  --warn: #e8b65a;
+  overflow: hidden;
+  border: 1px solid var(--border);
+  border-radius: 10px;
+  background: var(--bg);
+  color: var(--text);
+  box-shadow: 0 1px 2px rgb(0 0 0 / 0.12), 0 6px 20px rgb(20 10 40 / 0.12);
+}
+.frame[data-theme="light"] {
+  --bg: ${LIGHT.background};
+  --bar: #f1edf8;
+  --border: #dcd4ea;
+  --text: #2a2536;
+  --muted: #6d6680;
+  --code-bg: #f6f3fb;
+  --accent: #7440c4;
+  --accent-hover: #8d55dc;
+  --focus: #7440c4;
+  --ok: #2e8540;
+  --warn: #9a6a00;
+}
+
+.bar {
+  display: flex;
+  align-items: center;
+  gap: 8px;
+  padding: 7px 8px 7px 12px;
+  background: var(--bar);
+  border-bottom: 1px solid var(--border);
+}
+.title {
+  font: 600 12px/1 ui-monospace, Menlo, Consolas, monospace;
+  letter-spacing: 0.04em;
+  color: var(--accent-hover);
+}
+.frame[data-theme="light"] .title { color: var(--accent); }
+.status {
+  color: var(--muted);
+  font-size: 12px;
+  white-space: nowrap;
+  overflow: hidden;
+  text-overflow: ellipsis;
+}
+.status::before {
+  content: "";
+  display: inline-block;
+  width: 7px;
+  height: 7px;
+  margin-right: 6px;
+  border-radius: 50%;
+  background: var(--muted);
+  vertical-align: 1px;
+}
+.status[data-state="running"]::before { background: var(--ok); }
+.status[data-state="connecting"]::before { background: var(--warn); }
+.spacer { flex: 1; }
+
+button {
+  display: inline-flex;
+  align-items: center;
+  gap: 6px;
+  height: 28px;
+  padding: 0 12px;
+  border: 1px solid var(--border);
+  border-radius: 7px;
+  background: transparent;
+  color: var(--text);
+  font: 500 13px/1 inherit;
+  font-family: inherit;
+  cursor: pointer;
+}
+button[hidden] { display: none; }
+button svg { width: 13px; height: 13px; }
+button.reset { padding: 0 8px; color: var(--muted); }
+button.reset:hover { color: var(--text); }
+button.run {
+  border-color: var(--accent);
+  background: var(--accent);
+  color: #fff;
+}
+button.run:hover { background: var(--accent-hover); border-color: var(--accent-hover); }
+button:focus-visible, .code:focus-visible, .term:focus-visible {
+  outline: 2px solid var(--focus);
+  outline-offset: 2px;
+}
+
+.code {
+  display: block;
+  width: 100%;
+  margin: 0;
+  padding: 10px 12px;
+  border: 0;
+  border-bottom: 1px solid var(--border);
+  background: var(--code-bg);
+  color: var(--text);
+  font: 13px/1.5 ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+  tab-size: 2;
+  resize: vertical;
+  white-space: pre;
+  overflow-x: auto;
+}
+.code:focus-visible { outline-offset: -2px; }
+
+.term {
+  position: relative;
+  padding: 8px 4px 8px 12px;
+  background: var(--bg);
+  cursor: text;
+}
+.term:focus-visible { outline-offset: -2px; }
+.term .xterm-viewport { background-color: var(--bg) !important; }
+.hint {
+  margin: 0;
+  padding: 4px 0;
+  color: var(--muted);
+  font-size: 13px;
+}
+.hint strong { color: var(--text); font-weight: 600; }
+`;

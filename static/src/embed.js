@@ -1,0 +1,344 @@
+// <iex-console>: an Elixir console to embed in a lesson page.
+//
+//   <script src="https://iexbox.example/embed.js"></script>
+//   <iex-console code="Enum.map([1, 2, 3], &(&1 * 2))" rows="12"></iex-console>
+//
+// It shows the code and a Run button and starts no sandbox until the first
+// click or key press in it (a page with ten exercises must not boot ten
+// containers). Run types the (possibly edited) code into iex, then Enter.
+// Attributes: code, rows, setup (evaluated first, output hidden), server
+// (the iexbox origin; default: where this script came from), theme
+// (dark|light), token (an access token, where the server requires one).
+// Styles live in a shadow root, so the page and the widget cannot restyle
+// each other. Each element has its own session.
+
+import xtermCSS from '@xterm/xterm/css/xterm.css';
+import { Terminal } from '@xterm/xterm';
+import { FitAddon } from '@xterm/addon-fit';
+
+import { Connection, socketURL } from './connection.js';
+import { describeClose, describeError, describeExit } from './messages.js';
+import { THEMES, WIDGET_CSS } from './embed-style.js';
+
+// The script's own origin, known only while it is first evaluated.
+const SCRIPT_ORIGIN = (() => {
+  try {
+    return new URL(document.currentScript.src).origin;
+  } catch {
+    return window.location.origin;
+  }
+})();
+
+const FONT = 'ui-monospace, "SFMono-Regular", "JetBrains Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace';
+
+/** iex's main prompt at the end of the output seen so far. */
+const PROMPT = /iex\((\d+)\)> $/;
+
+/** A line that continues the expression above it (a pipeline). */
+const CONTINUES = /^\s*(\|>|\+\+|<>|\.\w)/;
+
+/** How code is typed: tabs never reach iex (they would complete), lines
+ *  end with Enter, and iex reads a multi-line expression line by line. A
+ *  line that only continues the one before (`|> Enum.sum()`) would be
+ *  evaluated on its own, so such code is typed inside parentheses, which
+ *  keep iex reading until the whole expression is there. */
+export function typed(code) {
+  let lines = code.replace(/\r\n?/g, '\n').replace(/\t/g, '  ').split('\n');
+  while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+  if (lines.slice(1).some((l) => CONTINUES.test(l))) {
+    lines = [`(${lines[0]}`, ...lines.slice(1, -1), `${lines[lines.length - 1]})`];
+  }
+  return lines.map((l) => `${l}\r`).join('');
+}
+
+let counter = 0;
+
+class IexConsole extends HTMLElement {
+  static get observedAttributes() {
+    return ['code', 'theme'];
+  }
+
+  constructor() {
+    super();
+    this.index = counter++;
+    this.term = null;
+    this.conn = null;
+    this.phase = 'idle'; // idle | connecting | booting | setup | ready | ended
+    this.tail = '';      // the last output, to spot prompts
+    this.setupPrompt = 0;
+    this.pending = null; // code to run once the prompt is there
+    this.decoder = new TextDecoder();
+    this.reconnectUntil = 0;
+
+    const root = this.attachShadow({ mode: 'open' });
+    root.innerHTML = `
+      <style>${xtermCSS}</style>
+      <style>${WIDGET_CSS}</style>
+      <div class="frame" part="frame">
+        <div class="bar">
+          <span class="title" aria-hidden="true">iex</span>
+          <span class="status" role="status" aria-live="polite">Not started</span>
+          <span class="spacer"></span>
+          <button class="reset" type="button" title="Start over in a fresh session" aria-label="Start over in a fresh session" hidden>
+            <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M13.25 8a5.25 5.25 0 1 1-1.54-3.71M13.25 2.5v3.25H10" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round"/></svg>
+          </button>
+          <button class="run" type="button" title="Run the code (Ctrl+Enter)">
+            <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M4.5 2.75v10.5L13 8z" fill="currentColor"/></svg>
+            <span>Run</span>
+          </button>
+        </div>
+        <textarea class="code" spellcheck="false" autocomplete="off" autocapitalize="off"></textarea>
+        <div class="term" role="region">
+          <p class="hint">Press <strong>Run</strong>, or click here and type, to start a fresh Elixir session.</p>
+        </div>
+      </div>`;
+    this.$ = (sel) => root.querySelector(sel);
+    this.codeEl = this.$('.code');
+    this.termEl = this.$('.term');
+    this.statusEl = this.$('.status');
+    this.runEl = this.$('.run');
+
+    this.runEl.addEventListener('click', () => this.run());
+    this.$('.reset').addEventListener('click', () => this.restart());
+    this.codeEl.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || e.shiftKey)) {
+        e.preventDefault();
+        this.run();
+      }
+    });
+    this.codeEl.addEventListener('input', () => this.fitCode());
+    // Editing the code warms a session up, so Run answers at once.
+    this.codeEl.addEventListener('keydown', () => this.start());
+    // Lazy start: the first click or key press in the terminal area.
+    this.termEl.addEventListener('pointerdown', () => this.start());
+    this.termEl.addEventListener('keydown', () => this.start());
+  }
+
+  connectedCallback() {
+    this.codeEl.value = this.getAttribute('code') || '';
+    this.codeEl.setAttribute('aria-label', this.getAttribute('label') || 'Elixir code for this exercise (Ctrl+Enter runs it)');
+    this.termEl.setAttribute('aria-label', 'iex session: output, and input once started');
+    this.termEl.tabIndex = 0;
+    this.runEl.setAttribute('aria-label', 'Run the code in iex');
+    this.applyTheme();
+    this.fitCode();
+    const rows = this.rows();
+    this.termEl.style.minHeight = `${Math.round(rows * 17.5) + 16}px`;
+  }
+
+  disconnectedCallback() {
+    if (this.conn) this.conn.end();
+    this.conn = null;
+  }
+
+  attributeChangedCallback(name) {
+    if (name === 'code' && this.codeEl) {
+      this.codeEl.value = this.getAttribute('code') || '';
+      this.fitCode();
+    }
+    if (name === 'theme') this.applyTheme();
+  }
+
+  rows() {
+    const n = parseInt(this.getAttribute('rows') || '12', 10);
+    return Math.min(Math.max(Number.isFinite(n) ? n : 12, 4), 60);
+  }
+
+  theme() {
+    return this.getAttribute('theme') === 'light' ? 'light' : 'dark';
+  }
+
+  applyTheme() {
+    this.$('.frame').dataset.theme = this.theme();
+    if (this.term) this.term.options.theme = THEMES[this.theme()];
+  }
+
+  fitCode() {
+    const lines = this.codeEl.value.split('\n').length;
+    this.codeEl.rows = Math.min(Math.max(lines, 1), 20);
+  }
+
+  server() {
+    return this.getAttribute('server') || SCRIPT_ORIGIN;
+  }
+
+  storageKey() {
+    return `iexbox.embed:${window.location.pathname}:${this.index}`;
+  }
+
+  setStatus(text, state) {
+    this.statusEl.textContent = text;
+    this.statusEl.dataset.state = state;
+  }
+
+  /** Run the code: start a session first when there is none. */
+  run() {
+    const code = this.codeEl.value;
+    if (!code.trim()) return;
+    if (this.phase === 'ended') this.restart();
+    this.pending = typed(code);
+    this.start();
+    this.flush();
+  }
+
+  /** Type the pending code once iex shows a prompt. */
+  flush() {
+    if (this.phase !== 'ready' || !this.pending || !this.conn) return;
+    this.conn.sendInput(this.pending);
+    this.pending = null;
+    this.term.focus();
+  }
+
+  restart() {
+    if (this.conn) this.conn.end();
+    this.conn = null;
+    this.store(null);
+    this.phase = 'idle';
+    if (this.term) this.term.write('\x1bc');
+    this.start();
+  }
+
+  store(ready) {
+    try {
+      if (ready) sessionStorage.setItem(this.storageKey(), JSON.stringify({ token: ready.resume, instance: ready.instance }));
+      else sessionStorage.removeItem(this.storageKey());
+    } catch {
+      // No storage: the session just does not survive a reload.
+    }
+  }
+
+  stored() {
+    try {
+      return JSON.parse(sessionStorage.getItem(this.storageKey()) || 'null');
+    } catch {
+      return null;
+    }
+  }
+
+  /** Start (or resume) this element's session, once. */
+  start() {
+    if (this.phase !== 'idle' && this.phase !== 'ended') return;
+    if (!this.term) this.openTerminal();
+    this.$('.reset').hidden = false;
+    this.connect();
+  }
+
+  openTerminal() {
+    this.termEl.textContent = '';
+    const term = new Terminal({
+      fontFamily: FONT,
+      fontSize: 13,
+      lineHeight: 1.15,
+      rows: this.rows(),
+      cursorBlink: true,
+      cursorInactiveStyle: 'outline',
+      scrollback: 2000,
+      theme: THEMES[this.theme()],
+    });
+    const fit = new FitAddon();
+    term.loadAddon(fit);
+    term.open(this.termEl);
+    this.term = term;
+    this.fit = () => {
+      const d = fit.proposeDimensions();
+      if (d && d.cols > 0 && d.cols !== term.cols) term.resize(d.cols, this.rows());
+    };
+    this.fit();
+    new ResizeObserver(() => this.fit()).observe(this.termEl);
+    term.onData((data) => {
+      if (this.conn && this.phase !== 'ended') this.conn.sendInput(data);
+    });
+    term.onResize(({ cols, rows }) => {
+      if (this.conn) this.conn.resize(cols, rows);
+    });
+    this.termEl.removeAttribute('tabindex'); // xterm's own textarea takes focus now
+  }
+
+  connect() {
+    const resume = this.stored();
+    this.phase = 'connecting';
+    this.tail = '';
+    this.setStatus(resume ? 'Reconnecting…' : 'Starting…', 'connecting');
+    const hello = { resumable: true };
+    if (resume) hello.resume = resume.token;
+    const token = this.getAttribute('token');
+    if (token) hello.token = token;
+    const setup = resume ? '' : this.getAttribute('setup') || '';
+
+    this.conn = new Connection(this.term, {
+      onReady: (msg) => {
+        this.store(msg);
+        this.reconnectUntil = 0;
+        if (resume) this.term.write('\x1bc'); // the server redraws the screen
+        this.phase = resume ? 'ready' : 'booting';
+        this.setStatus('Running', 'running');
+        if (resume) this.flush();
+      },
+      onOutput: (bytes) => this.onOutput(bytes, setup),
+      onExit: (msg) => this.ended(describeExit(msg, null)),
+      onError: (msg) => {
+        if (msg.code === 'resume_failed') {
+          this.store(null);
+          this.conn = null;
+          this.phase = 'idle';
+          this.term.write('\x1bc');
+          this.start();
+          return;
+        }
+        this.ended(describeError(msg));
+      },
+      onClose: (info) => {
+        if (info.final) return;
+        // A blip: a resumable session waits for us on the server.
+        const now = Date.now();
+        if (!this.reconnectUntil) this.reconnectUntil = now + 30_000;
+        if (this.stored() && now < this.reconnectUntil) {
+          this.phase = 'idle';
+          this.setStatus('Reconnecting…', 'connecting');
+          setTimeout(() => this.start(), 1000);
+          return;
+        }
+        this.ended(describeClose(info, null));
+      },
+    }, socketURL(this.server(), resume ? resume.instance : ''), hello);
+  }
+
+  /** Watch output for prompts: the first one triggers setup (whose output
+   *  stays hidden until the next prompt) or the pending Run. */
+  onOutput(bytes, setup) {
+    this.tail = (this.tail + this.decoder.decode(bytes, { stream: true })).slice(-256);
+    const m = this.tail.match(PROMPT);
+    if (this.phase === 'booting' && m) {
+      if (setup.trim()) {
+        this.phase = 'setup';
+        this.setupPrompt = Number(m[1]);
+        this.setStatus('Preparing…', 'connecting');
+        this.conn.sendInput(typed(setup));
+        return true; // show the prompt; setup's echo and output stay hidden
+      }
+      this.phase = 'ready';
+      setTimeout(() => this.flush());
+      return true;
+    }
+    if (this.phase === 'setup') {
+      if (m && Number(m[1]) > this.setupPrompt) {
+        this.phase = 'ready';
+        this.setStatus('Running', 'running');
+        // Redraw the prompt line as if setup had never been typed.
+        this.term.write(`\r\x1b[K${m[0]}`);
+        setTimeout(() => this.flush());
+      }
+      return false;
+    }
+    return true;
+  }
+
+  ended(d) {
+    this.phase = 'ended';
+    this.store(null);
+    this.setStatus(d.title, 'ended');
+    this.term.write(`\r\n\x1b[2m[iexbox] ${d.title}. Press Run to start again.\x1b[0m\r\n`);
+  }
+}
+
+if (!customElements.get('iex-console')) customElements.define('iex-console', IexConsole);
