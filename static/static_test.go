@@ -7,7 +7,7 @@ import (
 )
 
 func TestEmbeddedPage(t *testing.T) {
-	for _, name := range []string{"index.html", "style.css", "favicon.svg", "unbuilt.html", "dist/README.txt"} {
+	for _, name := range []string{"index.html", "style.css", "favicon.svg", "unbuilt.html", "dist/README.txt", "demo/lesson.html"} {
 		if _, err := fs.Stat(FS(), name); err != nil {
 			t.Errorf("%s not embedded: %v", name, err)
 		}
@@ -37,4 +37,14 @@ func TestBuiltMatchesBundle(t *testing.T) {
 		t.Errorf("Built() = %v, want %v", Built(), want)
 	}
 	t.Logf("Built() = %v", Built())
+}
+
+func TestLessonUsesTheWidget(t *testing.T) {
+	lesson, err := fs.ReadFile(FS(), "demo/lesson.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(lesson), `<script src="/embed.js"`) || strings.Count(string(lesson), "<iex-console") != 3 {
+		t.Error("demo/lesson.html should load /embed.js and hold three <iex-console> exercises")
+	}
 }

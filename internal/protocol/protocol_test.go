@@ -235,3 +235,34 @@ func TestServerMessagesJSON(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeHelloFields(t *testing.T) {
+	tests := []struct {
+		in   string
+		want ClientMessage
+	}{
+		{`{"type":"hello","cols":80,"rows":24,"resumable":true}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24, Resumable: true}},
+		{`{"type":"hello","cols":80,"rows":24,"resume":"TOK"}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24, Resume: "TOK"}},
+		{`{"type":"hello","cols":80,"rows":24,"mode":"viewer","watch":"W"}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24, Mode: ModeViewer, Watch: "W"}},
+		{`{"type":"hello","cols":80,"rows":24,"mode":"presenter","resumable":null}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24, Mode: ModePresenter}},
+		{`{"type":"share"}`, ClientMessage{Type: TypeShare}},
+		{`{"type":"end","why":"button"}`, ClientMessage{Type: TypeEnd}},
+	}
+	for _, tt := range tests {
+		got, err := DecodeClient([]byte(tt.in))
+		if err != nil || got != tt.want {
+			t.Errorf("DecodeClient(%s) = %+v, %v; want %+v", tt.in, got, err, tt.want)
+		}
+	}
+	for _, in := range []string{
+		`{"type":"hello","cols":80,"rows":24,"mode":"viewer"}`,
+		`{"type":"hello","cols":80,"rows":24,"mode":"admin","watch":"W"}`,
+		`{"type":"hello","cols":80,"rows":24,"resumable":1}`,
+		`{"type":"hello","cols":80,"rows":24,"watch":true,"mode":"viewer"}`,
+		`{"type":"hello","cols":80,"rows":24,"resume":["x"]}`,
+	} {
+		if _, err := DecodeClient([]byte(in)); !errors.Is(err, ErrProtocol) {
+			t.Errorf("DecodeClient(%s) = %v, want a protocol error", in, err)
+		}
+	}
+}

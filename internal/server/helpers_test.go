@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -34,6 +35,10 @@ type serverOpts struct {
 	max     int
 	limits  session.Limits
 	origins string
+	// resumeGrace and maxViewers are Config's ResumeGrace and MaxViewers.
+	resumeGrace time.Duration
+	maxViewers  int
+	page        fs.FS
 }
 
 // newTestServer serves a Server for o. Cleanup shuts the sessions down,
@@ -52,13 +57,16 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 	}
 	mgr := session.NewManager(o.max)
 	srv := httptest.NewServer(New(Config{
-		Runtime:  process.New(o.argv, nil),
-		Manager:  mgr,
-		Limits:   o.limits,
-		Instance: "test-inst",
-		Origins:  origins,
-		Version:  "test-version",
-		Log:      slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Runtime:     process.New(o.argv, nil),
+		Manager:     mgr,
+		Limits:      o.limits,
+		Instance:    "test-inst",
+		Origins:     origins,
+		Version:     "test-version",
+		Page:        o.page,
+		ResumeGrace: o.resumeGrace,
+		MaxViewers:  o.maxViewers,
+		Log:         slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), patience)

@@ -1,0 +1,144 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"iexbox/internal/protocol"
+)
+
+func TestResumeOverTheWire(t *testing.T) {
+	ts := newTestServer(t, serverOpts{resumeGrace: time.Minute})
+	p := ts.connect(t)
+	p.sendText(`{"type":"hello","cols":80,"rows":24,"resumable":true}`)
+	var ready protocol.Ready
+	p.event(protocol.TypeReady, &ready)
+	if ready.Resume == "" || ready.Resume == ready.Session {
+		t.Fatalf("ready %+v: want a resume token that is not the session id", ready)
+	}
+	p.sendBinary([]byte("before\n"))
+	p.waitOutput("before\r\nbefore\r\n")
+	p.c.Close() // dropped: the session waits
+	time.Sleep(100 * time.Millisecond)
+	if ts.mgr.Active() != 1 {
+		t.Fatalf("Active = %d after the drop, want the session kept", ts.mgr.Active())
+	}
+
+	q := ts.connect(t)
+	q.sendText(fmt.Sprintf(`{"type":"hello","cols":90,"rows":30,"resume":%q}`, ready.Resume))
+	var again protocol.Ready
+	q.event(protocol.TypeReady, &again)
+	if again.Session != ready.Session || again.Resume == "" || again.Resume == ready.Resume {
+		t.Errorf("resumed ready %+v after %+v: want the same session, a fresh token", again, ready)
+	}
+	q.waitOutput("before\r\nbefore\r\n") // redrawn from the history
+	q.sendBinary([]byte("after\n"))
+	q.waitOutput("after\r\nafter\r\n")
+
+	r := ts.connect(t)
+	r.sendText(fmt.Sprintf(`{"type":"hello","cols":80,"rows":24,"resume":%q}`, ready.Resume))
+	r.expectError(protocol.CodeResumeFailed, protocol.CloseResumeFailed)
+
+	q.sendText(`{"type":"end"}`)
+	ts.waitActive(t, 0)
+}
+
+func TestResumeWithoutGraceEndsAtOnce(t *testing.T) {
+	ts := newTestServer(t, serverOpts{}) // -resume-grace 0
+	p := ts.connect(t)
+	p.sendText(`{"type":"hello","cols":80,"rows":24,"resumable":true}`)
+	var ready protocol.Ready
+	p.event(protocol.TypeReady, &ready)
+	if ready.Resume != "" {
+		t.Errorf("resume token %q with resuming off", ready.Resume)
+	}
+	p.c.Close()
+	ts.waitActive(t, 0)
+}
+
+func TestWatchOverTheWire(t *testing.T) {
+	ts := newTestServer(t, serverOpts{maxViewers: 1})
+	p, ready := ts.start(t, 80, 24)
+	p.sendBinary([]byte("early\n"))
+	p.waitOutput("early\r\nearly\r\n")
+	p.sendText(`{"type":"share"}`)
+	var shared protocol.Shared
+	p.event(protocol.TypeShared, &shared)
+	if len(shared.Watch) < 22 || shared.URL != "/watch/"+shared.Watch {
+		t.Fatalf("shared %+v", shared)
+	}
+
+	v := ts.connect(t)
+	v.sendText(fmt.Sprintf(`{"type":"hello","mode":"viewer","watch":%q,"cols":10,"rows":5}`, shared.Watch))
+	var vready protocol.Ready
+	v.event(protocol.TypeReady, &vready)
+	want := protocol.Ready{Type: "ready", Session: ready.Session, Instance: "test-inst", Runtime: "process", Mode: "viewer", Cols: 80, Rows: 24}
+	if vready != want {
+		t.Errorf("viewer's ready %+v, want %+v", vready, want)
+	}
+	v.waitOutput("early\r\nearly\r\n")
+	var count protocol.Viewers
+	p.event(protocol.TypeViewers, &count)
+	if count.Count != 1 {
+		t.Errorf("viewers %+v, want 1", count)
+	}
+
+	full := ts.connect(t)
+	full.sendText(fmt.Sprintf(`{"type":"hello","mode":"viewer","watch":%q,"cols":10,"rows":5}`, shared.Watch))
+	full.expectError(protocol.CodeCapacity, protocol.CloseCapacity)
+	bad := ts.connect(t)
+	bad.sendText(`{"type":"hello","mode":"viewer","watch":"nope","cols":10,"rows":5}`)
+	bad.expectError(protocol.CodeNotFound, protocol.CloseNotFound)
+
+	v.sendBinary([]byte("from the viewer\n")) // dropped
+	p.sendBinary([]byte("live\n"))
+	v.waitOutput("live\r\nlive\r\n")
+	if strings.Contains(p.output.String()+v.output.String(), "from the viewer") {
+		t.Error("a viewer's input reached the terminal")
+	}
+	p.sendText(`{"type":"resize","cols":100,"rows":40}`)
+	var size protocol.Size
+	v.event(protocol.TypeSize, &size)
+	if size.Cols != 100 || size.Rows != 40 {
+		t.Errorf("size %+v, want 100x40", size)
+	}
+
+	p.c.Close() // not resumable: the session ends, and viewers are told
+	v.expectExit(protocol.ReasonClosed, nil, protocol.CloseEnded)
+	ts.waitActive(t, 0)
+}
+
+func TestBadHelloFields(t *testing.T) {
+	ts := newTestServer(t, serverOpts{})
+	for _, hello := range []string{
+		`{"type":"hello","cols":80,"rows":24,"mode":"viewer"}`,
+		`{"type":"hello","cols":80,"rows":24,"mode":"boss"}`,
+		`{"type":"hello","cols":80,"rows":24,"resumable":"yes"}`,
+		`{"type":"hello","cols":80,"rows":24,"resume":42}`,
+	} {
+		p := ts.connect(t)
+		p.sendText(hello)
+		p.expectError(protocol.CodeProtocol, protocol.CloseProtocol)
+	}
+	ts.waitActive(t, 0)
+}
+
+func TestWatchPageAndWidgetServed(t *testing.T) {
+	page := fstest.MapFS{
+		"index.html":    {Data: []byte("<title>page</title>")},
+		"dist/embed.js": {Data: []byte("customElements.define('iex-console', class {})")},
+	}
+	ts := newTestServer(t, serverOpts{page: page})
+	if resp, body := get(t, ts.url+"/watch/SOMETOKEN"); resp.StatusCode != http.StatusOK || string(body) != "<title>page</title>" {
+		t.Errorf("/watch/<token>: %d %q, want the page", resp.StatusCode, body)
+	}
+	resp, body := get(t, ts.url+"/embed.js")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "iex-console") ||
+		!strings.Contains(resp.Header.Get("Content-Type"), "javascript") {
+		t.Errorf("/embed.js: %d %s %q, want the widget script", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+}
