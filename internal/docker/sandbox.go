@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 
@@ -50,7 +51,10 @@ func (s *Sandbox) Write(p []byte) (int, error) { return s.conn.Write(p) }
 
 // Resize sets the tty size.
 func (s *Sandbox) Resize(ctx context.Context, cols, rows int) error {
-	return s.rt.api.ContainerResize(ctx, s.id, container.ResizeOptions{Height: uint(rows), Width: uint(cols)})
+	start := time.Now()
+	err := s.rt.api.ContainerResize(ctx, s.id, container.ResizeOptions{Height: uint(rows), Width: uint(cols)})
+	s.rt.observe("resize", start, err)
+	return err
 }
 
 // watch records the container's exit, reported by the wait registered
