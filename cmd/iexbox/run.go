@@ -140,7 +140,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpSrv.Serve(ln) }()
 	if metricsLn != nil {
-		metricsSrv := &http.Server{Handler: met.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		metricsMux := http.NewServeMux() // /metrics only, not the exposition on every path
+		metricsMux.Handle("GET /metrics", met.Handler())
+		metricsSrv := &http.Server{Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
 		go func() { serveErr <- metricsSrv.Serve(metricsLn) }()
 		defer metricsSrv.Close()
 		log.Info("serving metrics", "addr", metricsLn.Addr().String())
