@@ -233,6 +233,11 @@ func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logg
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, startupTimeout)
 	defer cancel()
+	// The engine and the image first: a missing image would fail the probe
+	// below too, and blame gVisor for it.
+	if err := docker.New(cli, dcfg, log, obs).Check(checkCtx); err != nil {
+		return nil, err
+	}
 	if cfg.runtime == "auto" {
 		dcfg.Runtime = "runsc"
 		if err := docker.New(cli, dcfg, log, obs).Probe(checkCtx); err != nil {
@@ -243,9 +248,6 @@ func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logg
 		}
 	}
 	drt := docker.New(cli, dcfg, log, obs)
-	if err := drt.Check(checkCtx); err != nil {
-		return nil, err
-	}
 	n, err := drt.Sweep(checkCtx)
 	if err != nil {
 		return nil, fmt.Errorf("remove leftover containers: %w", err)
