@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -54,7 +55,8 @@ type testServer struct {
 	exited   chan struct{} // closed once the process has exited
 	exitErr  error         // from cmd.Wait, valid once exited is closed
 	stopOnce sync.Once
-	killed   bool // ended on purpose by kill: its exit status is not checked
+	killed   bool      // ended on purpose by kill: its exit status is not checked
+	logs     logBuffer // what it printed, also in the test's output
 }
 
 // startServer runs the iexbox binary on a free loopback port with a unique
@@ -76,7 +78,7 @@ func startServer(t *testing.T, flags ...string) *testServer {
 	}
 	s.cmd = exec.Command(serverBinary, append(args, flags...)...)
 	s.cmd.Env = serverEnv()
-	s.cmd.Stdout = t.Output()
+	s.cmd.Stdout = io.MultiWriter(t.Output(), &s.logs)
 	s.cmd.Stderr = s.cmd.Stdout // one pipe, so lines keep their order
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", serverBinary, err)
@@ -348,4 +350,24 @@ func requireSessionGone(t *testing.T, sessionID string, d time.Duration) {
 		t.Fatalf("container of session %s still there %v after the session ended", sessionID, took.Round(time.Millisecond))
 	}
 	t.Logf("container of session %s gone after %v", sessionID, took.Round(time.Millisecond))
+}
+
+// logBuffer keeps what a server printed. It is safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+// String is everything written so far.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
 }
