@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -315,4 +317,38 @@ func TestBrowserReloadResumes(t *testing.T) {
 	run(t, ctx, chromedp.Click(chromedp.CSS("#new-session"))) // sends end
 	requireSessionGone(t, session, 3*time.Second)
 	waitJS(t, ctx, "a new session running", `window.iexbox.state() === 'running' && window.iexbox.session() !== `+fmt.Sprintf("%q", session))
+}
+
+// TestBrowserWidgetOnAnotherOrigin embeds the widget as a lesson site on
+// another origin does: the script from the iexbox server, the site listed in
+// its -origins. A site not listed is refused.
+func TestBrowserWidgetOnAnotherOrigin(t *testing.T) {
+	var iexboxURL string
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>A lesson elsewhere</title>
+<script src="%s/embed.js"></script>
+<iex-console code="Enum.map([1, 2, 3], &amp;(&amp;1 * 2))" rows="6"></iex-console>`, iexboxURL)
+	}))
+	t.Cleanup(site.Close)
+	s := startServer(t, "-pool", "0", "-origins", site.URL)
+	iexboxURL = s.URL()
+
+	ctx := newBrowser(t)
+	run(t, ctx, chromedp.Navigate(site.URL+"/"))
+	waitJS(t, ctx, "the widget defined", `customElements.get('iex-console') !== undefined`)
+	el := `document.querySelector('iex-console')`
+	clickShadow(t, ctx, el, ".run")
+	waitBuffer(t, ctx, el+".term", "[2, 4, 6]")
+
+	other := startServer(t, "-pool", "0") // does not list the site
+	iexboxURL = other.URL()
+	run(t, ctx, chromedp.Navigate(site.URL+"/?refused"))
+	waitJS(t, ctx, "the widget defined", `customElements.get('iex-console') !== undefined`)
+	clickShadow(t, ctx, el, ".run")
+	waitJS(t, ctx, "the widget to report the refusal",
+		el+`.shadowRoot.querySelector('.status').dataset.state === 'ended'`)
+	if n := len(other.containers(t)); n != 0 {
+		t.Errorf("%d containers for a refused origin", n)
+	}
 }

@@ -163,7 +163,7 @@ class IexConsole extends HTMLElement {
   }
 
   storageKey() {
-    return `iexbox.embed:${window.location.pathname}:${this.index}`;
+    return `iexbox.embed:${this.server()}:${window.location.pathname}:${this.index}`;
   }
 
   setStatus(text, state) {
