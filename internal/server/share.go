@@ -28,7 +28,7 @@ func (s *Server) serveResume(c *wsClient, hello protocol.ClientMessage, log *slo
 		s.refuse(c, log, protocol.CodeResumeFailed, "this session has ended", 0)
 		return
 	}
-	log.Info("resumed connection done")
+	log.Debug("resumed connection done")
 }
 
 // serveViewer lets a connection watch the shared session its watch token

@@ -1,7 +1,8 @@
 // Package session owns what an iexbox session is: one person's terminal
 // connected to one fresh, single-use sandbox, its lifecycle (idle and
-// lifetime limits, warnings, flow control, the reason it ended) and the
-// registry that caps and shuts down all live sessions. Runtimes (Docker, a
+// lifetime limits, warnings, flow control, the reason it ended), a
+// connection that may drop and resume, read-only viewers, and the registry
+// that caps, finds (by token) and shuts down all live sessions. Runtimes (Docker, a
 // local pty process) and transports (WebSocket) are adapters around it.
 package session
 

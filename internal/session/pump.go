@@ -1,0 +1,98 @@
+package session
+
+import "bytes"
+
+// applyResizes applies the latest size, so a slow runtime never blocks a
+// reader.
+func (s *Session) applyResizes() {
+	defer s.wg.Done()
+	for {
+		select {
+		case size := <-s.resizes:
+			if err := s.sb.Resize(s.ctx, size[0], size[1]); err != nil && s.ctx.Err() == nil {
+				s.log.Debug("resize", "err", err)
+			}
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
+
+// resize asks for a new size; the latest wins. Viewers follow it.
+func (s *Session) resize(cols, rows int) {
+	select { // replace a size not yet applied
+	case <-s.resizes:
+	default:
+	}
+	s.resizes <- [2]int{cols, rows}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.size != [2]int{cols, rows} {
+		s.size = [2]int{cols, rows}
+		s.fanout(frame{cols: cols, rows: rows})
+	}
+}
+
+// pump reads the sandbox's output into the history, the viewers' queues
+// and the presenter's connection, under the presenter's flow control.
+// While detached, output still flows into the bounded history.
+func (s *Session) pump() {
+	defer s.wg.Done()
+	defer close(s.pumpDone)
+	buf := make([]byte, outputChunk)
+	for {
+		s.mu.Lock()
+		a := s.cur
+		s.mu.Unlock()
+		if a != nil && a.win.wait(a.ctx) != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			continue // detached or replaced: the window is gone with it
+		}
+		n, err := s.sb.Read(buf)
+		if n > 0 {
+			p := bytes.Clone(buf[:n])
+			s.mu.Lock()
+			s.hist.write(p)
+			s.fanout(frame{data: p})
+			a = s.cur
+			s.mu.Unlock()
+			if a != nil {
+				a.win.sent(n)
+				select {
+				case a.out <- p:
+				case <-a.ctx.Done(): // detached: the history has it
+					if s.ctx.Err() != nil {
+						return
+					}
+				}
+			}
+		}
+		if err != nil {
+			s.cancel(errSandboxGone)
+			return
+		}
+	}
+}
+
+// forwardWarnings hands the clock's warnings to the attached presenter, so
+// the clock never waits for a connection (limits run while detached).
+func (s *Session) forwardWarnings() {
+	defer s.wg.Done()
+	for {
+		select {
+		case w := <-s.warns:
+			s.mu.Lock()
+			if a := s.cur; a != nil {
+				select {
+				case a.warns <- w:
+				default: // a connection that cannot take a warning is stuck anyway
+				}
+			}
+			s.mu.Unlock()
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
