@@ -45,6 +45,9 @@ func TestReap(t *testing.T) {
 		t.Fatal("Start succeeded")
 	}
 	f.startErr, f.removeErr = nil, nil
+	if !rt.uids.used[5000+3] {
+		t.Error("the failed start's uid was freed while its container may still run")
+	}
 
 	f.mu.Lock()
 	f.list = []container.Summary{
@@ -68,6 +71,9 @@ func TestReap(t *testing.T) {
 	}
 	if got := len(rt.uids.used); got != held-2 {
 		t.Errorf("%d uids held after the reap, want %d: a dead sandbox's uid is free once its container is gone", got, held-2)
+	}
+	if rt.uids.used[5000+3] { // "failed" had the fourth uid, held until its container went
+		t.Error("the failed start's uid is still held after the reap")
 	}
 	if !rt.owners.owned("live") {
 		t.Error("the live sandbox no longer counts as owned")

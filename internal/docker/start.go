@@ -50,8 +50,14 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 	if err != nil {
 		return nil, err
 	}
+	leftover := false // a failed start whose container could not be removed
 	defer func() {
-		if err != nil {
+		switch {
+		case err == nil:
+		case leftover: // Reap removes it once the engine answers, then frees its uid
+			r.owners.disown(spec.ID, releaseUser)
+		default:
+			r.owners.disown(spec.ID, nil)
 			releaseUser()
 		}
 	}()
@@ -63,11 +69,6 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 	}
 	// Owned before it exists: Reap never takes a container mid-start.
 	r.owners.own(spec.ID)
-	defer func() {
-		if err != nil { // removed below, or left for Reap when that failed
-			r.owners.disown(spec.ID, nil)
-		}
-	}()
 	created, err := r.create(ctx, cfg, host, "iexbox-"+spec.ID)
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
@@ -83,6 +84,7 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 			defer cancel()
 			if rmErr := r.remove(rmCtx, id); rmErr != nil {
 				log.Error("remove after failed start", "err", rmErr)
+				leftover = true
 			}
 		}
 	}()
