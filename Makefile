@@ -31,7 +31,7 @@ static/dist/app.js: $(WEB_SRC)
 	test -f $@ && touch $@
 
 build: web
-	CGO_ENABLED=0 go build -o bin/iexbox ./cmd/iexbox
+	CGO_ENABLED=0 go build -ldflags "-X main.buildVersion=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/iexbox ./cmd/iexbox
 
 run: build image gvisor
 	./bin/iexbox $(ARGS)

@@ -340,7 +340,13 @@ func (p unbuiltPage) Open(name string) (fs.File, error) {
 	return p.FS.Open(name)
 }
 
+// buildVersion is set by the build (make build) from git describe.
+var buildVersion string
+
 func version() string {
+	if buildVersion != "" {
+		return buildVersion
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "dev"
