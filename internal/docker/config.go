@@ -119,8 +119,10 @@ func (c Config) containerConfig(sessionID string) *container.Config {
 func (r *Runtime) hostConfig(cols, rows int, user string) (*container.HostConfig, error) {
 	c := r.cfg
 	security := []string{"no-new-privileges"}
-	if !c.DockerSeccomp {
-		profile, err := seccompProfile(c.Runtime == "runsc")
+	// Docker's default is the daemon's to send, except under gVisor, where
+	// it stops every thread (see seccompProfile).
+	if gvisor := c.Runtime == "runsc"; !c.DockerSeccomp || gvisor {
+		profile, err := seccompProfile(gvisor, c.DockerSeccomp)
 		if err != nil {
 			return nil, err
 		}

@@ -25,30 +25,39 @@ var deniedSyscalls = []string{
 }
 
 // seccompProfile is the sandbox's seccomp profile as Docker takes it in a
-// security option: Docker's default minus deniedSyscalls. Under gVisor the
-// profile filters the calls the sandboxed program makes to gVisor's own
-// kernel (runsc --oci-seccomp), which ignores a rule's errno and refuses
-// with EPERM: the default's "clone3 fails with ENOSYS, so glibc falls back to
-// clone" rule would then stop every thread. There clone3 is allowed, since it
-// reaches gVisor, not the host.
-func seccompProfile(gvisor bool) (string, error) {
-	if gvisor {
+// security option: Docker's default minus deniedSyscalls, or, with
+// dockerDefault, Docker's default as it is. Under gVisor the profile
+// filters the calls the sandboxed program makes to gVisor's own kernel
+// (runsc --oci-seccomp), which ignores a rule's errno and refuses with
+// EPERM: the default's "clone3 fails with ENOSYS, so glibc falls back to
+// clone" rule would then stop every thread (the BEAM cannot boot). There
+// clone3 is allowed, since it reaches gVisor, not the host; for the same
+// reason Docker's own default, which the daemon sends with that rule, is
+// never left to the daemon under gVisor.
+func seccompProfile(gvisor, dockerDefault bool) (string, error) {
+	switch {
+	case gvisor && dockerDefault:
+		return gvisorDefaultProfile()
+	case gvisor:
 		return gvisorProfile()
 	}
 	return runcProfile()
 }
 
 var (
-	runcProfile   = sync.OnceValues(func() (string, error) { return buildProfile(false) })
-	gvisorProfile = sync.OnceValues(func() (string, error) { return buildProfile(true) })
+	runcProfile          = sync.OnceValues(func() (string, error) { return buildProfile(deniedSyscalls, false) })
+	gvisorProfile        = sync.OnceValues(func() (string, error) { return buildProfile(deniedSyscalls, true) })
+	gvisorDefaultProfile = sync.OnceValues(func() (string, error) { return buildProfile(nil, true) })
 )
 
-func buildProfile(allowClone3 bool) (string, error) {
+// buildProfile is Docker's default profile without the calls in deny,
+// with clone3 allowed when allowClone3.
+func buildProfile(deny []string, allowClone3 bool) (string, error) {
 	p := seccomp.DefaultProfile()
 	kept := p.Syscalls[:0]
 	for _, sc := range p.Syscalls {
 		sc.Names = slices.DeleteFunc(sc.Names, func(n string) bool {
-			return slices.Contains(deniedSyscalls, n) || allowClone3 && n == "clone3"
+			return slices.Contains(deny, n) || allowClone3 && n == "clone3"
 		})
 		if len(sc.Names) > 0 {
 			kept = append(kept, sc)
