@@ -66,6 +66,13 @@ type testServer struct {
 // exit, and fails the test if any container of its instance is left.
 func startServer(t *testing.T, flags ...string) *testServer {
 	t.Helper()
+	return startServerEnv(t, nil, flags...)
+}
+
+// startServerEnv is startServer with extra environment variables (such as
+// IEXBOX_TOKEN_SECRET) for the server process.
+func startServerEnv(t *testing.T, env []string, flags ...string) *testServer {
+	t.Helper()
 	requireDocker(t)
 	s := &testServer{Addr: freeAddr(t), exited: make(chan struct{})}
 	args := []string{"-addr", s.Addr, "-shutdown-timeout", shutdownTimeout, "-log-level", "debug",
@@ -77,7 +84,7 @@ func startServer(t *testing.T, flags ...string) *testServer {
 		args = append(args, "-instance", s.Instance)
 	}
 	s.cmd = exec.Command(serverBinary, append(args, flags...)...)
-	s.cmd.Env = serverEnv()
+	s.cmd.Env = append(serverEnv(), env...)
 	s.cmd.Stdout = io.MultiWriter(t.Output(), &s.logs)
 	s.cmd.Stderr = s.cmd.Stdout // one pipe, so lines keep their order
 	if err := s.cmd.Start(); err != nil {

@@ -1,0 +1,407 @@
+package e2e
+
+// Abuse limits at the door: access tokens, per-client limits, the input
+// throttle, and clients that never read.
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Close codes of refusals at the door.
+const (
+	closeForbidden   = 4003
+	closeRateLimited = 4029
+)
+
+// mintToken makes an access token the way docs/security.md tells a lesson
+// site to, independently of the server's code: base64url(claims) "."
+// base64url(HMAC-SHA256(secret, first part)), without padding.
+func mintToken(secret, claims string) string {
+	p := base64.RawURLEncoding.EncodeToString([]byte(claims))
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(p))
+	return p + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// helloToken says hello with an access token ("" sends none).
+func (c *wsClient) helloToken(t *testing.T, token string) {
+	t.Helper()
+	if token == "" {
+		c.hello(t, defaultCols, defaultRows)
+		return
+	}
+	c.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"token":%q}`, defaultCols, defaultRows, token))
+}
+
+// requireRefused waits for an error event with code and the close code.
+func requireRefused(t *testing.T, c *wsClient, code string, closeCode int) event {
+	t.Helper()
+	e := c.waitEvent(t, "error", readyWait)
+	if e.errorCode() != code {
+		t.Errorf("error event %s, want code %s", e.raw, code)
+	}
+	c.requireClose(t, closeCode, eventWait)
+	return e
+}
+
+func TestAccessTokens(t *testing.T) {
+	forEachRuntime(t, func(t *testing.T, rt string) {
+		b := make([]byte, 24)
+		rand.Read(b)
+		secret := hex.EncodeToString(b)
+		// The secret comes from the environment (never a flag); one session
+		// per client unless the token says more.
+		s := startServerEnv(t, []string{"IEXBOX_TOKEN_SECRET=" + secret},
+			"-runtime", rt, "-client-sessions", "1", "-client-rate", "0")
+		exp := time.Now().Add(10 * time.Minute).Unix()
+		valid := mintToken(secret, fmt.Sprintf(`{"exp":%d}`, exp))
+
+		t.Run("refused", func(t *testing.T) {
+			payload, _, _ := strings.Cut(valid, ".")
+			_, otherSig, _ := strings.Cut(mintToken(secret, fmt.Sprintf(`{"exp":%d,"client_sessions":99}`, exp)), ".")
+			for _, tc := range []struct{ name, token string }{
+				{"missing", ""},
+				{"not a token", "hello"},
+				{"other secret", mintToken(secret+"x", fmt.Sprintf(`{"exp":%d}`, exp))},
+				{"expired", mintToken(secret, fmt.Sprintf(`{"exp":%d}`, time.Now().Add(-time.Second).Unix()))},
+				{"no expiry", mintToken(secret, `{"client_sessions":5}`)},
+				{"claims swapped under a signature", payload + "." + otherSig},
+				{"padded", valid + "="},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					c := s.connect(t)
+					c.helloToken(t, tc.token)
+					requireRefused(t, c, "forbidden", closeForbidden)
+				})
+			}
+		})
+
+		t.Run("valid", func(t *testing.T) {
+			c := s.connect(t)
+			c.helloToken(t, valid)
+			c.waitEvent(t, "ready", readyWait)
+			c.waitPrompt(t, readyWait)
+			requireEval(t, c, "1+1", "2")
+			// The server's secret is nowhere in the sandbox's environment.
+			requireEval(t, c, fmt.Sprintf(`System.get_env() |> inspect() |> String.contains?(%q)`, secret), "false")
+			requireEval(t, c, fmt.Sprintf(`File.read!("/proc/1/environ") |> String.contains?(%q)`, secret), "false")
+			requireEval(t, c, `System.get_env() |> Map.keys() |> Enum.filter(&String.starts_with?(&1, "IEXBOX"))`, "[]")
+
+			// A second session from this address is over -client-sessions 1...
+			second := s.connect(t)
+			second.helloToken(t, valid)
+			if e := requireRefused(t, second, "rate_limited", closeRateLimited); e.RetryAfter <= 0 {
+				t.Errorf("refusal %s, want retry_after > 0", e.raw)
+			}
+			// ...unless its token raises the limit (a classroom).
+			classroom := s.connect(t)
+			classroom.helloToken(t, mintToken(secret, fmt.Sprintf(`{"exp":%d,"client_sessions":2}`, exp)))
+			classroom.waitEvent(t, "ready", readyWait)
+			classroom.waitPrompt(t, readyWait)
+			requireEval(t, classroom, "1+1", "2")
+		})
+	})
+}
+
+// connectFrom opens an iexbox.v1 WebSocket from the loopback address local
+// (any of 127.0.0.0/8) with extra request headers.
+func (s *testServer) connectFrom(t *testing.T, local string, header http.Header) *wsClient {
+	t.Helper()
+	nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 10 * time.Second}
+	d := websocket.Dialer{Proxy: nil, HandshakeTimeout: 10 * time.Second, Subprotocols: []string{subprotocol}, NetDial: nd.Dial}
+	conn, resp, err := d.Dial("ws://"+s.Addr+"/ws", header)
+	if err != nil {
+		t.Fatalf("dial from %s: %v (response: %v)", local, err, responseSummary(resp))
+	}
+	return newWSClient(t, conn)
+}
+
+// TestClientLimits: per client address, at most -client-sessions at once
+// and -client-rate new ones a minute; X-Forwarded-For names the client only
+// on connections from -trusted-proxies. The addresses in the header are
+// documentation addresses, never dialled: every connection is loopback.
+func TestClientLimits(t *testing.T) {
+	forEachRuntime(t, func(t *testing.T, rt string) {
+		s := startServer(t, "-runtime", rt, "-client-sessions", "2", "-client-rate", "3",
+			"-trusted-proxies", "127.0.0.2")
+		forwarded := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+		open := func(local string, header http.Header) *wsClient {
+			c := s.connectFrom(t, local, header)
+			c.hello(t, defaultCols, defaultRows)
+			c.waitEvent(t, "ready", readyWait)
+			c.waitPrompt(t, readyWait)
+			return c
+		}
+		refused := func(local string, header http.Header) event {
+			c := s.connectFrom(t, local, header)
+			c.hello(t, defaultCols, defaultRows)
+			return requireRefused(t, c, "rate_limited", closeRateLimited)
+		}
+
+		first := open("127.0.0.1", nil)
+		second := open("127.0.0.1", nil)
+		// Concurrency: a third at once is refused, with advice to wait.
+		if e := refused("127.0.0.1", nil); e.RetryAfter <= 0 {
+			t.Errorf("refusal %s, want retry_after > 0", e.raw)
+		}
+		// From an untrusted peer the header changes nothing.
+		refused("127.0.0.1", forwarded("203.0.113.7"))
+
+		// Rate: two sessions end; the third start of the minute is allowed,
+		// the fourth is not, whatever the number open.
+		first.closeNormally()
+		second.closeNormally()
+		s.waitStatus(t, "free of sessions", 10*time.Second, func(st serverStatus) bool { return st.Sessions.Active == 0 })
+		third := open("127.0.0.1", nil)
+		if e := refused("127.0.0.1", nil); e.RetryAfter <= 0 || e.RetryAfter > 60 {
+			t.Errorf("refusal %s, want retry_after within the minute", e.raw)
+		}
+		third.closeNormally()
+
+		// From the trusted proxy the header is the client: a fresh one.
+		behind := open("127.0.0.2", forwarded("203.0.113.7"))
+		requireEval(t, behind, "1+1", "2")
+		// ...and the proxy's own address is not that client.
+		open("127.0.0.2", forwarded("203.0.113.8"))
+	})
+}
+
+// TestInputThrottle: a paste of a megabyte is taken at once (it is within
+// the burst, -input-burst 1m); input beyond the burst is read from the
+// socket at -input-rate (256k a second), never buffered without bound. The
+// server's intake is its iexbox_terminal_bytes_total{direction="in"}
+// counter, which counts a frame when it is read; meanwhile iex sleeps, its
+// terminal driver taking the input in as fast as it comes.
+func TestInputThrottle(t *testing.T) {
+	forEachRuntime(t, func(t *testing.T, rt string) {
+		s := startServer(t, "-runtime", rt, "-pool", "2", "-client-sessions", "0", "-client-rate", "0")
+		// send sends n bytes of input, lines of 63 "a" and a carriage
+		// return, in frames of 64 KiB as a client splits a paste, and
+		// returns how long the server took to read them all.
+		send := func(t *testing.T, n int) time.Duration {
+			t.Helper()
+			c, _ := s.openSession(t, defaultCols, defaultRows)
+			c.send(t, ":timer.sleep(:infinity)\r")
+			c.waitOutput(t, ":timer.sleep(:infinity)\n", evalWait)
+			base := s.metric(t, `iexbox_terminal_bytes_total{direction="in"}`)
+			data := []byte(strings.Repeat(strings.Repeat("a", 63)+"\r", n/64))
+			start := time.Now()
+			sent := make(chan error, 1)
+			go func() {
+				for i := 0; i < len(data); i += 64 << 10 {
+					if err := c.write(websocket.BinaryMessage, data[i:min(i+64<<10, len(data))]); err != nil {
+						sent <- err
+						return
+					}
+				}
+				sent <- nil
+			}()
+			for {
+				in := s.metric(t, `iexbox_terminal_bytes_total{direction="in"}`) - base
+				if in >= float64(len(data)) {
+					break
+				}
+				if time.Since(start) > time.Minute {
+					t.Fatalf("the server read %.0f of %d bytes within a minute", in, len(data))
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			took := time.Since(start)
+			if err := <-sent; err != nil {
+				t.Fatalf("send input: %v", err)
+			}
+			t.Logf("the server read %d KiB of input in %v; RSS %d MiB", len(data)>>10, took.Round(time.Millisecond), s.rss(t)>>20)
+			c.closeNormally()
+			return took
+		}
+		t.Run("paste of a megabyte", func(t *testing.T) {
+			if took := send(t, 1<<20); took > 2*time.Second {
+				t.Errorf("a 1 MiB paste took the server %v to read, want it at once: it is within the burst", took.Round(time.Millisecond))
+			}
+		})
+		t.Run("firehose", func(t *testing.T) {
+			// 3 MiB: 1 MiB of burst, then 2 MiB at 256 KiB/s is 8 s.
+			if took := send(t, 3<<20); took < 7*time.Second || took > 20*time.Second {
+				t.Errorf("3 MiB of input took the server %v to read, want about 8 s: 1 MiB at once, then 256 KiB a second", took.Round(time.Millisecond))
+			}
+		})
+	})
+}
+
+// metric is the value of one series (name and labels as exposed) in the
+// server's /metrics.
+func (s *testServer) metric(t *testing.T, series string) float64 {
+	t.Helper()
+	resp, err := httpClient.Get(s.URL() + "/metrics")
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("/metrics: %q: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0 // not yet counted
+}
+
+// slowClients is how many clients that never read TestSlowClients opens.
+const slowClients = 50
+
+// TestSlowClients: 50 clients each flood their terminal and never read a
+// byte, not even an ack. Each session stops at its unacknowledged-output
+// window (1 MiB), so the server's memory stays bounded whatever the
+// sandboxes write; the stalled sessions stall only themselves (they live
+// on while they write, and an innocent session answers at once); once
+// silent too, each is dropped at the server's pong deadline (60 s) and
+// its sandbox removed.
+func TestSlowClients(t *testing.T) {
+	forEachRuntime(t, func(t *testing.T, rt string) {
+		s := startServer(t, "-runtime", rt, "-pool", "1", "-client-sessions", "0", "-client-rate", "0")
+		// The innocent session is opened and warmed first.
+		innocent, _ := s.openSession(t, defaultCols, defaultRows)
+		requireEval(t, innocent, "1+1", "2")
+		// Every session is at its prompt before any floods, so that all are
+		// stalled together. They boot ten at a time: fifty at once on two
+		// cores would outlast the server's start timeout under gVisor. The
+		// clients read nothing: not the ready, not the banner.
+		conns := make([]*websocket.Conn, slowClients)
+		start := time.Now()
+		// The clients write (a resize every 20 s) but never read: the server
+		// hears from them, so its pong deadline does not drop them yet.
+		lastPoke := time.Now()
+		poke := func() {
+			if time.Since(lastPoke) < 20*time.Second {
+				return
+			}
+			lastPoke = time.Now()
+			for _, conn := range conns {
+				if conn != nil {
+					conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+					conn.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"type":"resize","cols":%d,"rows":%d}`, defaultCols, defaultRows))
+				}
+			}
+		}
+		for i := range conns {
+			conn, resp, err := s.dial(t, nil, subprotocol)
+			if err != nil {
+				t.Fatalf("dial %d: %v (%v)", i, err, responseSummary(resp))
+			}
+			t.Cleanup(func() { conn.Close() })
+			conns[i] = conn
+			conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if err := conn.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"type":"hello","cols":%d,"rows":%d}`, defaultCols, defaultRows)); err != nil {
+				t.Fatalf("hello %d: %v", i, err)
+			}
+			if (i+1)%10 == 0 {
+				// The innocent session's and the pool's count too.
+				for s.metricSum(t, "iexbox_time_to_prompt_seconds_count") < float64(i+2) {
+					if time.Since(start) > 6*time.Minute {
+						t.Fatalf("only %.0f of %d sessions at their prompt after 6 minutes", s.metricSum(t, "iexbox_time_to_prompt_seconds_count")-1, i+1)
+					}
+					poke()
+					time.Sleep(250 * time.Millisecond)
+				}
+			}
+		}
+		base, out0 := s.rss(t), s.metric(t, `iexbox_terminal_bytes_total{direction="out"}`)
+		t.Logf("%d sessions at their prompt after %v; server RSS %d MiB", slowClients, time.Since(start).Round(time.Second), base>>20)
+		for _, conn := range conns {
+			conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if err := conn.WriteMessage(websocket.BinaryMessage, []byte(floodExpr+"\r")); err != nil {
+				t.Fatalf("send the flood: %v", err)
+			}
+		}
+		// Until all have stopped at their window, and a little more.
+		start = time.Now()
+		peak, out := base, 0.0
+		for settled := 0; settled < 10 && time.Since(start) < 2*time.Minute; {
+			peak = max(peak, s.rss(t))
+			now := s.metric(t, `iexbox_terminal_bytes_total{direction="out"}`) - out0
+			if now == out {
+				settled++
+			} else {
+				settled = 0
+			}
+			out = now
+			poke()
+			time.Sleep(250 * time.Millisecond)
+		}
+		t.Logf("after %v: %d clients that never read: server RSS %d MiB before the floods, peak %d MiB (+%.2f MiB per client); %.1f MiB sent to them in all",
+			time.Since(start).Round(time.Second), slowClients, base>>20, peak>>20, float64(peak-base)/(1<<20)/slowClients, out/(1<<20))
+		if grew := peak - base; grew > slowClients*(1<<20) {
+			t.Errorf("server RSS grew by %d MiB with %d stalled clients, want at most 1 MiB each", grew>>20, slowClients)
+		}
+		// Each flood stopped at the window: 1 MiB unacknowledged, plus the
+		// chunk that crossed it.
+		if limit := float64(slowClients) * (1<<20 + 64<<10); out > limit {
+			t.Errorf("%.1f MiB of output sent to clients that never ack, want at most %.1f MiB (the 1 MiB window each)", out/(1<<20), limit/(1<<20))
+		}
+		if st := s.status(t); st.Sessions.Active != slowClients+1 {
+			t.Errorf("%d sessions live, want all %d stalled ones and the innocent one: none dropped", st.Sessions.Active, slowClients)
+		}
+		took := time.Now()
+		requireEval(t, innocent, "1+1", "2")
+		if d := time.Since(took); d > innocentBound {
+			t.Errorf("1+1 beside %d stalled sessions took %v, want at most %v", slowClients, d.Round(time.Millisecond), innocentBound)
+		}
+		// Silent from now on: the server drops each at its pong deadline,
+		// 60 s after it last heard from it, and removes its sandbox.
+		silent := time.Now()
+		s.waitStatus(t, "rid of the silent clients", 80*time.Second, func(st serverStatus) bool { return st.Sessions.Active == 1 })
+		t.Logf("clients that never read nor write dropped %v after they fell silent", time.Since(silent).Round(time.Second))
+		if d := time.Since(silent); d < 35*time.Second {
+			t.Errorf("clients that never read dropped %v after their last frame, want the 60 s pong deadline", d.Round(time.Second))
+		}
+		requireEval(t, innocent, "1+1", "2")
+	})
+}
+
+// metricSum adds up every series of a metric (any labels) in /metrics.
+func (s *testServer) metricSum(t *testing.T, name string) float64 {
+	t.Helper()
+	resp, err := httpClient.Get(s.URL() + "/metrics")
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("/metrics: %v", err)
+	}
+	var sum float64
+	for line := range strings.Lines(string(body)) {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(rest[strings.LastIndexByte(rest, ' ')+1:]), 64)
+		if err != nil {
+			t.Fatalf("/metrics: %q: %v", line, err)
+		}
+		sum += f
+	}
+	return sum
+}
