@@ -9,8 +9,9 @@ import (
 // Reaping leftovers while serving. A session that ends while the Docker
 // Engine is away cannot remove its container, and a dockerd restart
 // without live-restore leaves every container of the instance exited but
-// present. The reaper removes the containers no live sandbox owns: at once
-// when the engine answers again, and otherwise now and then.
+// present. The reaper removes the containers no live sandbox owns: as soon
+// as the engine answers again after a removal failed, and otherwise now
+// and then.
 const (
 	// reapInterval is the pause between checks while the engine answers:
 	// one container list, cheap against the cost of a leftover.
@@ -22,15 +23,17 @@ const (
 	reapTimeout = 30 * time.Second
 )
 
-// reapLeftovers calls reap until ctx ends, logging the engine going away
-// and coming back once each.
-func reapLeftovers(ctx context.Context, reap func(context.Context) (int, error), log *slog.Logger) {
+// reapLeftovers calls reap until ctx ends: every reapInterval, at once when
+// leftovers signals a container left behind, and then every reapRetry until
+// a reap succeeds. It logs the engine failing and answering again once each.
+func reapLeftovers(ctx context.Context, reap func(context.Context) (int, error), leftovers <-chan struct{}, log *slog.Logger) {
 	wait, down := reapInterval, false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		case <-leftovers:
 		}
 		callCtx, cancel := context.WithTimeout(ctx, reapTimeout)
 		n, err := reap(callCtx)

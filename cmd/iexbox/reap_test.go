@@ -11,7 +11,8 @@ import (
 )
 
 // TestReapLeftovers: the reaper checks now and then while the engine
-// answers, every second while it does not, and stops with its context.
+// answers, at once when a container was left behind, every second while
+// the engine fails, and stops with its context.
 func TestReapLeftovers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
@@ -24,10 +25,11 @@ func TestReapLeftovers(t *testing.T) {
 			return 1, nil
 		}
 		ctx, cancel := context.WithCancel(t.Context())
+		leftovers := make(chan struct{}, 1)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			reapLeftovers(ctx, reap, slog.New(slog.NewTextHandler(t.Output(), nil)))
+			reapLeftovers(ctx, reap, leftovers, slog.New(slog.NewTextHandler(t.Output(), nil)))
 		}()
 
 		time.Sleep(reapInterval - time.Millisecond)
@@ -52,6 +54,24 @@ func TestReapLeftovers(t *testing.T) {
 		if n := calls.Load(); n != before {
 			t.Errorf("%d checks within half an interval after the engine came back, want none", n-before)
 		}
+
+		// A container left behind while the engine is away: at once, then
+		// every second until the engine answers.
+		failing.Store(true)
+		before = calls.Load()
+		leftovers <- struct{}{}
+		synctest.Wait()
+		if n := calls.Load(); n != before+1 {
+			t.Errorf("%d checks right after a container was left behind, want 1", n-before)
+		}
+		time.Sleep(2 * reapRetry)
+		synctest.Wait()
+		if n := calls.Load(); n != before+3 {
+			t.Errorf("%d checks %v after a container was left behind with the engine away, want 3", n-before, 2*reapRetry)
+		}
+		failing.Store(false)
+		time.Sleep(reapRetry)
+		synctest.Wait()
 		cancel()
 		<-done
 	})

@@ -96,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	go func() {
 		defer close(reapDone)
 		if rt.reap != nil {
-			reapLeftovers(reapCtx, rt.reap, log)
+			reapLeftovers(reapCtx, rt.reap, rt.leftovers, log)
 		}
 	}()
 	defer func() { stopReap(); <-reapDone }() // before the client closes
@@ -255,16 +255,18 @@ func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logg
 	if n > 0 {
 		log.Info("removed leftover containers", "count", n)
 	}
-	return &sandboxRuntime{Runtime: drt, warnings: warnings, ready: drt.Check, reap: drt.Reap, cleanup: func() { cli.Close() }}, nil
+	return &sandboxRuntime{Runtime: drt, warnings: warnings, ready: drt.Check,
+		reap: drt.Reap, leftovers: drt.Leftovers(), cleanup: func() { cli.Close() }}, nil
 }
 
 // sandboxRuntime is the runtime with what the server needs around it.
 type sandboxRuntime struct {
 	session.Runtime
-	warnings []string                               // for the operator, also in /status
-	ready    func(ctx context.Context) error        // nil: always ready
-	reap     func(ctx context.Context) (int, error) // removes leftovers; nil: none
-	cleanup  func()
+	warnings  []string                               // for the operator, also in /status
+	ready     func(ctx context.Context) error        // nil: always ready
+	reap      func(ctx context.Context) (int, error) // removes leftovers; nil: none
+	leftovers <-chan struct{}                        // signalled when a container is left for reap
+	cleanup   func()
 }
 
 // drain lets live sessions run on for up to timeout after the first

@@ -22,6 +22,8 @@ type owners struct {
 	// release frees the uid of a container whose removal failed, once Reap
 	// has removed it: until then it may still run under that uid.
 	release map[string]func()
+	// left is signalled when a container is left for Reap.
+	left chan struct{}
 }
 
 func (o *owners) own(session string) {
@@ -44,6 +46,10 @@ func (o *owners) disown(session string, release func()) {
 			o.release = map[string]func(){}
 		}
 		o.release[session] = release
+		select {
+		case o.left <- struct{}{}:
+		default: // one signal pending is enough
+		}
 	}
 }
 
@@ -70,6 +76,11 @@ func (o *owners) reaped(session string) {
 		release()
 	}
 }
+
+// Leftovers is signalled when a sandbox could not remove its container (the
+// engine was away): Reap removes it once the engine answers again, so call
+// it now and until it succeeds.
+func (r *Runtime) Leftovers() <-chan struct{} { return r.owners.left }
 
 // Reap force-removes the containers of this instance that no live Sandbox
 // owns and reports how many it removed. Unlike Sweep it is safe while the

@@ -36,6 +36,11 @@ func TestReap(t *testing.T) {
 		t.Fatal("Close succeeded against a failing engine")
 	}
 	f.removeErr = nil
+	select {
+	case <-rt.Leftovers():
+	default:
+		t.Error("no Leftovers signal after a removal failed")
+	}
 	held := len(rt.uids.used) // the dead sandboxes' uids among them: they may still run
 
 	// A start that fails after its create: removed by Start itself, but if

@@ -98,7 +98,8 @@ func New(cli api, cfg Config, log *slog.Logger, obs Observer) *Runtime {
 	if obs == nil {
 		obs = noObserver{}
 	}
-	return &Runtime{api: cli, cfg: cfg, log: log, uids: &uids{base: cfg.UIDBase}, obs: obs}
+	return &Runtime{api: cli, cfg: cfg, log: log, uids: &uids{base: cfg.UIDBase}, obs: obs,
+		owners: owners{left: make(chan struct{}, 1)}}
 }
 
 // Name is the OCI runtime containers run under.
