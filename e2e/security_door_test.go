@@ -229,8 +229,11 @@ func TestInputThrottle(t *testing.T) {
 			return took
 		}
 		t.Run("paste of a megabyte", func(t *testing.T) {
-			if took := send(t, 1<<20); took > 2*time.Second {
-				t.Errorf("a 1 MiB paste took the server %v to read, want it at once: it is within the burst", took.Round(time.Millisecond))
+			// Throttled, 1 MiB would take 4 s at 256 KiB/s. Within the burst
+			// it goes as fast as the sandbox's terminal takes it: 0.1 s on an
+			// idle machine, up to 1.9 s seen with other work beside.
+			if took := send(t, 1<<20); took > 3*time.Second {
+				t.Errorf("a 1 MiB paste took the server %v to read, want it at once (under 3 s; throttled it would take 4 s): it is within the burst", took.Round(time.Millisecond))
 			}
 		})
 		t.Run("firehose", func(t *testing.T) {

@@ -445,3 +445,36 @@ func runscContainers() map[string]bool {
 	}
 	return ids
 }
+
+// TestAutoPicksRunsc: where runsc is registered and works, -runtime auto
+// (the default) runs every sandbox under gVisor, and says nothing to warn
+// about. (TestRunscFailedStartsLeaveNothing/server_probe covers the
+// fallback to runc.)
+func TestAutoPicksRunsc(t *testing.T) {
+	if !slices.Contains(runtimesUnderTest(), "runsc") {
+		t.Skip("runsc is not among " + runtimesEnv)
+	}
+	requireRuntime(t, "runsc")
+	s := startServer(t, "-pool", "0") // -runtime auto is the default
+	var st struct {
+		Runtime  string
+		Warnings []string
+	}
+	resp, err := httpClient.Get(s.URL() + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Runtime != "runsc" || len(st.Warnings) > 0 {
+		t.Errorf("/status runtime %q, warnings %q: want runsc and none", st.Runtime, st.Warnings)
+	}
+	c, ready := s.openSession(t, defaultCols, defaultRows)
+	if ready.Runtime != "runsc" {
+		t.Errorf("ready %s, want runtime runsc", ready.raw)
+	}
+	// gVisor's own /proc entry: the sandbox really is under gVisor.
+	requireEval(t, c, `File.exists?("/proc/gvisor")`, "true")
+}
