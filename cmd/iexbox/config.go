@@ -68,9 +68,15 @@ type config struct {
 const defaultPool = 4
 
 // idleSessionFootprint is the host memory one idle hardened iex costs,
-// measured with the containerd shim included; the default cap on sessions
-// comes from it, not from -memory, which is a ceiling rarely reached.
-const idleSessionFootprint = 64 << 20
+// measured with the containerd shim included (docs/security.md: about 59
+// MiB under runc, 79 MiB under runsc); the default cap on sessions comes
+// from it, not from -memory, which is a ceiling rarely reached.
+func idleSessionFootprint(runtime string) int64 {
+	if runtime == "runsc" {
+		return 80 << 20
+	}
+	return 64 << 20
+}
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
@@ -280,8 +286,8 @@ func (c *config) instanceOrDefault() string {
 }
 
 // maxSessionsOrDefault caps sessions by host memory: four fifths of it,
-// divided by what one idle session costs.
-func (c *config) maxSessionsOrDefault() int {
+// divided by what one idle session costs under the runtime in use.
+func (c *config) maxSessionsOrDefault(runtime string) int {
 	if c.maxSessions > 0 {
 		return c.maxSessions
 	}
@@ -289,7 +295,7 @@ func (c *config) maxSessionsOrDefault() int {
 	if err != nil || total <= 0 {
 		return 50
 	}
-	return max(int(total*4/5/idleSessionFootprint), 1)
+	return max(int(total*4/5/idleSessionFootprint(runtime)), 1)
 }
 
 func memTotal() (int64, error) {

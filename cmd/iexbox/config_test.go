@@ -252,11 +252,12 @@ func TestInstanceOrDefault(t *testing.T) {
 
 func TestMaxSessionsOrDefault(t *testing.T) {
 	c := defaults()
-	if n := c.maxSessionsOrDefault(); n < 1 {
-		t.Errorf("default cap %d, want at least 1", n)
+	runc, runsc := c.maxSessionsOrDefault("runc"), c.maxSessionsOrDefault("runsc")
+	if runsc < 1 || runsc >= runc {
+		t.Errorf("default caps runc %d, runsc %d: want at least 1, and fewer under runsc, whose sessions cost more", runc, runsc)
 	}
 	c.maxSessions = 3
-	if n := c.maxSessionsOrDefault(); n != 3 {
+	if n := c.maxSessionsOrDefault("runsc"); n != 3 {
 		t.Errorf("cap %d, want the flag's 3", n)
 	}
 }

@@ -50,11 +50,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	inputRate, inputBurst, _ := cfg.inputLimits()
 
-	mgr := session.NewManager(cfg.maxSessionsOrDefault())
-	var pool *session.Pool // set below, before anything is served
+	var ( // set below, before anything is served or scraped
+		mgr  *session.Manager
+		pool *session.Pool
+	)
 	met := metrics.New(metrics.Gauges{
-		SessionsActive: mgr.Active,
-		SessionsMax:    mgr.Max,
+		SessionsActive: func() int { return mgr.Active() },
+		SessionsMax:    func() int { return mgr.Max() },
 		PoolSize:       func() int { return pool.Status().Size },
 		PoolReady:      func() int { return pool.Status().Ready },
 		PoolStarting:   func() int { return pool.Status().Starting },
@@ -64,6 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer rt.cleanup()
+	mgr = session.NewManager(cfg.maxSessionsOrDefault(rt.Name()))
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
