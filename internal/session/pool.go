@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,7 +49,8 @@ type Pool struct {
 	slots Slots
 	log   *slog.Logger
 
-	wake chan struct{} // a member was taken or dropped: refill
+	wake     chan struct{}  // a member was taken or dropped: refill
+	watchers sync.WaitGroup // one per ready member
 
 	mu       sync.Mutex
 	ready    []*warmSandbox // oldest first
@@ -73,6 +75,8 @@ type warmSandbox struct {
 	output  []byte
 	born    time.Time
 	release func()
+	// stopWatch ends the goroutine that drops the member if it dies.
+	stopWatch context.CancelFunc
 }
 
 // NewPool returns a Pool over rt. Run must be called to fill it.
@@ -137,6 +141,7 @@ func (p *Pool) take() *warmSandbox {
 	}
 	p.mu.Unlock()
 	if w != nil {
+		w.stopWatch()
 		w.release() // the session's own slot now covers it
 	}
 	go closeWarm(stale)
@@ -199,6 +204,7 @@ func (p *Pool) Run(ctx context.Context) {
 		case <-ctx.Done():
 			wg.Wait()
 			p.drain()
+			p.watchers.Wait()
 			return
 		case <-p.wake:
 		case <-recycle.C:
@@ -216,7 +222,10 @@ func (p *Pool) fill(ctx context.Context, release func()) {
 	p.starting--
 	if err == nil && !p.closed && ctx.Err() == nil {
 		w.release = release
+		watchCtx, stop := context.WithCancel(ctx)
+		w.stopWatch = stop
 		p.ready = append(p.ready, w)
+		p.watchers.Go(func() { p.watch(watchCtx, w) })
 		p.mu.Unlock()
 		return
 	}
@@ -233,6 +242,28 @@ func (p *Pool) fill(ctx context.Context, release func()) {
 		}
 	}
 	p.poke()
+}
+
+// watch drops a member that dies while it waits (its container killed, the
+// engine restarted), so a session never takes a dead one and the pool
+// refills. It returns when ctx ends: the member was taken or destroyed.
+func (p *Pool) watch(ctx context.Context, w *warmSandbox) {
+	if _, err := w.sb.Wait(ctx); ctx.Err() != nil {
+		return
+	} else if err != nil {
+		p.log.Debug("watch warm sandbox", "err", err)
+	}
+	p.mu.Lock()
+	i := slices.Index(p.ready, w)
+	if i >= 0 {
+		p.ready = slices.Delete(p.ready, i, i+1)
+	}
+	p.mu.Unlock()
+	if i >= 0 {
+		p.log.Warn("warm sandbox died while waiting")
+		closeWarm([]*warmSandbox{w})
+		p.poke()
+	}
 }
 
 // boot starts a sandbox and reads its output up to the prompt.
@@ -297,6 +328,7 @@ func closeWarm(ws []*warmSandbox) {
 	var wg sync.WaitGroup
 	for _, w := range ws {
 		wg.Go(func() {
+			w.stopWatch()
 			w.sb.Close()
 			w.release()
 		})

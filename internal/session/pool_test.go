@@ -1,0 +1,147 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+)
+
+// bootingSandbox prints a banner and a prompt, then waits until it exits
+// (killed by the test) or is closed.
+type bootingSandbox struct {
+	out    *bytes.Reader
+	exited chan struct{}
+	once   sync.Once
+	closed chan struct{}
+	cOnce  sync.Once
+}
+
+func newBootingSandbox() *bootingSandbox {
+	return &bootingSandbox{
+		out:    bytes.NewReader([]byte("banner\r\niex(1)> ")),
+		exited: make(chan struct{}), closed: make(chan struct{}),
+	}
+}
+
+func (b *bootingSandbox) Read(p []byte) (int, error) {
+	if b.out.Len() > 0 {
+		return b.out.Read(p)
+	}
+	select {
+	case <-b.exited:
+	case <-b.closed:
+	}
+	return 0, io.EOF
+}
+func (b *bootingSandbox) Write(p []byte) (int, error)            { return len(p), nil }
+func (b *bootingSandbox) Resize(context.Context, int, int) error { return nil }
+func (b *bootingSandbox) kill()                                  { b.once.Do(func() { close(b.exited) }) }
+func (b *bootingSandbox) Close() error {
+	b.cOnce.Do(func() { close(b.closed) })
+	b.kill()
+	return nil
+}
+func (b *bootingSandbox) Wait(ctx context.Context) (ExitStatus, error) {
+	select {
+	case <-b.exited:
+		return ExitStatus{}, nil
+	case <-ctx.Done():
+		return ExitStatus{}, ctx.Err()
+	}
+}
+
+type bootingRuntime struct {
+	mu      sync.Mutex
+	started []*bootingSandbox
+}
+
+func (r *bootingRuntime) Name() string { return "fake" }
+func (r *bootingRuntime) Start(context.Context, Spec) (Sandbox, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sb := newBootingSandbox()
+	r.started = append(r.started, sb)
+	return sb, nil
+}
+
+func (r *bootingRuntime) live() (n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, sb := range r.started {
+		select {
+		case <-sb.closed:
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestPoolHandsOverRefillsAndDropsTheDead covers the pool's life: it fills
+// to its size, hands over a member with its boot output byte for byte,
+// refills, replaces a member that dies while waiting, and leaves nothing
+// running when it stops.
+func TestPoolHandsOverRefillsAndDropsTheDead(t *testing.T) {
+	rt := &bootingRuntime{}
+	mgr := NewManager(10)
+	pool := NewPool(rt, PoolConfig{Size: 2, Prompt: []byte("iex(1)> "), Cols: 80, Rows: 24, Parallel: 2}, mgr, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); pool.Run(ctx) }()
+
+	waitFor(t, "a full pool", func() bool { return pool.Status().Ready == 2 })
+
+	sb, err := pool.Start(t.Context(), Spec{ID: "ignored", Cols: 100, Rows: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Warm(sb) {
+		t.Error("the sandbox did not come from the pool")
+	}
+	if id := SessionIDOf(sb, "ignored"); id == "ignored" || id == "" {
+		t.Errorf("session id %q, want the warm sandbox's own", id)
+	}
+	got, _ := io.ReadAll(io.LimitReader(sb, int64(len("banner\r\niex(1)> "))))
+	if string(got) != "banner\r\niex(1)> " {
+		t.Errorf("boot output %q, want the banner and prompt byte for byte", got)
+	}
+	waitFor(t, "a refill", func() bool { return pool.Status().Ready == 2 })
+
+	rt.mu.Lock()
+	victim := rt.started[len(rt.started)-1] // a waiting member
+	rt.mu.Unlock()
+	victim.kill()
+	waitFor(t, "the dead member replaced", func() bool {
+		select {
+		case <-victim.closed:
+			return pool.Status().Ready == 2
+		default:
+			return false
+		}
+	})
+
+	sb.Close()
+	cancel()
+	<-done
+	if n := rt.live(); n != 0 {
+		t.Errorf("%d sandboxes left running after the pool stopped", n)
+	}
+	if st := pool.Status(); st.Ready != 0 || st.Starting != 0 {
+		t.Errorf("pool status %+v after stop, want empty", st)
+	}
+}
