@@ -18,10 +18,15 @@ fi
 # the daemon outlives the calling shell/make and gets no SIGHUP from it; stdin
 # from /dev/null so it never holds a terminal.
 log=/var/log/iexbox-dockerd.log
-# A previous dockerd may have died leaving a stale pid file behind.
-if [[ -f /var/run/docker.pid ]] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
-  rm -f /var/run/docker.pid
-fi
+# A previous dockerd may have died leaving stale pid files behind: its own,
+# and its containerd's (a killed containerd can linger as a zombie, which
+# kill -0 still sees, so check the process state too), which a new dockerd
+# would wait on until it times out.
+stale() { [[ -f $1 ]] && { ! kill -0 "$(cat "$1")" 2>/dev/null ||
+  grep -q '^State:.*Z' "/proc/$(cat "$1")/status" 2>/dev/null; }; }
+for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+  if stale "$pidfile"; then rm -f "$pidfile"; fi
+done
 if ! pgrep -x dockerd >/dev/null; then
   setsid nohup dockerd >>"$log" 2>&1 </dev/null &
 fi
