@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// ptySession is a program on a real pty, read as fast as it writes: the
+// baseline a terminal attached to `docker run -it` sees.
+type ptySession struct {
+	*terminal
+	cmd      *exec.Cmd
+	tty      *os.File
+	name     string // container name, "" for a local program
+	exited   chan struct{}
+	readDone chan struct{}
+}
+
+// startPty runs argv on a fresh pty of cols x rows. name is the container
+// it creates, if any, removed by close.
+func startPty(argv []string, cols, rows int, name string) (*ptySession, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	p := &ptySession{terminal: newTerminal(), cmd: cmd, tty: tty, name: name,
+		exited: make(chan struct{}), readDone: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		close(p.exited)
+	}()
+	go p.read()
+	return p, nil
+}
+
+func (p *ptySession) read() {
+	defer close(p.readDone)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := p.tty.Read(buf)
+		if n > 0 {
+			p.feed(buf[:n], time.Now())
+		}
+		if err != nil {
+			p.end(err)
+			return
+		}
+	}
+}
+
+// send types p.
+func (p *ptySession) send(s string) error {
+	_, err := p.tty.WriteString(s)
+	return err
+}
+
+// close asks iex (or sh) to end with halt, waits up to grace for the
+// program to exit, then kills it and force-removes its container.
+func (p *ptySession) close(halt string, grace time.Duration) {
+	if halt != "" {
+		p.send(halt)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(grace):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.exited
+	}
+	p.tty.Close()
+	<-p.readDone
+	if p.name != "" {
+		exec.Command("docker", "rm", "-f", p.name).Run()
+	}
+}
+
+// sandboxFlags are the docker run flags equivalent to what
+// internal/docker/config.go gives every sandbox: same runtime, network,
+// read-only root, tmpfs, limits, environment and seccomp profile. Two
+// differences remain: the baseline runs as uid 10001 where the server gives
+// each sandbox its own uid, and it is not under the server's parent cgroup.
+type sandboxFlags struct {
+	runtime string
+	memory  string
+	cpus    string
+	pids    int
+	nofile  int
+	tmpfs   int64
+	label   string // iexbench.run label value, to find leftovers
+	seccomp string // the server's seccomp profile file, "" for Docker's default
+}
+
+// erlAFlags is the ERL_AFLAGS the server sets (internal/docker.DefaultErlangFlags).
+const erlAFlags = "+Bc +S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none"
+
+// args is the docker run command line for cmd in image; mode is "-it" for
+// a terminal, "-d" or "-dit" for a detached container, "" for a plain run.
+func (f sandboxFlags) args(mode, name, image string, cmd ...string) []string {
+	tmpfs := "rw,nosuid,nodev,noexec,size=" + strconv.FormatInt(f.tmpfs, 10)
+	a := []string{"docker", "run", "--rm"}
+	if mode != "" {
+		a = append(a, mode)
+	}
+	if name != "" {
+		a = append(a, "--name", name)
+	}
+	if f.seccomp != "" {
+		a = append(a, "--security-opt", "seccomp="+f.seccomp)
+	}
+	a = append(a,
+		"--label", "iexbench.run="+f.label,
+		"--runtime", f.runtime,
+		"--network", "none", "--dns", "127.0.0.1",
+		"--read-only",
+		"--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+		"--ipc", "private", "--shm-size", "16m",
+		"--tmpfs", "/tmp:"+tmpfs,
+		"--tmpfs", "/home/iex:"+tmpfs+",mode=0700,uid=10001,gid=10001",
+		"--log-driver", "none", "--oom-score-adj", "500",
+		"--memory", f.memory, "--memory-swap", f.memory,
+		"--cpus", f.cpus, "--pids-limit", strconv.Itoa(f.pids),
+		"--ulimit", fmt.Sprintf("nofile=%d:%d", f.nofile, f.nofile),
+		"--user", "10001:10001", "--workdir", "/home/iex", "--hostname", "iexbox",
+		"-e", "HOME=/home/iex", "-e", "LANG=C.UTF-8", "-e", "TERM=xterm-256color",
+		"-e", "ERL_AFLAGS="+erlAFlags,
+		image)
+	return append(a, cmd...)
+}
+
+var containerSeq atomic.Int64
+
+// containerName is a unique name for a baseline container of this run.
+func (f sandboxFlags) containerName() string {
+	return fmt.Sprintf("%s-%d", f.label, containerSeq.Add(1))
+}
+
+// dockerRunIex starts `docker run -it ... iex` on a pty.
+func (b *bench) dockerRunIex() (*ptySession, error) {
+	name := b.sandbox.containerName()
+	return startPty(b.sandbox.args("-it", name, b.cfg.image, "iex"), b.cfg.cols, b.cfg.rows, name)
+}
+
+// removeLeftovers force-removes every container this run's baselines
+// created and reports how many there were.
+func removeLeftovers(ctx context.Context, label string) (int, error) {
+	ids, err := containersWithLabel(ctx, "iexbench.run="+label)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	out, err := exec.CommandContext(ctx, "docker", append([]string{"rm", "-f"}, ids...)...).CombinedOutput()
+	if err != nil {
+		return len(ids), errors.Join(err, errors.New(string(out)))
+	}
+	return len(ids), nil
+}
