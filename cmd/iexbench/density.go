@@ -29,6 +29,7 @@ type idleFigure struct {
 	MemAvailBeforeMiB float64            `json:"mem_available_before_mib"`
 	MemAvailAfterMiB  float64            `json:"mem_available_after_mib"`
 	PerSessionMiB     float64            `json:"mib_per_session"`
+	FreedMiB          float64            `json:"mib_per_session_freed_on_close"`
 	Mem               memBreakdown       `json:"mib_per_session_by_part"`
 	HostIdlePct       float64            `json:"host_idle_pct"`
 	StackCPUPct       map[string]float64 `json:"stack_cpu_pct"`
@@ -85,11 +86,14 @@ func (b *bench) measureDensity(ctx context.Context) error {
 		return err
 	}
 	b.logf("density: closing %d sessions", len(sessions))
+	atOpen := meminfo("MemAvailable")
 	closeAll(sessions)
 	sessions = nil
 	if err := b.warm.waitSettled(ctx, 0, settleTimeout); err != nil {
 		return err
 	}
+	r.Idle.FreedMiB = round1(mib(settledMemAvailable(ctx)-atOpen) / float64(r.Idle.N))
+	b.logf("density: closing freed %.1f MiB per session", r.Idle.FreedMiB)
 	if b.cfg.densityDocker {
 		if r.Docker, err = b.dockerDensity(ctx); err != nil {
 			return err
@@ -200,7 +204,16 @@ func (b *bench) dockerDensity(ctx context.Context) (*idleFigure, error) {
 		return nil, err
 	}
 	f, err := b.idleCost(ctx, "iexbench.run="+b.cfg.label, n, 0, before)
-	return &f, err
+	if err != nil {
+		return &f, err
+	}
+	atOpen := meminfo("MemAvailable")
+	if _, err := removeLeftovers(ctx, b.cfg.label); err != nil {
+		return &f, err
+	}
+	f.FreedMiB = round1(mib(settledMemAvailable(ctx)-atOpen) / float64(n))
+	b.logf("density: removing freed %.1f MiB per container", f.FreedMiB)
+	return &f, nil
 }
 
 // coldPromptGuess is the measured docker run time to prompt, or 10 s.

@@ -3,14 +3,12 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -214,83 +212,4 @@ func describeMachine(cores int) machine {
 		m.Runtimes = strings.TrimSpace(string(out))
 	}
 	return m
-}
-
-// procTimes is the CPU time of every live process, by pid, with its name.
-type procTimes map[int]procTime
-
-type procTime struct {
-	comm string
-	cpu  float64
-}
-
-func snapshotProcs() procTimes {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	m := make(procTimes, len(dirs))
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil {
-			continue
-		}
-		comm, err := os.ReadFile(d + "/comm")
-		if err != nil {
-			continue
-		}
-		m[pid] = procTime{comm: strings.TrimSpace(string(comm)), cpu: procCPU(pid)}
-	}
-	return m
-}
-
-// topConsumers sums, by command name, the CPU seconds processes alive at
-// both snapshots used between them, and returns the n largest, so a
-// figure taken on a shared host shows what else ran.
-func topConsumers(a, b procTimes, n int) map[string]float64 {
-	by := map[string]float64{}
-	for pid, pb := range b {
-		pa, ok := a[pid]
-		if !ok || pa.comm != pb.comm {
-			pa = procTime{comm: pb.comm} // born in the window: all its time
-		}
-		if d := pb.cpu - pa.cpu; d > 0 {
-			by[pb.comm] += d
-		}
-	}
-	names := make([]string, 0, len(by))
-	for k := range by {
-		names = append(names, k)
-	}
-	slices.SortFunc(names, func(x, y string) int { return cmp.Compare(by[y], by[x]) })
-	out := map[string]float64{}
-	for _, k := range names[:min(n, len(names))] {
-		out[k] = round3(by[k])
-	}
-	return out
-}
-
-// stackCommands are the command names of everything that serves idle
-// sessions: the BEAMs, the container runtimes' processes, the engine, the
-// servers and this benchmark.
-var stackCommands = []string{
-	"beam.smp", "erl_child_setup", "inet_gethost", "iex", "elixir", "erl",
-	"containerd-shim", "containerd", "dockerd", "runc", "runsc", "runsc-gofer", "runsc-sandbox",
-	"exe", // runsc re-executes itself: its sandbox and gofer show as exe
-	"iexbox", "iexbench",
-}
-
-// stackCPUPercent is the share of the host's CPU capacity the stack's
-// processes used between a and b, over window: the idle cost of sessions
-// without whatever else shares the host.
-func stackCPUPercent(a, b procTimes, window time.Duration, cores int) float64 {
-	var sum float64
-	for pid, pb := range b {
-		if !slices.Contains(stackCommands, pb.comm) {
-			continue
-		}
-		pa, ok := a[pid]
-		if !ok || pa.comm != pb.comm {
-			pa = procTime{comm: pb.comm}
-		}
-		sum += max(pb.cpu-pa.cpu, 0)
-	}
-	return round3(100 * sum / (window.Seconds() * float64(cores)))
 }

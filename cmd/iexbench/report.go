@@ -124,10 +124,10 @@ func printTable(w io.Writer, r *report) {
 		i := d.Idle
 		dock, rat, dockIdle, dockStack := "", "", "", ""
 		if x := d.Docker; x != nil {
-			dock, rat = fmt.Sprintf("%.1f", x.PerSessionMiB), fmt.Sprintf("%.3f", ratio(i.PerSessionMiB, x.PerSessionMiB))
+			dock, rat = fmt.Sprintf("%.1f / %.1f", x.PerSessionMiB, x.FreedMiB), fmt.Sprintf("%.3f", ratio(i.PerSessionMiB, x.PerSessionMiB))
 			dockIdle, dockStack = fmt.Sprintf("%.1f", x.HostIdlePct), fmt.Sprintf("%.2f", x.StackCPUPct["total"])
 		}
-		add(fmt.Sprintf("idle MiB per session (%d)", i.N), fmt.Sprintf("%.1f", i.PerSessionMiB), dock, rat,
+		add(fmt.Sprintf("idle MiB per session (%d), open / close", i.N), fmt.Sprintf("%.1f / %.1f", i.PerSessionMiB, i.FreedMiB), dock, rat,
 			"<=40 (runc)", verdict(runc, i.PerSessionMiB <= 40))
 		add(fmt.Sprintf("host idle %% with %d idle sessions", i.N), fmt.Sprintf("%.1f", i.HostIdlePct), dockIdle, "",
 			">95 (runc)", verdict(runc, i.HostIdlePct > 95))

@@ -143,11 +143,3 @@ func (t *terminal) received() int64 {
 	defer t.mu.Unlock()
 	return t.total
 }
-
-// discard drops output received so far, so the next wait sees only newer
-// output.
-func (t *terminal) discard() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.pending = t.pending[:0]
-}

@@ -31,7 +31,7 @@ type rate struct {
 }
 
 func newRate(n int64, d time.Duration) rate {
-	return rate{Bytes: n, Seconds: round3(d.Seconds()), MBps: round1(float64(n) / 1e6 / d.Seconds())}
+	return rate{Bytes: n, Seconds: round3(d.Seconds()), MBps: round3(float64(n) / 1e6 / d.Seconds())}
 }
 
 // throughputResult is output throughput with acks as the page sends them.
