@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"iexbox/internal/docker"
 )
 
 // ptySession is a program on a real pty, read as fast as it writes: the
@@ -100,9 +102,6 @@ type sandboxFlags struct {
 	seccomp string // the server's seccomp profile file, "" for Docker's default
 }
 
-// erlAFlags is the ERL_AFLAGS the server sets (internal/docker.DefaultErlangFlags).
-const erlAFlags = "+Bc +S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none"
-
 // args is the docker run command line for cmd in image; mode is "-it" for
 // a terminal, "-d" or "-dit" for a detached container, "" for a plain run.
 func (f sandboxFlags) args(mode, name, image string, cmd ...string) []string {
@@ -132,7 +131,7 @@ func (f sandboxFlags) args(mode, name, image string, cmd ...string) []string {
 		"--ulimit", fmt.Sprintf("nofile=%d:%d", f.nofile, f.nofile),
 		"--user", "10001:10001", "--workdir", "/home/iex", "--hostname", "iexbox",
 		"-e", "HOME=/home/iex", "-e", "LANG=C.UTF-8", "-e", "TERM=xterm-256color",
-		"-e", "ERL_AFLAGS="+erlAFlags,
+		"-e", "ERL_AFLAGS="+docker.DefaultErlangFlags,
 		image)
 	return append(a, cmd...)
 }
