@@ -18,43 +18,70 @@ const longestClear = 4
 // terminal (that would parse attacker output); replaying these bytes into a
 // fresh terminal redraws the screen well enough. It is not safe for
 // concurrent use.
+//
+// The kept output is buf[start:]. Forgetting only moves start; the buffer
+// is compacted when an append would not fit, and holds up to twice
+// HistoryMax, so a flood moves each byte about once instead of moving the
+// whole history on every read.
 type history struct {
-	buf []byte
+	buf   []byte
+	start int
 }
 
 // write appends p, forgetting what came before a clear in it.
 func (h *history) write(p []byte) {
-	from := max(len(h.buf)-(longestClear-1), 0) // a clear may span two writes
+	if len(h.buf)+len(p) > cap(h.buf) && h.start > 0 {
+		h.compact(len(p))
+	}
+	from := max(len(h.buf)-(longestClear-1), h.start) // a clear may span two writes
 	h.buf = append(h.buf, p...)
 	if i := lastClear(h.buf[from:]); i >= 0 {
-		h.drop(from + i)
+		h.start = from + i
 	}
-	if over := len(h.buf) - HistoryMax; over > 0 {
+	if over := len(h.buf) - h.start - HistoryMax; over > 0 {
 		// Cut at a line start where one is near, not inside an escape
 		// sequence or a UTF-8 character.
-		cut := over
-		if nl := bytes.IndexByte(h.buf[over:min(len(h.buf), over+4<<10)], '\n'); nl >= 0 {
-			cut = over + nl + 1
+		cut := h.start + over
+		if nl := bytes.IndexByte(h.buf[cut:min(len(h.buf), cut+4<<10)], '\n'); nl >= 0 {
+			cut += nl + 1
 		}
-		h.drop(cut)
+		h.start = cut
 	}
 }
 
-// drop forgets the first n bytes, keeping the backing array bounded.
-func (h *history) drop(n int) {
-	h.buf = h.buf[:copy(h.buf, h.buf[n:])]
+// compact moves the kept output to the front of a buffer with room for at
+// least n more bytes and HistoryMax more beyond that.
+func (h *history) compact(n int) {
+	kept := h.buf[h.start:]
+	if need := len(kept) + n; need > cap(h.buf) || cap(h.buf) < 2*HistoryMax {
+		buf := make([]byte, len(kept), max(2*HistoryMax, need))
+		copy(buf, kept)
+		h.buf = buf
+	} else {
+		h.buf = h.buf[:copy(h.buf, kept)]
+	}
+	h.start = 0
 }
 
 // bytes returns a copy of the kept output.
-func (h *history) bytes() []byte { return bytes.Clone(h.buf) }
+func (h *history) bytes() []byte { return bytes.Clone(h.buf[h.start:]) }
 
-// lastClear is the index of the last clear sequence in p, or -1.
+// lastClear is the index of the last clear sequence in p, or -1. Every
+// clear starts with ESC, so only the ESC bytes are looked at: output
+// without escapes (a flood) costs one fast scan.
 func lastClear(p []byte) int {
 	last := -1
-	for _, c := range clears {
-		if i := bytes.LastIndex(p, c); i > last {
-			last = i
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(p[i:], 0x1b)
+		if j < 0 {
+			return last
+		}
+		i += j
+		for _, c := range clears {
+			if bytes.HasPrefix(p[i:], c) {
+				last = i
+				break
+			}
 		}
 	}
-	return last
 }

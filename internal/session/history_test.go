@@ -1,6 +1,8 @@
 package session
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -47,5 +49,65 @@ func TestHistoryIsBounded(t *testing.T) {
 	}
 	if cap(h.buf) > 2*HistoryMax {
 		t.Errorf("history's buffer grew to %d bytes", cap(h.buf))
+	}
+}
+
+// naiveHistory is the plain model of history: keep everything, then cut
+// at the last clear and to the bound exactly as history does.
+type naiveHistory struct{ buf []byte }
+
+func (h *naiveHistory) write(p []byte) {
+	from := max(len(h.buf)-(longestClear-1), 0)
+	h.buf = append(h.buf, p...)
+	last := -1
+	for _, c := range clears {
+		if i := bytes.LastIndex(h.buf[from:], c); i >= 0 {
+			last = max(last, from+i)
+		}
+	}
+	if last >= 0 {
+		h.buf = h.buf[last:]
+	}
+	if over := len(h.buf) - HistoryMax; over > 0 {
+		cut := over
+		if nl := bytes.IndexByte(h.buf[over:min(len(h.buf), over+4<<10)], '\n'); nl >= 0 {
+			cut = over + nl + 1
+		}
+		h.buf = h.buf[cut:]
+	}
+}
+
+func TestHistoryMatchesTheModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	pieces := []string{"x", "hello\r\n", "\x1b[", "2J", "\x1b[3J", "\x1bc", "\x1b", "c", "\x1b[31mred\x1b[0m", "\n"}
+	var h history
+	var model naiveHistory
+	for i := range 20000 {
+		var p []byte
+		for range rng.IntN(40) {
+			p = append(p, pieces[rng.IntN(len(pieces))]...)
+		}
+		if rng.IntN(50) == 0 { // now and then a flood-sized write
+			p = append(p, bytes.Repeat([]byte("y"), rng.IntN(outputChunk))...)
+		}
+		h.write(p)
+		model.write(p)
+		if got := h.bytes(); !bytes.Equal(got, model.buf) {
+			t.Fatalf("after write %d: history has %d bytes, the model %d", i, len(got), len(model.buf))
+		}
+	}
+	if cap(h.buf) > 2*HistoryMax {
+		t.Errorf("history's buffer grew to %d bytes", cap(h.buf))
+	}
+}
+
+// BenchmarkHistoryFlood is the history's share of a flood: 4 KiB reads
+// of plain text, as a pty delivers them.
+func BenchmarkHistoryFlood(b *testing.B) {
+	p := bytes.Repeat([]byte("x"), 4<<10)
+	var h history
+	b.SetBytes(int64(len(p)))
+	for b.Loop() {
+		h.write(p)
 	}
 }
