@@ -47,7 +47,7 @@ func (s *Session) attach(c Client, greet Greeter, replay bool) (*attachment, err
 	actx, cancel := context.WithCancelCause(s.ctx)
 	a := &attachment{
 		c: c, ctx: actx, cancel: cancel,
-		out:        make(chan []byte),
+		out:        make(chan []byte, outputQueue),
 		warns:      make(chan warning, 4),
 		events:     make(chan Event, 4),
 		nudge:      make(chan struct{}, 1),
@@ -186,11 +186,13 @@ func (s *Session) send(a *attachment, history []byte) {
 			return
 		}
 	}
+	frame := make([]byte, 0, outputChunk) // reused: SendOutput does not keep it
 	for {
 		var err error
 		select {
 		case p := <-a.out:
-			err = a.c.SendOutput(gather(p, a.out, &s.lastInput))
+			frame = gather(append(frame[:0], p...), a.out, &s.lastInput)
+			err = a.c.SendOutput(frame)
 		case w := <-a.warns:
 			err = a.c.SendWarning(w.reason, w.secondsLeft)
 		case e := <-a.events:

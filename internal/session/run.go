@@ -227,9 +227,13 @@ func (s *Session) finish() End {
 // fewer, larger frames (less work for the browser during a flood), except
 // within echoWindow of keyboard input, when every chunk goes at once so
 // typing feels immediate.
+// outputQueue chunks may wait for the presenter's writer, so the pump
+// reads on while a frame is written instead of handing over each chunk in
+// lockstep (a wake-up of both goroutines per pty read).
 const (
-	batchDelay = 3 * time.Millisecond
-	echoWindow = 20 * time.Millisecond
+	batchDelay  = 3 * time.Millisecond
+	echoWindow  = 20 * time.Millisecond
+	outputQueue = 8
 )
 
 // gather appends to p the chunks that arrive on out within batchDelay, up

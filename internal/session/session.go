@@ -87,7 +87,8 @@ type Client interface {
 	// the client has gone.
 	Receive() (Message, error)
 	// SendOutput and SendWarning are called by the session's single writer
-	// goroutine only.
+	// goroutine only. SendOutput must not keep p after it returns: the
+	// writer reuses it for the next frame.
 	SendOutput(p []byte) error
 	SendWarning(reason Reason, secondsLeft int) error
 	SendEvent(e Event) error
