@@ -200,10 +200,33 @@ func (s *Session) send(a *attachment, history []byte) {
 		case <-a.nudge:
 			err = a.c.SendEvent(Event{Kind: Viewers, Count: s.viewerCount()})
 		case <-a.ctx.Done():
+			if s.ctx.Err() != nil { // the session is ending: its last words first
+				s.flushQueued(a, frame)
+			}
 			return
 		}
 		if err != nil {
 			s.lost(a, errClientGone)
+			return
+		}
+	}
+}
+
+// flushQueued sends the output still queued for a, so a program's last
+// output comes before the end. finish bounds how long a stuck client can
+// hold it.
+func (s *Session) flushQueued(a *attachment, frame []byte) {
+	for {
+		select {
+		case p := <-a.out:
+			frame = append(frame[:0], p...)
+			for len(frame) < outputChunk && len(a.out) > 0 {
+				frame = append(frame, <-a.out...)
+			}
+			if a.c.SendOutput(frame) != nil {
+				return
+			}
+		default:
 			return
 		}
 	}
