@@ -49,12 +49,14 @@ type config struct {
 	only                           map[string]bool
 	cgroupParent                   string
 	jsonPath, label, note          string
+	tables                         []string // -table: reports to print instead of measuring
+	markdown                       bool
 	args                           []string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	c := config{args: args[1:]}
-	var only, manyGaps string
+	var only, manyGaps, tables string
 	fs := flag.NewFlagSet("iexbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.url, "url", "ws://127.0.0.1:8080/ws", "WebSocket URL of the iexbox server with a warm pool")
@@ -99,6 +101,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&only, "only", strings.Join(measurements, ","), "comma-separated measurements to run: "+strings.Join(measurements, ","))
 	fs.StringVar(&c.jsonPath, "json", "", "write the figures as JSON to this file")
 	fs.StringVar(&c.label, "label", "", "label of this run's baseline containers (default iexbench-<pid>)")
+	fs.StringVar(&tables, "table", "", "comma-separated JSON reports of earlier runs (say runc.json,runsc.json): print them as one table and measure nothing")
+	fs.BoolVar(&c.markdown, "markdown", false, "print the table as Markdown")
 	fs.StringVar(&c.note, "note", "", "free text recorded in the JSON (for example what else ran)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iexbench [flags]\n\nBenchmarks running iexbox servers against plain docker run. See docs/benchmarks.md.\n"+
@@ -127,6 +131,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	})
 	if err := errors.Join(errs...); err != nil {
 		return c, err
+	}
+	for _, t := range strings.Split(tables, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			c.tables = append(c.tables, t)
+		}
 	}
 	c.only = map[string]bool{}
 	for _, m := range strings.Split(only, ",") {

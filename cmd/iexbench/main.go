@@ -36,6 +36,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	if len(cfg.tables) > 0 { // print earlier runs, measure nothing
+		var reports []*report
+		for _, path := range cfg.tables {
+			r, err := readReport(path)
+			if err != nil {
+				return err
+			}
+			reports = append(reports, r)
+		}
+		printTable(stdout, cfg.markdown, reports...)
+		return nil
+	}
 	b, err := newBench(ctx, cfg, stderr)
 	if err != nil {
 		return err
@@ -74,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	b.finish()
-	printTable(stdout, b.report)
+	printTable(stdout, cfg.markdown, b.report)
 	if cfg.jsonPath != "" {
 		if err := writeJSON(cfg.jsonPath, b.report); err != nil {
 			return err

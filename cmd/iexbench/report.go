@@ -59,7 +59,7 @@ func writeJSON(path string, r *report) error {
 
 // row is one line of the table.
 type row struct {
-	figure, iexbox, docker, ratio, target, met string
+	figure, runtime, iexbox, docker, ratio, target, met string
 }
 
 // verdict is "yes", "NO" or "-" (no target on this runtime).
@@ -73,12 +73,13 @@ func verdict(applies, ok bool) string {
 	return "NO"
 }
 
-func printTable(w io.Writer, r *report) {
+// tableRows are a report's figures beside their baseline and target.
+func tableRows(r *report) []row {
 	rt := r.Runtime
 	runc := rt == "runc"
 	var rows []row
 	add := func(figure, iexbox, docker, ratio, target, met string) {
-		rows = append(rows, row{figure, iexbox, docker, ratio, target, met})
+		rows = append(rows, row{figure, rt, iexbox, docker, ratio, target, met})
 	}
 	if p := r.Prompt; p != nil {
 		add("prompt warm p50/p95/p99 ms", f3(p.Warm.P50, p.Warm.P95, p.Warm.P99), f3(p.Docker.P50, p.Docker.P95, p.Docker.P99),
@@ -137,15 +138,66 @@ func printTable(w io.Writer, r *report) {
 			add("most idle sessions", fmt.Sprintf("%d", d.Max.Reached), "", "", ">=300 (runc)", verdict(runc, d.Max.Reached >= 300))
 		}
 	}
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "figure\truntime\tiexbox\tdocker run\tratio\ttarget\tmet\n")
-	for _, x := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.figure, rt, x.iexbox, x.docker, x.ratio, x.target, x.met)
+	return rows
+}
+
+// printTable prints the reports' figures as one table, each figure's rows
+// together (one per report, so runc and runsc sit side by side), as aligned
+// text or as Markdown; then the reports' errors.
+func printTable(w io.Writer, markdown bool, reports ...*report) {
+	var order []string
+	byFigure := map[string][]row{}
+	for _, r := range reports {
+		for _, x := range tableRows(r) {
+			if _, seen := byFigure[x.figure]; !seen {
+				order = append(order, x.figure)
+			}
+			byFigure[x.figure] = append(byFigure[x.figure], x)
+		}
 	}
-	tw.Flush()
-	for _, e := range r.Errors {
-		fmt.Fprintf(w, "error: %s\n", e)
+	header := row{"figure", "runtime", "iexbox", "docker run", "ratio", "target", "met"}
+	if markdown {
+		line := func(x row) {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", x.figure, x.runtime, x.iexbox, x.docker, x.ratio, x.target, x.met)
+		}
+		line(header)
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+		for _, f := range order {
+			for _, x := range byFigure[f] {
+				line(x)
+			}
+		}
+	} else {
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+		line := func(x row) {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.figure, x.runtime, x.iexbox, x.docker, x.ratio, x.target, x.met)
+		}
+		line(header)
+		for _, f := range order {
+			for _, x := range byFigure[f] {
+				line(x)
+			}
+		}
+		tw.Flush()
 	}
+	for _, r := range reports {
+		for _, e := range r.Errors {
+			fmt.Fprintf(w, "error (%s): %s\n", r.Runtime, e)
+		}
+	}
+}
+
+// readReport loads a report written with -json.
+func readReport(path string) (*report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := new(report)
+	if err := json.Unmarshal(data, r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
 }
 
 func f3(a, b, c float64) string { return fmt.Sprintf("%.1f / %.1f / %.1f", a, b, c) }
