@@ -214,7 +214,11 @@ type Ready struct {
 	Instance    string `json:"instance"`
 	IdleTimeout int    `json:"idle_timeout"`
 	MaxLifetime int    `json:"max_lifetime"`
-	Runtime     string `json:"runtime"`
+	// LifetimeLeft is how many of MaxLifetime's seconds remain: all of
+	// them in a new session's ready, fewer after a resume. Absent when
+	// there is no lifetime limit.
+	LifetimeLeft int    `json:"lifetime_left,omitempty"`
+	Runtime      string `json:"runtime"`
 	// Resume is a fresh single-use token for resuming this session after a
 	// dropped connection; only when the hello asked for a resumable session.
 	Resume string `json:"resume,omitempty"`

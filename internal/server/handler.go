@@ -118,7 +118,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Observer.SessionStarted(warm, startup)
 	log.Info("session started", "remote", r.RemoteAddr, "warm", warm, "startup", startup.Round(time.Millisecond),
 		"resumable", hello.Resumable)
-	end := live.Run(c, s.greeter(c, id))
+	end := live.Run(c, s.greeter(c, live))
 	s.cfg.Observer.SessionEnded(string(end.Reason), time.Since(started))
 	level := slog.LevelInfo
 	if end.Reason == session.ReasonError {
@@ -129,18 +129,23 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // greeter sends a presenter's ready event.
-func (s *Server) greeter(c *wsClient, id string) session.Greeter {
+func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
 	return func(resume string) error {
 		return c.sendReady(protocol.Ready{
-			Session:     id,
-			Instance:    s.cfg.Instance,
-			IdleTimeout: int(s.cfg.Limits.Idle / time.Second),
-			MaxLifetime: int(s.cfg.Limits.Lifetime / time.Second),
-			Runtime:     s.cfg.Runtime.Name(),
-			Resume:      resume,
+			Session:      live.ID(),
+			Instance:     s.cfg.Instance,
+			IdleTimeout:  int(s.cfg.Limits.Idle / time.Second),
+			MaxLifetime:  int(s.cfg.Limits.Lifetime / time.Second),
+			LifetimeLeft: secondsLeft(live.LifetimeLeft()),
+			Runtime:      s.cfg.Runtime.Name(),
+			Resume:       resume,
 		})
 	}
 }
+
+// secondsLeft rounds a time left up to whole seconds, so a page never shows
+// less than remains.
+func secondsLeft(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 // refuse turns a connection away before its session began: logged,
 // counted, and told why.

@@ -23,7 +23,7 @@ func (s *Server) serveResume(c *wsClient, hello protocol.ClientMessage, log *slo
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go c.keepAlive(ctx)
-	err := live.Attach(c, s.greeter(c, live.ID()), hello.Cols, hello.Rows)
+	err := live.Attach(c, s.greeter(c, live), hello.Cols, hello.Rows)
 	if errors.Is(err, session.ErrSessionOver) {
 		s.refuse(c, log, protocol.CodeResumeFailed, "this session has ended", 0)
 		return
@@ -47,14 +47,15 @@ func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, log *slo
 	started := time.Now()
 	err := live.Watch(c, func(cols, rows int) error {
 		return c.sendReady(protocol.Ready{
-			Session:     live.ID(),
-			Instance:    s.cfg.Instance,
-			IdleTimeout: int(s.cfg.Limits.Idle / time.Second),
-			MaxLifetime: int(s.cfg.Limits.Lifetime / time.Second),
-			Runtime:     s.cfg.Runtime.Name(),
-			Mode:        protocol.ModeViewer,
-			Cols:        cols,
-			Rows:        rows,
+			Session:      live.ID(),
+			Instance:     s.cfg.Instance,
+			IdleTimeout:  int(s.cfg.Limits.Idle / time.Second),
+			MaxLifetime:  int(s.cfg.Limits.Lifetime / time.Second),
+			LifetimeLeft: secondsLeft(live.LifetimeLeft()),
+			Runtime:      s.cfg.Runtime.Name(),
+			Mode:         protocol.ModeViewer,
+			Cols:         cols,
+			Rows:         rows,
 		})
 	})
 	switch {

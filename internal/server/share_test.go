@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"iexbox/internal/protocol"
+	"iexbox/internal/session"
 )
 
 func TestResumeOverTheWire(t *testing.T) {
@@ -43,6 +44,29 @@ func TestResumeOverTheWire(t *testing.T) {
 	r.sendText(fmt.Sprintf(`{"type":"hello","cols":80,"rows":24,"resume":%q}`, ready.Resume))
 	r.expectError(protocol.CodeResumeFailed, protocol.CloseResumeFailed)
 
+	q.sendText(`{"type":"end"}`)
+	ts.waitActive(t, 0)
+}
+
+func TestResumedReadyCountsTheLifetimeLeft(t *testing.T) {
+	ts := newTestServer(t, serverOpts{resumeGrace: time.Minute, limits: session.Limits{Lifetime: time.Hour}})
+	p := ts.connect(t)
+	p.sendText(`{"type":"hello","cols":80,"rows":24,"resumable":true}`)
+	var ready protocol.Ready
+	p.event(protocol.TypeReady, &ready)
+	if ready.MaxLifetime != 3600 || ready.LifetimeLeft != 3600 {
+		t.Fatalf("new session's ready %+v: want max_lifetime and lifetime_left 3600", ready)
+	}
+	p.c.Close()
+	time.Sleep(1100 * time.Millisecond) // a second of the hour gone
+
+	q := ts.connect(t)
+	q.sendText(fmt.Sprintf(`{"type":"hello","cols":80,"rows":24,"resume":%q}`, ready.Resume))
+	var again protocol.Ready
+	q.event(protocol.TypeReady, &again)
+	if again.MaxLifetime != 3600 || again.LifetimeLeft < 3590 || again.LifetimeLeft > 3599 {
+		t.Errorf("resumed ready %+v: want max_lifetime 3600 and lifetime_left just under it", again)
+	}
 	q.sendText(`{"type":"end"}`)
 	ts.waitActive(t, 0)
 }

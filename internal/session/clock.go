@@ -42,11 +42,21 @@ type warning struct {
 // returns the reason once a limit is reached.
 type clock struct {
 	limits  Limits
+	start   time.Time // the lifetime counts from here
 	touches chan struct{}
 }
 
 func newClock(l Limits) *clock {
-	return &clock{limits: l, touches: make(chan struct{}, 1)}
+	return &clock{limits: l, start: time.Now(), touches: make(chan struct{}, 1)}
+}
+
+// lifetimeLeft is how long the session may still live, or 0 without a
+// lifetime limit.
+func (c *clock) lifetimeLeft() time.Duration {
+	if c.limits.Lifetime <= 0 {
+		return 0
+	}
+	return max(c.limits.Lifetime-time.Since(c.start), 0)
 }
 
 // touch records keyboard input. It never blocks.
@@ -61,8 +71,8 @@ func (c *clock) touch() {
 // ReasonMaxLifetime), or "" when ctx ends first. Warnings go to warn; run does
 // not block on a writer that has stopped (ctx ends with it).
 func (c *clock) run(ctx context.Context, warn chan<- warning) Reason {
-	start := time.Now()
-	lastInput := start
+	start := c.start
+	lastInput := time.Now()
 	var idleWarned, lifeWarned bool
 	var draining <-chan struct{}
 	if c.limits.Drain != nil {

@@ -102,3 +102,20 @@ func TestClockTouchNeverBlocks(t *testing.T) {
 		c.touch() // nobody runs the clock: must not block
 	}
 }
+
+func TestClockLifetimeLeft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newClock(Limits{Lifetime: time.Minute})
+		time.Sleep(20 * time.Second)
+		if got := c.lifetimeLeft(); got != 40*time.Second {
+			t.Errorf("lifetime left after 20 s of a minute = %v, want 40s", got)
+		}
+		time.Sleep(time.Minute)
+		if got := c.lifetimeLeft(); got != 0 {
+			t.Errorf("lifetime left past the limit = %v, want 0", got)
+		}
+		if got := newClock(Limits{}).lifetimeLeft(); got != 0 {
+			t.Errorf("lifetime left without a limit = %v, want 0", got)
+		}
+	})
+}

@@ -131,6 +131,10 @@ func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Log
 // ID is the session's id.
 func (s *Session) ID() string { return s.opts.ID }
 
+// LifetimeLeft is how long the session may still live, or 0 when it has
+// no lifetime limit; a resumed page counts down from it.
+func (s *Session) LifetimeLeft() time.Duration { return s.clk.lifetimeLeft() }
+
 // Greeter tells a client its session is ready before any output, with the
 // session's new resume token ("" when it is not resumable).
 type Greeter func(resumeToken string) error

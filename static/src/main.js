@@ -178,7 +178,10 @@ function connect() {
       limits = { idle_timeout: msg.idle_timeout, max_lifetime: msg.max_lifetime };
       chrome.setSessionInfo(msg);
       setState('running');
-      countdown.start(viewer ? 0 : msg.idle_timeout, viewer ? 0 : msg.max_lifetime);
+      // After a resume only part of the lifetime is left (lifetime_left);
+      // servers without the field get the whole of it.
+      const lifeLeft = msg.lifetime_left > 0 ? msg.lifetime_left : msg.max_lifetime;
+      countdown.start(viewer ? 0 : msg.idle_timeout, viewer ? 0 : lifeLeft);
       if (!viewer) term.focus();
     },
 
