@@ -454,6 +454,11 @@ func TestStartFailures(t *testing.T) {
 			if !strings.Contains(s.logs.String(), tc.log) {
 				t.Errorf("the server's log does not say %q", tc.log)
 			}
+			// Every check passes, but sandboxes do not start: a load
+			// balancer must hear that too.
+			if body, _ := s.waitReadyz(t, http.StatusServiceUnavailable, 15*time.Second); !strings.Contains(body, "sandbox starts failed") || !strings.Contains(body, tc.log) {
+				t.Errorf("/readyz says %q, want it to say starts fail, and why (%q)", body, tc.log)
+			}
 			// The pool keeps trying (every 2 s), each try removing its
 			// container: none may stay.
 			if _, ok := waitNoContainers(t, labelInstance+"="+s.Instance, 3*time.Second); !ok {

@@ -79,7 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("listen for metrics: %w", err)
 		}
 	}
-	pool = session.NewPool(rt, session.PoolConfig{
+	starts := watchStarts(rt)
+	pool = session.NewPool(starts, session.PoolConfig{
 		Size:     cfg.pool,
 		MaxAge:   cfg.poolMaxAge,
 		Prompt:   warmPrompt(cfg),
@@ -113,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			Drain: mgr.Drain(),
 		},
 		Observer:       met,
-		Ready:          rt.ready,
+		Ready:          readiness(rt.ready, starts),
 		TokenSecret:    cfg.tokenSecret,
 		ClientLimits:   server.ClientLimits{Sessions: cfg.clientSessions, PerMin: cfg.clientRate},
 		TrustedProxies: proxies,
@@ -270,6 +271,18 @@ type sandboxRuntime struct {
 	reap      func(ctx context.Context) (int, error) // removes leftovers; nil: none
 	leftovers <-chan struct{}                        // signalled when a container is left for reap
 	cleanup   func()
+}
+
+// readiness is the runtime's own check (nil: none), then recent starts.
+func readiness(own func(context.Context) error, starts *startWatch) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if own != nil {
+			if err := own(ctx); err != nil {
+				return err
+			}
+		}
+		return starts.check()
+	}
 }
 
 // drain lets live sessions run on for up to timeout after the first
