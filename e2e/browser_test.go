@@ -352,3 +352,50 @@ func TestBrowserWidgetOnAnotherOrigin(t *testing.T) {
 		t.Errorf("%d containers for a refused origin", n)
 	}
 }
+
+// TestBrowserWidgetInAnIframe: a lesson that frames its page (a course
+// platform embedding a lesson, say) gets a working console, started by a
+// real click inside the frame and admitted by the frame's own origin.
+func TestBrowserWidgetInAnIframe(t *testing.T) {
+	var iexboxURL string
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/lesson" {
+			fmt.Fprintf(w, `<!doctype html><title>Framed lesson</title>
+<script src="%s/embed.js"></script>
+<p>Doubling a list:</p>
+<iex-console code="Enum.map([1, 2, 3], &amp;(&amp;1 * 2))" rows="6"></iex-console>`, iexboxURL)
+			return
+		}
+		fmt.Fprint(w, `<!doctype html><title>Course</title>
+<h1>Course platform</h1>
+<iframe src="/lesson" style="position:absolute; left:40px; top:120px; width:900px; height:500px; border:0"></iframe>`)
+	}))
+	t.Cleanup(site.Close)
+	s := startServer(t, "-pool", "0", "-origins", site.URL)
+	iexboxURL = s.URL()
+
+	ctx := newBrowser(t)
+	run(t, ctx, chromedp.Navigate(site.URL+"/"))
+	frameDoc := `document.querySelector('iframe').contentDocument`
+	waitJS(t, ctx, "the widget defined in the frame",
+		`!!(`+frameDoc+` && `+frameDoc+`.defaultView.customElements.get('iex-console'))`)
+	el := frameDoc + `.querySelector('iex-console')`
+	if n := sessionContainers(t, s); n != 0 {
+		t.Fatalf("%d containers before Run was clicked, want none (lazy start)", n)
+	}
+	// A real click: the button's place in the frame plus the frame's place
+	// in the page.
+	xy := eval[[]float64](t, ctx, `(() => {
+		const b = `+el+`.shadowRoot.querySelector('.run');
+		b.scrollIntoView({block: 'center'});
+		const f = document.querySelector('iframe').getBoundingClientRect();
+		const r = b.getBoundingClientRect();
+		return [f.x + r.x + r.width / 2, f.y + r.y + r.height / 2];
+	})()`)
+	run(t, ctx, chromedp.MouseClickXY(xy[0], xy[1]))
+	waitBuffer(t, ctx, el+".term", "[2, 4, 6]")
+	if n := sessionContainers(t, s); n != 1 {
+		t.Errorf("%d containers for one framed widget, want 1", n)
+	}
+}
