@@ -7,7 +7,7 @@ SHELL := /bin/bash
 ARGS ?=
 WEB_SRC := static/package.json $(wildcard static/package-lock.json) $(shell find static/src -type f 2>/dev/null)
 
-.PHONY: docker gvisor image web build run vet unit e2e chromium test clean
+.PHONY: docker gvisor image web build run vet unit e2e chromium test bench clean
 
 # Start (and if needed install) Docker Engine.
 docker:
@@ -52,6 +52,11 @@ e2e: build image gvisor chromium
 
 test: vet unit e2e
 
+# The benchmark of docs/benchmarks.md on both runtimes (about an hour); not
+# part of test. ARGS go to iexbench, e.g. make bench ARGS="-only prompt".
+bench: build image gvisor
+	scripts/bench.sh $(ARGS)
+
 # Keep static/dist/README.txt: it is committed so the go:embed pattern always matches.
 clean:
-	rm -rf bin static/dist/app.*
+	rm -rf bin bench-out static/dist/app.*
