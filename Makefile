@@ -52,7 +52,7 @@ e2e: build image gvisor chromium
 
 test: vet unit e2e
 
-# The benchmark of docs/benchmarks.md on both runtimes (about an hour); not
+# The benchmark of docs/benchmarks.md on both runtimes (about 45 minutes); not
 # part of test. ARGS go to iexbench, e.g. make bench ARGS="-only prompt".
 bench: build image gvisor
 	scripts/bench.sh $(ARGS)

@@ -66,13 +66,13 @@ func newBench(ctx context.Context, cfg config, log io.Writer) (*bench, error) {
 		if err != nil {
 			return nil, err
 		}
-		info := serverInfo{URL: s.ws, PID: s.pid, Instance: st.Instance, Runtime: st.Runtime, MaxSessions: st.Sessions.Max}
+		info := serverInfo{URL: s.ws, PID: s.pid, Version: st.Version, Instance: st.Instance, Runtime: st.Runtime, MaxSessions: st.Sessions.Max}
 		if st.Pool != nil {
 			info.Pool = st.Pool.Size
 		}
 		b.report.Servers[s.name] = info
-		b.logf("%s server %s: instance %s, runtime %s, pool %d, max sessions %d, pid %d",
-			s.name, s.ws, st.Instance, st.Runtime, info.Pool, st.Sessions.Max, s.pid)
+		b.logf("%s server %s: version %s, instance %s, runtime %s, pool %d, max sessions %d, pid %d",
+			s.name, s.ws, st.Version, st.Instance, st.Runtime, info.Pool, st.Sessions.Max, s.pid)
 		if s != b.process && st.Runtime != cfg.runtime {
 			b.logf("warning: %s server runs %s but the docker run baseline uses -runtime %s", s.name, st.Runtime, cfg.runtime)
 		}

@@ -43,6 +43,7 @@ type baselineInfo struct {
 type serverInfo struct {
 	URL         string `json:"url"`
 	PID         int    `json:"pid"`
+	Version     string `json:"version"` // its build, from /status
 	Instance    string `json:"instance"`
 	Runtime     string `json:"runtime"`
 	Pool        int    `json:"pool"`

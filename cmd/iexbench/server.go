@@ -51,6 +51,7 @@ func newServer(name, wsURL string, pid int) (*server, error) {
 
 // status is what /status reports.
 type status struct {
+	Version  string `json:"version"`
 	Instance string `json:"instance"`
 	Runtime  string `json:"runtime"`
 	Sessions struct {

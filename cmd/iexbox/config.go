@@ -68,14 +68,15 @@ type config struct {
 const defaultPool = 4
 
 // idleSessionFootprint is the host memory one idle hardened iex costs,
-// measured with the containerd shim included (docs/security.md: about 59
-// MiB under runc, 79 MiB under runsc); the default cap on sessions comes
-// from it, not from -memory, which is a ceiling rarely reached.
+// rounded up: the drop of MemAvailable per idle session, shim and kernel
+// included, was 34.6 MiB under runc and 53.5 MiB under runsc
+// (docs/benchmarks.md). The default cap on sessions comes from it, not
+// from -memory, which is a ceiling rarely reached.
 func idleSessionFootprint(runtime string) int64 {
 	if runtime == "runsc" {
-		return 80 << 20
+		return 64 << 20
 	}
-	return 64 << 20
+	return 48 << 20
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
