@@ -20,9 +20,9 @@ const longestClear = 4
 // concurrent use.
 //
 // The kept output is buf[start:]. Forgetting only moves start; the buffer
-// is compacted when an append would not fit, and holds up to twice
-// HistoryMax, so a flood moves each byte about once instead of moving the
-// whole history on every read.
+// is compacted when an append would not fit in historyCap, so a flood moves
+// the history once per HistoryMax/4 bytes instead of on every read, and a
+// session holds at most a quarter more than HistoryMax.
 type history struct {
 	buf   []byte
 	start int
@@ -49,12 +49,16 @@ func (h *history) write(p []byte) {
 	}
 }
 
-// compact moves the kept output to the front of a buffer with room for at
-// least n more bytes and HistoryMax more beyond that.
+// historyCap is the size of a full history's buffer: the slack above
+// HistoryMax is what appends fill between two compactions.
+const historyCap = HistoryMax + HistoryMax/4
+
+// compact moves the kept output to the front of a buffer of historyCap
+// bytes, or more when n more bytes need it.
 func (h *history) compact(n int) {
 	kept := h.buf[h.start:]
-	if need := len(kept) + n; need > cap(h.buf) || cap(h.buf) < 2*HistoryMax {
-		buf := make([]byte, len(kept), max(2*HistoryMax, need))
+	if need := len(kept) + n; need > cap(h.buf) || cap(h.buf) < historyCap {
+		buf := make([]byte, len(kept), max(historyCap, need))
 		copy(buf, kept)
 		h.buf = buf
 	} else {

@@ -47,7 +47,7 @@ func TestHistoryIsBounded(t *testing.T) {
 	if !strings.HasPrefix(string(got), line) {
 		t.Errorf("history starts mid-line: %q", got[:20])
 	}
-	if cap(h.buf) > 2*HistoryMax {
+	if cap(h.buf) > historyCap+outputChunk {
 		t.Errorf("history's buffer grew to %d bytes", cap(h.buf))
 	}
 }
@@ -96,7 +96,7 @@ func TestHistoryMatchesTheModel(t *testing.T) {
 			t.Fatalf("after write %d: history has %d bytes, the model %d", i, len(got), len(model.buf))
 		}
 	}
-	if cap(h.buf) > 2*HistoryMax {
+	if cap(h.buf) > historyCap+outputChunk {
 		t.Errorf("history's buffer grew to %d bytes", cap(h.buf))
 	}
 }

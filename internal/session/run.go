@@ -233,11 +233,12 @@ func (s *Session) finish() End {
 // typing feels immediate.
 // outputQueue chunks may wait for the presenter's writer, so the pump
 // reads on while a frame is written instead of handing over each chunk in
-// lockstep (a wake-up of both goroutines per pty read).
+// lockstep (a wake-up of both goroutines per pty read). Kept small: for a
+// client that stops reading the server holds the queue too.
 const (
 	batchDelay  = 3 * time.Millisecond
 	echoWindow  = 20 * time.Millisecond
-	outputQueue = 8
+	outputQueue = 4
 )
 
 // gather appends to p the chunks that arrive on out within batchDelay, up
