@@ -383,6 +383,46 @@ func TestRunDeliversOutputInOrderBeforeTheEnd(t *testing.T) {
 	})
 }
 
+// TestRunEchoesKeepTheirOrder types while output flows, so that echoes
+// sent by the pump itself interleave with chunks queued for the writer:
+// the client must still see every byte in order.
+func TestRunEchoesKeepTheirOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb, c := newFakeSandbox(), newFakeClient()
+		c.sendGate = make(chan struct{}) // a slow connection: the writer falls behind
+		r := startRun(t, t.Context(), sb, c, Limits{})
+		gateDone := make(chan struct{})
+		go func() { // lets one send through every microsecond
+			defer close(gateDone)
+			for {
+				select {
+				case c.sendGate <- struct{}{}:
+				case <-c.closed:
+					return
+				}
+				time.Sleep(time.Microsecond)
+			}
+		}()
+		var want strings.Builder
+		for i := range 400 {
+			if i%7 == 0 {
+				c.input("k") // within the echo window from here on
+				synctest.Wait()
+			}
+			chunk := fmt.Sprintf("out %03d\r\n", i)
+			want.WriteString(chunk)
+			sb.emit(t, chunk)
+		}
+		sb.exit(intp(0), false, nil)
+		r.result()
+		<-gateDone
+		if got := c.output(); got != want.String() {
+			t.Errorf("client got %d bytes of output, want %d, in order", len(got), want.Len())
+		}
+		checkTornDown(t, sb, c)
+	})
+}
+
 func TestRunInputReachesSandboxInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sb, c := newFakeSandbox(), newFakeClient()
