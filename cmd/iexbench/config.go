@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"iexbox/internal/flagenv"
 )
 
 // errHelp is returned after -h printed the usage.
@@ -109,27 +111,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			"Every flag can also be set with an environment variable: -key-gap is IEXBENCH_KEY_GAP.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := flagenv.Parse(fs, args[1:], "IEXBENCH", getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, errHelp
 		}
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) { // IEXBENCH_KEY_GAP sets -key-gap; a flag wins
-		env := "IEXBENCH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" && !set[f.Name] {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", env, err))
-			}
-		}
-	})
-	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
 	for _, t := range strings.Split(tables, ",") {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"iexbox/internal/flagenv"
+
 	units "github.com/docker/go-units"
 )
 
@@ -127,27 +129,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			"A flag on the command line wins over its variable.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := flagenv.Parse(fs, args[1:], "IEXBOX", getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, errHelp
 		}
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := "IEXBOX_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(env); v != "" && !set[f.Name] {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", env, err))
-			}
-		}
-	})
-	if err := errors.Join(errs...); err != nil {
 		return c, err
 	}
 	if err := c.readTokenSecret(getenv); err != nil {
