@@ -54,24 +54,36 @@ func (b *bench) measureEcho(ctx context.Context) error {
 	return b.echoMany(ctx, r)
 }
 
-func (b *bench) echoOne(ctx context.Context, r *echoResult) error {
+// openPair opens, once the pool has settled, one warm session and one
+// docker run -it of iex, both at their prompt, for figures taken side by
+// side. done closes both.
+func (b *bench) openPair(ctx context.Context) (s *wsSession, p *ptySession, done func(), err error) {
 	if err := b.warm.waitSettled(ctx, 0, settleTimeout); err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	s, _, err := b.openPrompt(ctx, b.warm)
+	s, _, err = b.openPrompt(ctx, b.warm)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	defer s.close()
 	ptys, err := b.openDockerIex(ctx, 1)
-	defer closePtys(ptys)
+	if err != nil {
+		closePtys(ptys)
+		s.close()
+		return nil, nil, nil, err
+	}
+	return s, ptys[0], func() { closePtys(ptys); s.close() }, nil
+}
+
+func (b *bench) echoOne(ctx context.Context, r *echoResult) error {
+	s, p, done, err := b.openPair(ctx)
 	if err != nil {
 		return err
 	}
+	defer done()
 	var cpu [2]cpuAcc
 	one, dock, err := alternate(b.cfg.rounds, b.cfg.keys,
 		func(n int) ([]time.Duration, error) { return typeKeys(ctx, s, n, b.cfg.keyGap) },
-		func(n int) ([]time.Duration, error) { return typeKeys(ctx, ptys[0], n, b.cfg.keyGap) }, &cpu)
+		func(n int) ([]time.Duration, error) { return typeKeys(ctx, p, n, b.cfg.keyGap) }, &cpu)
 	if err != nil {
 		return err
 	}

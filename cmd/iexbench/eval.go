@@ -18,20 +18,12 @@ type evalResult struct {
 func (b *bench) measureEval(ctx context.Context) error {
 	r := &evalResult{Evals: b.cfg.evals}
 	b.report.Eval = r
-	if err := b.warm.waitSettled(ctx, 0, settleTimeout); err != nil {
-		return err
-	}
-	s, _, err := b.openPrompt(ctx, b.warm)
+	s, p, done, err := b.openPair(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	ptys, err := b.openDockerIex(ctx, 1)
-	defer closePtys(ptys)
-	if err != nil {
-		return err
-	}
-	ours, theirs := &evaluator{t: s, prompt: 1}, &evaluator{t: ptys[0], prompt: 1}
+	defer done()
+	ours, theirs := &evaluator{t: s, prompt: 1}, &evaluator{t: p, prompt: 1}
 	var cpu [2]cpuAcc
 	a, d, err := alternate(b.cfg.rounds, b.cfg.evals,
 		func(n int) ([]time.Duration, error) { return ours.run(ctx, n, b.cfg.keyGap) },
