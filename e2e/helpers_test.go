@@ -199,6 +199,7 @@ func (s *testServer) waitHealthy(t *testing.T) {
 // serverStatus is the part of /status the tests read.
 type serverStatus struct {
 	Runtime  string
+	Warnings []string
 	Sessions struct{ Active, Max int }
 	Pool     *struct{ Size, Ready, Starting int }
 }

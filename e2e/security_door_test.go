@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -246,28 +245,38 @@ func TestInputThrottle(t *testing.T) {
 }
 
 // metric is the value of one series (name and labels as exposed) in the
-// server's /metrics.
+// server's /metrics, 0 while it is not yet counted.
 func (s *testServer) metric(t *testing.T, series string) float64 {
 	t.Helper()
-	resp, err := httpClient.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatalf("/metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics: %v", err)
-	}
-	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				t.Fatalf("/metrics: %q: %v", line, err)
-			}
-			return f
+	for name, v := range s.metrics(t) {
+		if name == series {
+			return v
 		}
 	}
-	return 0 // not yet counted
+	return 0
+}
+
+// metrics is every series of the server's /metrics with its value.
+func (s *testServer) metrics(t *testing.T) map[string]float64 {
+	t.Helper()
+	code, body := get(t, s.URL()+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: status %d", code)
+	}
+	all := map[string]float64{}
+	for line := range strings.Lines(body) {
+		line = strings.TrimSpace(line)
+		i := strings.LastIndexByte(line, ' ')
+		if line == "" || line[0] == '#' || i < 0 {
+			continue
+		}
+		f, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("/metrics: %q: %v", line, err)
+		}
+		all[line[:i]] = f
+	}
+	return all
 }
 
 // slowClients is how many clients that never read TestSlowClients opens.
@@ -385,26 +394,11 @@ func TestSlowClients(t *testing.T) {
 // metricSum adds up every series of a metric (any labels) in /metrics.
 func (s *testServer) metricSum(t *testing.T, name string) float64 {
 	t.Helper()
-	resp, err := httpClient.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatalf("/metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("/metrics: %v", err)
-	}
 	var sum float64
-	for line := range strings.Lines(string(body)) {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest[0] != ' ' && rest[0] != '{') {
-			continue
+	for series, v := range s.metrics(t) {
+		if series == name || strings.HasPrefix(series, name+"{") {
+			sum += v
 		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(rest[strings.LastIndexByte(rest, ' ')+1:]), 64)
-		if err != nil {
-			t.Fatalf("/metrics: %q: %v", line, err)
-		}
-		sum += f
 	}
 	return sum
 }

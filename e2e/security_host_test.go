@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -387,18 +386,7 @@ func TestRunscFailedStartsLeaveNothing(t *testing.T) {
 		before := runscContainers()
 		// -pids 1 cannot start gVisor's sandbox: the probe fails.
 		s := startServer(t, "-runtime", "auto", "-pids", "1", "-pool", "0")
-		var st struct {
-			Runtime  string
-			Warnings []string
-		}
-		resp, err := httpClient.Get(s.URL() + "/status")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-			t.Fatal(err)
-		}
+		st := s.status(t)
 		if st.Runtime != "runc" || len(st.Warnings) == 0 || !strings.Contains(strings.Join(st.Warnings, " "), "runsc") {
 			t.Errorf("/status runtime %q, warnings %q: want runc and a warning about runsc", st.Runtime, st.Warnings)
 		}
@@ -456,18 +444,7 @@ func TestAutoPicksRunsc(t *testing.T) {
 	}
 	requireRuntime(t, "runsc")
 	s := startServer(t, "-pool", "0") // -runtime auto is the default
-	var st struct {
-		Runtime  string
-		Warnings []string
-	}
-	resp, err := httpClient.Get(s.URL() + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatal(err)
-	}
+	st := s.status(t)
 	if st.Runtime != "runsc" || len(st.Warnings) > 0 {
 		t.Errorf("/status runtime %q, warnings %q: want runsc and none", st.Runtime, st.Warnings)
 	}
