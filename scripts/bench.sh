@@ -20,8 +20,11 @@ go build -o "$OUT/iexbench" ./cmd/iexbench
 
 common=(-idle-timeout 0 -max-lifetime 0 -client-sessions 0 -client-rate 0 -max-sessions 1000)
 pids=()
-stop_servers() {
-  ((${#pids[@]})) && kill "${pids[@]}" 2>/dev/null && wait "${pids[@]}" 2>/dev/null
+stop_servers() { # SIGTERM drains each server; wait until it has exited
+  if ((${#pids[@]})); then
+    kill "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
   pids=()
 }
 trap stop_servers EXIT
