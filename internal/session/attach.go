@@ -201,7 +201,7 @@ func (s *Session) send(a *attachment, history []byte) {
 			err = a.c.SendEvent(Event{Kind: Viewers, Count: s.viewerCount()})
 		case <-a.ctx.Done():
 			if s.ctx.Err() != nil { // the session is ending: its last words first
-				s.flushQueued(a, frame)
+				a.flushQueued(frame)
 			}
 			return
 		}
@@ -215,7 +215,7 @@ func (s *Session) send(a *attachment, history []byte) {
 // flushQueued sends the output still queued for a, so a program's last
 // output comes before the end. finish bounds how long a stuck client can
 // hold it.
-func (s *Session) flushQueued(a *attachment, frame []byte) {
+func (a *attachment) flushQueued(frame []byte) {
 	for {
 		select {
 		case p := <-a.out:
