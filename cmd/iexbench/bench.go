@@ -35,8 +35,7 @@ type bench struct {
 func newBench(ctx context.Context, cfg config, log io.Writer) (*bench, error) {
 	b := &bench{
 		cfg: cfg, log: log, start: time.Now(),
-		sandbox: sandboxFlags{runtime: cfg.runtime, memory: cfg.memory, cpus: cfg.cpus,
-			pids: cfg.pids, nofile: cfg.nofile, tmpfs: cfg.tmpfs, label: cfg.label},
+		sandbox: sandboxFlags{policy: cfg.policy, label: cfg.label},
 	}
 	var err error
 	if b.warm, err = newServer("url", cfg.url, cfg.serverPID); err != nil {

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	units "github.com/docker/go-units"
 
 	"iexbox/internal/docker"
 	"iexbox/internal/session"
@@ -71,19 +70,10 @@ func (b *bench) measureBreakdown(ctx context.Context) (*breakdown, error) {
 		return nil, err
 	}
 	defer cli.Close()
-	mem, err := units.RAMInBytes(b.cfg.memory)
-	if err != nil {
-		return nil, fmt.Errorf("-memory: %w", err)
-	}
-	cpus, err := strconv.ParseFloat(b.cfg.cpus, 64)
-	if err != nil {
-		return nil, fmt.Errorf("-cpus: %w", err)
-	}
 	api := &callTimes{calls: map[string]time.Duration{}}
 	rt := docker.New(cli, docker.Config{
-		Image: b.cfg.image, Runtime: b.cfg.runtime, Instance: b.cfg.label + "-breakdown",
-		Memory: mem, CPUs: cpus, Pids: int64(b.cfg.pids), NoFile: int64(b.cfg.nofile), TmpfsSize: b.cfg.tmpfs,
-		UIDBase: 100000, Network: "none", DNS: []string{"127.0.0.1"},
+		Policy: b.cfg.policy, Instance: b.cfg.label + "-breakdown",
+		Network: "none", DNS: []string{"127.0.0.1"},
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)), api)
 	defer rt.Sweep(context.WithoutCancel(ctx))
 

@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"iexbox/internal/flagenv"
+	"iexbox/internal/sandbox"
 )
 
 // errHelp is returned after -h printed the usage.
@@ -26,6 +28,7 @@ type config struct {
 	image, runtime, memory, cpus   string
 	pids, nofile                   int
 	tmpfs                          int64
+	policy                         sandbox.Policy // of the baseline, from the fields above
 	n                              int
 	keys, echoSessions             int
 	manyKeyGaps                    []time.Duration
@@ -117,6 +120,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		return c, err
 	}
+	if err := c.parsePolicy(); err != nil {
+		return c, err
+	}
 	for _, t := range strings.Split(tables, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			c.tables = append(c.tables, t)
@@ -151,4 +157,25 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("-churn-end %q: want close or halt", c.churnEnd)
 	}
 	return c, nil
+}
+
+// parsePolicy builds the baseline's sandbox policy from the flags that
+// mirror the server's.
+func (c *config) parsePolicy() error {
+	mem, err := sandbox.ParseSize("memory", c.memory, 32<<20)
+	if err != nil {
+		return err
+	}
+	cpus, err := strconv.ParseFloat(c.cpus, 64)
+	if err != nil {
+		return fmt.Errorf("-cpus %q: want a number of cores", c.cpus)
+	}
+	p := sandbox.Default()
+	p.Image, p.Isolation, p.Memory, p.CPUs = c.image, c.runtime, mem, cpus
+	p.Pids, p.NoFile, p.TmpfsSize, p.UIDBase = int64(c.pids), int64(c.nofile), c.tmpfs, 0
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	c.policy = p
+	return nil
 }

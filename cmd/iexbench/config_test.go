@@ -1,6 +1,8 @@
 package main
 
 import (
+	"iexbox/internal/sandbox"
+
 	"io"
 	"testing"
 	"time"
@@ -39,10 +41,12 @@ func TestParseConfig(t *testing.T) {
 }
 
 func TestSandboxFlagsMirrorTheServer(t *testing.T) {
-	f := sandboxFlags{runtime: "runsc", memory: "256m", cpus: "0.5", pids: 64, nofile: 1024, tmpfs: 64 << 20, label: "x"}
+	p := sandbox.Default()
+	p.Isolation, p.UIDBase = "runsc", 0
+	f := sandboxFlags{policy: p, label: "x"}
 	args := f.args("-it", "n", "img", "iex")
 	want := map[string]string{
-		"--runtime": "runsc", "--network": "none", "--memory": "256m", "--memory-swap": "256m",
+		"--runtime": "runsc", "--network": "none", "--memory": "268435456", "--memory-swap": "268435456",
 		"--cpus": "0.5", "--pids-limit": "64", "--user": "10001:10001", "--cap-drop": "ALL",
 	}
 	for i := 0; i+1 < len(args); i++ {

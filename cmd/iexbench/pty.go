@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/creack/pty"
 
 	"iexbox/internal/docker"
+	"iexbox/internal/sandbox"
 )
 
 // ptySession is a program on a real pty, read as fast as it writes: the
@@ -86,18 +86,14 @@ func (p *ptySession) close(halt string, grace time.Duration) {
 	}
 }
 
-// sandboxFlags are the docker run flags equivalent to what
-// internal/docker/config.go gives every sandbox: same runtime, network,
-// read-only root, tmpfs, limits, environment and seccomp profile. Two
-// differences remain: the baseline runs as uid 10001 where the server gives
-// each sandbox its own uid, and it is not under the server's parent cgroup.
+// sandboxFlags are the docker run flags of what the server gives every
+// sandbox, read off the Docker adapter's own create request
+// (docker.RunArgs): same runtime, network, read-only root, tmpfs, limits,
+// environment and seccomp profile. Two differences remain: the baseline
+// runs as uid 10001 where the server gives each sandbox its own uid, and it
+// is not under the server's parent cgroup.
 type sandboxFlags struct {
-	runtime string
-	memory  string
-	cpus    string
-	pids    int
-	nofile  int
-	tmpfs   int64
+	policy  sandbox.Policy
 	label   string // iexbench.run label value, to find leftovers
 	seccomp string // the server's seccomp profile file, "" for Docker's default
 }
@@ -105,7 +101,6 @@ type sandboxFlags struct {
 // args is the docker run command line for cmd in image; mode is "-it" for
 // a terminal, "-d" or "-dit" for a detached container, "" for a plain run.
 func (f sandboxFlags) args(mode, name, image string, cmd ...string) []string {
-	tmpfs := "rw,nosuid,nodev,noexec,size=" + strconv.FormatInt(f.tmpfs, 10)
 	a := []string{"docker", "run", "--rm"}
 	if mode != "" {
 		a = append(a, mode)
@@ -113,26 +108,13 @@ func (f sandboxFlags) args(mode, name, image string, cmd ...string) []string {
 	if name != "" {
 		a = append(a, "--name", name)
 	}
-	if f.seccomp != "" {
-		a = append(a, "--security-opt", "seccomp="+f.seccomp)
+	run, err := docker.RunArgs(docker.Config{Policy: f.policy, Network: "none", DNS: []string{"127.0.0.1"}}, f.policy.User, f.seccomp)
+	if err != nil { // the policy was validated: only a broken build gets here
+		panic(fmt.Sprintf("docker run flags: %v", err))
 	}
-	a = append(a,
-		"--label", "iexbench.run="+f.label,
-		"--runtime", f.runtime,
-		"--network", "none", "--dns", "127.0.0.1",
-		"--read-only",
-		"--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-		"--ipc", "private", "--shm-size", "16m",
-		"--tmpfs", "/tmp:"+tmpfs,
-		"--tmpfs", "/home/iex:"+tmpfs+",mode=0700,uid=10001,gid=10001",
-		"--log-driver", "none", "--oom-score-adj", "500",
-		"--memory", f.memory, "--memory-swap", f.memory,
-		"--cpus", f.cpus, "--pids-limit", strconv.Itoa(f.pids),
-		"--ulimit", fmt.Sprintf("nofile=%d:%d", f.nofile, f.nofile),
-		"--user", "10001:10001", "--workdir", "/home/iex", "--hostname", "iexbox",
-		"-e", "HOME=/home/iex", "-e", "LANG=C.UTF-8", "-e", "TERM=xterm-256color",
-		"-e", "ERL_AFLAGS="+docker.DefaultErlangFlags,
-		image)
+	a = append(a, "--label", "iexbench.run="+f.label)
+	a = append(a, run...)
+	a = append(a, image)
 	return append(a, cmd...)
 }
 

@@ -15,8 +15,7 @@ import (
 	"time"
 
 	"iexbox/internal/flagenv"
-
-	units "github.com/docker/go-units"
+	"iexbox/internal/sandbox"
 )
 
 // errHelp is returned after -h printed the usage.
@@ -25,6 +24,7 @@ var errHelp = errors.New("help requested")
 // config is the server's configuration, from flags and IEXBOX_* variables.
 type config struct {
 	addr            string
+	backend         string
 	image           string
 	runtime         string
 	command         string
@@ -63,32 +63,33 @@ type config struct {
 	sandboxesCPUs   float64
 	resumeGrace     time.Duration
 	maxViewers      int
+
+	// Parsed once by validate, from the flags above.
+	parsed
+}
+
+// parsed is what validate derives from the flags, once.
+type parsed struct {
+	policy                      sandbox.Policy
+	inputBytes, inputBurstBytes int // per second, and at once
+	sandboxesMem                int64
+	sandboxesCPUsOrDefault      float64
 }
 
 // defaultPool is the number of warm sandboxes: enough for a burst of
 // arrivals while the pool refills, small enough to cost little when idle.
 const defaultPool = 4
 
-// idleSessionFootprint is the host memory one idle hardened iex costs,
-// rounded up: the drop of MemAvailable per idle session, shim and kernel
-// included, was 34.6 MiB under runc and 53.5 MiB under runsc
-// (docs/benchmarks.md). The default cap on sessions comes from it, not
-// from -memory, which is a ceiling rarely reached.
-func idleSessionFootprint(runtime string) int64 {
-	if runtime == "runsc" {
-		return 64 << 20
-	}
-	return 48 << 20
-}
-
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
+	def := sandbox.Default()
 	fs := flag.NewFlagSet("iexbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
-	fs.StringVar(&c.image, "image", "iexbox-sandbox:latest", "sandbox image; never pulled (build it with `make image`)")
-	fs.StringVar(&c.runtime, "runtime", "auto", "sandbox runtime: runsc (gVisor) or runc (Docker OCI runtimes); auto picks runsc when a probe container starts under it, else runc with a warning; process runs a local pty (development only, loopback only)")
-	fs.StringVar(&c.command, "command", "iex", "program the process runtime runs")
+	fs.StringVar(&c.backend, "backend", "docker", "where sandboxes run: docker (one Docker Engine) or process (a local pty: development only, loopback only)")
+	fs.StringVar(&c.image, "image", def.Image, "sandbox image; never pulled (build it with `make image`)")
+	fs.StringVar(&c.runtime, "runtime", def.Isolation, "isolation runtime of sandboxes: runsc (gVisor) or runc; auto picks runsc when a probe sandbox starts under it, else runc with a warning (process: the same as -backend process)")
+	fs.StringVar(&c.command, "command", "iex", "program the process backend runs")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "end a session after this long without keyboard input (0 disables)")
 	fs.DurationVar(&c.maxLifetime, "max-lifetime", 30*time.Minute, "end every session this long after it started (0 disables)")
 	fs.IntVar(&c.maxSessions, "max-sessions", 0, "most concurrent sessions (0: from host memory and the idle footprint of a session)")
@@ -96,15 +97,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.poolMaxAge, "pool-max-age", 30*time.Minute, "replace a warm sandbox that has waited this long")
 	fs.StringVar(&c.origins, "origins", "", "comma-separated browser origins (scheme://host[:port]) allowed besides the server's own")
 	fs.StringVar(&c.memory, "memory", "256m", "memory limit per sandbox, swap included (Docker size: 256m, 1g)")
-	fs.Float64Var(&c.cpus, "cpus", 0.5, "CPU quota per sandbox, in cores")
-	fs.Int64Var(&c.pids, "pids", 64, "process and thread limit per sandbox")
-	fs.Int64Var(&c.nofile, "nofile", 1024, "open-file limit per sandbox")
+	fs.Float64Var(&c.cpus, "cpus", def.CPUs, "CPU quota per sandbox, in cores")
+	fs.Int64Var(&c.pids, "pids", def.Pids, "process and thread limit per sandbox")
+	fs.Int64Var(&c.nofile, "nofile", def.NoFile, "open-file limit per sandbox")
 	fs.StringVar(&c.tmpfsSize, "tmpfs-size", "64m", "size of each writable tmpfs (/tmp and the home directory); mounted noexec")
 	fs.StringVar(&c.network, "network", "none", "Docker network mode of sandboxes")
 	fs.BoolVar(&c.readOnly, "read-only", true, "read-only root file system in sandboxes")
 	fs.StringVar(&c.dns, "dns", "127.0.0.1", "comma-separated resolvers for sandboxes; loopback means no query can leave")
-	fs.IntVar(&c.uidBase, "uid-base", 100000, "give every live sandbox its own uid counting from this one (0: all run as -user)")
-	fs.StringVar(&c.user, "user", "10001:10001", "uid:gid sandboxes run as when -uid-base is 0 (never root)")
+	fs.IntVar(&c.uidBase, "uid-base", def.UIDBase, "give every live sandbox uids of its own from a range above this one that no other server on the engine holds (0: all run as -user)")
+	fs.StringVar(&c.user, "user", def.User, "uid:gid sandboxes run as when -uid-base is 0 (never root)")
 	fs.BoolVar(&c.seccomp, "seccomp", true, "apply iexbox's seccomp profile (Docker's default minus io_uring, keyctl, bpf, unshare, mount, ptrace, ...); false keeps Docker's default")
 	fs.StringVar(&c.instance, "instance", "", "name labelling this server's containers, stable across restarts (default: host name and listen port)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for sessions and containers to end on SIGTERM")
@@ -160,14 +161,17 @@ func (c *config) readTokenSecret(getenv func(string) string) error {
 }
 
 func (c *config) validate() error {
-	switch c.runtime {
-	case "auto", "runc", "runsc":
+	if c.runtime == "process" { // the old spelling of -backend process
+		c.backend, c.runtime = "process", "auto"
+	}
+	switch c.backend {
+	case "docker":
 	case "process":
 		if !loopback(c.addr) {
-			return fmt.Errorf("-runtime process isolates nothing and only listens on loopback, not %q", c.addr)
+			return fmt.Errorf("-backend process isolates nothing and only listens on loopback, not %q", c.addr)
 		}
 	default:
-		return fmt.Errorf("-runtime %q: want auto, runsc, runc or process", c.runtime)
+		return fmt.Errorf("-backend %q: want docker or process", c.backend)
 	}
 	if c.maxViewers < 0 {
 		return errors.New("-max-viewers must not be negative")
@@ -178,28 +182,21 @@ func (c *config) validate() error {
 	if c.pool < 0 || c.poolMaxAge < 0 {
 		return errors.New("-pool and -pool-max-age must not be negative")
 	}
-	if uid, _, _ := strings.Cut(c.user, ":"); c.uidBase < 0 || c.uidBase == 0 && (uid == "0" || uid == "root") {
-		return errors.New("sandboxes never run as root: check -uid-base and -user")
-	}
 	if c.maxSessions < 0 {
 		return errors.New("-max-sessions must not be negative")
 	}
 	if c.clientSessions < 0 || c.clientRate < 0 {
 		return errors.New("-client-sessions and -client-rate must not be negative")
 	}
-	if _, _, err := c.inputLimits(); err != nil {
+	// Every field a flag sets is set, zero included: Validate sees it.
+	c.policy = sandbox.Default()
+	if err := c.parseSizes(); err != nil {
 		return err
 	}
-	if _, _, err := c.sandboxesLimits(); err != nil {
-		return err
-	}
-	if c.cpus <= 0 || c.pids <= 0 || c.nofile <= 0 {
-		return errors.New("-cpus, -pids and -nofile must be positive")
-	}
-	if _, err := c.memoryBytes(); err != nil {
-		return err
-	}
-	if _, err := c.tmpfsBytes(); err != nil {
+	p := &c.policy
+	p.Image, p.Isolation, p.CPUs, p.Pids, p.NoFile = c.image, c.runtime, c.cpus, c.pids, c.nofile
+	p.UIDBase, p.User, p.WritableRoot, p.EngineSeccomp = c.uidBase, c.user, !c.readOnly, !c.seccomp
+	if err := c.policy.Validate(); err != nil {
 		return err
 	}
 	if c.instance != "" && !instanceName.MatchString(c.instance) {
@@ -208,56 +205,41 @@ func (c *config) validate() error {
 	return nil
 }
 
-var instanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
-
-func (c *config) memoryBytes() (int64, error) {
-	n, err := units.RAMInBytes(c.memory)
-	if err != nil || n < 32<<20 {
-		return 0, fmt.Errorf("-memory %q: want a size of at least 32m, such as 256m", c.memory)
+// parseSizes reads every size flag, once.
+func (c *config) parseSizes() (err error) {
+	if c.policy.Memory, err = sandbox.ParseSize("memory", c.memory, 32<<20); err != nil {
+		return err
 	}
-	return n, nil
-}
-
-// inputLimits are -input-rate and -input-burst in bytes.
-func (c *config) inputLimits() (rate, burst int, err error) {
-	r, err := units.RAMInBytes(c.inputRate)
-	if err != nil || r < 0 {
-		return 0, 0, fmt.Errorf("-input-rate %q: want a size such as 256k, or 0", c.inputRate)
+	if c.policy.TmpfsSize, err = sandbox.ParseSize("tmpfs-size", c.tmpfsSize, 1<<20); err != nil {
+		return err
 	}
-	b, err := units.RAMInBytes(c.inputBurst)
-	if err != nil || b < 0 {
-		return 0, 0, fmt.Errorf("-input-burst %q: want a size such as 1m", c.inputBurst)
+	rate, err := sandbox.ParseSize("input-rate", c.inputRate, 0)
+	if err != nil {
+		return err
 	}
-	return int(r), int(b), nil
-}
-
-// sandboxesLimits are the bounds of the parent cgroup.
-func (c *config) sandboxesLimits() (memory int64, cpus float64, err error) {
+	burst, err := sandbox.ParseSize("input-burst", c.inputBurst, 0)
+	if err != nil {
+		return err
+	}
+	c.inputBytes, c.inputBurstBytes = int(rate), int(burst)
 	if c.sandboxesMemory != "" {
-		memory, err = units.RAMInBytes(c.sandboxesMemory)
-		if err != nil || memory < 64<<20 {
-			return 0, 0, fmt.Errorf("-sandboxes-memory %q: want a size such as 16g", c.sandboxesMemory)
+		if c.sandboxesMem, err = sandbox.ParseSize("sandboxes-memory", c.sandboxesMemory, 64<<20); err != nil {
+			return err
 		}
 	} else if total, err := memTotal(); err == nil {
-		memory = total / 4 * 3
+		c.sandboxesMem = total / 4 * 3
 	}
-	cpus = c.sandboxesCPUs
-	if cpus == 0 {
-		cpus = max(float64(runtime.NumCPU())-0.5, 0.5)
+	if c.sandboxesCPUs < 0 {
+		return errors.New("-sandboxes-cpus must not be negative")
 	}
-	if cpus < 0 {
-		return 0, 0, errors.New("-sandboxes-cpus must not be negative")
+	c.sandboxesCPUsOrDefault = c.sandboxesCPUs
+	if c.sandboxesCPUsOrDefault == 0 {
+		c.sandboxesCPUsOrDefault = max(float64(runtime.NumCPU())-0.5, 0.5)
 	}
-	return memory, cpus, nil
+	return nil
 }
 
-func (c *config) tmpfsBytes() (int64, error) {
-	n, err := units.RAMInBytes(c.tmpfsSize)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("-tmpfs-size %q: want a size such as 64m", c.tmpfsSize)
-	}
-	return n, nil
-}
+var instanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 
 // instanceOrDefault derives a stable instance name from the host name and
 // the listen port, so a restarted server finds its own leftovers.
@@ -272,16 +254,16 @@ func (c *config) instanceOrDefault() string {
 }
 
 // maxSessionsOrDefault caps sessions by host memory: four fifths of it,
-// divided by what one idle session costs under the runtime in use.
-func (c *config) maxSessionsOrDefault(runtime string) int {
+// divided by what one idle sandbox of the backend costs (0: unknown).
+func (c *config) maxSessionsOrDefault(footprint int64) int {
 	if c.maxSessions > 0 {
 		return c.maxSessions
 	}
 	total, err := memTotal()
-	if err != nil || total <= 0 {
+	if err != nil || total <= 0 || footprint <= 0 {
 		return 50
 	}
-	return max(int(total*4/5/idleSessionFootprint(runtime)), 1)
+	return max(int(total*4/5/footprint), 1)
 }
 
 func memTotal() (int64, error) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"iexbox/internal/sandbox"
+
 	"bytes"
 	"errors"
 	"io"
@@ -18,6 +20,7 @@ func env(kv map[string]string) func(string) string {
 func defaults() config {
 	return config{
 		addr:            "127.0.0.1:8080",
+		backend:         "docker",
 		image:           "iexbox-sandbox:latest",
 		runtime:         "auto",
 		command:         "iex",
@@ -56,6 +59,10 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !reflect.DeepEqual(c.policy, sandbox.Default()) {
+		t.Errorf("policy from the default flags\n got %+v\nwant %+v", c.policy, sandbox.Default())
+	}
+	c.parsed = parsed{}
 	if want := defaults(); !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -94,8 +101,10 @@ func TestParseConfigSources(t *testing.T) {
 		{"empty variable is unset", nil, map[string]string{"IEXBOX_IDLE_TIMEOUT": ""}, func(*config) {}},
 		{"zero disables a limit", []string{"-idle-timeout", "0", "-max-lifetime", "0"}, nil,
 			func(c *config) { c.idleTimeout, c.maxLifetime = 0, 0 }},
-		{"process runtime on loopback", []string{"-runtime", "process", "-command", "cat -u"}, nil,
-			func(c *config) { c.runtime, c.command = "process", "cat -u" }},
+		{"process backend on loopback", []string{"-backend", "process", "-command", "cat -u"}, nil,
+			func(c *config) { c.backend, c.command = "process", "cat -u" }},
+		{"-runtime process is -backend process", []string{"-runtime", "process", "-command", "cat -u"}, nil,
+			func(c *config) { c.backend, c.command = "process", "cat -u" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,6 +119,7 @@ func TestParseConfigSources(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.want(&want)
+			got.parsed, want.parsed = parsed{}, parsed{}
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("\n got %+v\nwant %+v", got, want)
 			}
@@ -167,7 +177,8 @@ func TestParseConfigRejects(t *testing.T) {
 		{"memory empty", []string{"-memory", ""}, nil, "-memory"},
 		{"memory from env", nil, map[string]string{"IEXBOX_MEMORY": "huge"}, `-memory "huge"`},
 		{"tmpfs size", []string{"-tmpfs-size", "x"}, nil, "-tmpfs-size"},
-		{"unknown runtime", []string{"-runtime", "kata"}, nil, "want auto, runsc, runc or process"},
+		{"unknown runtime", []string{"-runtime", "kata"}, nil, "want auto, runsc or runc"},
+		{"unknown backend", []string{"-backend", "lxc"}, nil, "want docker or process"},
 		{"instance with spaces", []string{"-instance", "my box"}, nil, "-instance"},
 		{"instance with slash", []string{"-instance", "a/b"}, nil, "-instance"},
 		{"instance leading dash", []string{"-instance", "-x"}, nil, "-instance"},
@@ -252,12 +263,12 @@ func TestInstanceOrDefault(t *testing.T) {
 
 func TestMaxSessionsOrDefault(t *testing.T) {
 	c := defaults()
-	runc, runsc := c.maxSessionsOrDefault("runc"), c.maxSessionsOrDefault("runsc")
-	if runsc < 1 || runsc >= runc {
-		t.Errorf("default caps runc %d, runsc %d: want at least 1, and fewer under runsc, whose sessions cost more", runc, runsc)
+	small, large := c.maxSessionsOrDefault(48<<20), c.maxSessionsOrDefault(64<<20)
+	if large < 1 || large >= small {
+		t.Errorf("default caps %d for 48 MiB sandboxes, %d for 64 MiB: want at least 1, and fewer when sandboxes cost more", small, large)
 	}
 	c.maxSessions = 3
-	if n := c.maxSessionsOrDefault("runsc"); n != 3 {
+	if n := c.maxSessionsOrDefault(64 << 20); n != 3 {
 		t.Errorf("cap %d, want the flag's 3", n)
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"iexbox/internal/cgroup"
 	"iexbox/internal/docker"
 	"iexbox/internal/metrics"
 	"iexbox/internal/process"
@@ -48,7 +47,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	inputRate, inputBurst, _ := cfg.inputLimits()
 
 	var ( // set below, before anything is served or scraped
 		mgr  *session.Manager
@@ -61,12 +59,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PoolReady:      func() int { return pool.Status().Ready },
 		PoolStarting:   func() int { return pool.Status().Starting },
 	})
-	rt, err := newRuntime(ctx, cfg, instance, log, met)
+	backend, err := openBackend(ctx, cfg, instance, log, met)
 	if err != nil {
 		return err
 	}
-	defer rt.cleanup()
-	mgr = session.NewManager(cfg.maxSessionsOrDefault(rt.Name()))
+	defer backend.Close()
+	mgr = session.NewManager(cfg.maxSessionsOrDefault(backend.Footprint()))
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -79,11 +77,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("listen for metrics: %w", err)
 		}
 	}
-	starts := watchStarts(rt)
+	starts := session.WatchStarts(backend)
 	pool = session.NewPool(starts, session.PoolConfig{
 		Size:     cfg.pool,
 		MaxAge:   cfg.poolMaxAge,
-		Prompt:   warmPrompt(cfg),
+		Prompt:   warmPrompt(cfg.backend),
 		Cols:     80,
 		Rows:     24,
 		Parallel: 2,
@@ -95,26 +93,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		defer close(poolDone)
 		pool.Run(poolCtx)
 	}()
-	reapCtx, stopReap := context.WithCancel(context.WithoutCancel(ctx))
-	reapDone := make(chan struct{})
-	go func() {
-		defer close(reapDone)
-		if rt.reap != nil {
-			reapLeftovers(reapCtx, rt.reap, rt.leftovers, log)
-		}
-	}()
-	defer func() { stopReap(); <-reapDone }() // before the client closes
-	srv := server.New(server.Config{
-		Runtime: pool,
-		Pool:    pool,
+	opener := &session.Opener{
 		Manager: mgr,
+		Pool:    pool,
 		Limits: session.Limits{
 			Idle: cfg.idleTimeout, Lifetime: cfg.maxLifetime,
-			InputRate: inputRate, InputBurst: inputBurst,
+			InputRate: cfg.inputBytes, InputBurst: cfg.inputBurstBytes,
 			Drain: mgr.Drain(),
 		},
+		Grace:      cfg.resumeGrace,
+		MaxViewers: cfg.maxViewers,
+		Log:        log,
+	}
+	srv := server.New(server.Config{
+		Opener:         opener,
+		Runtime:        backend.Name(),
+		Pool:           pool,
+		Manager:        mgr,
 		Observer:       met,
-		Ready:          readiness(rt.ready, starts),
+		Ready:          starts.Ready,
 		TokenSecret:    cfg.tokenSecret,
 		ClientLimits:   server.ClientLimits{Sessions: cfg.clientSessions, PerMin: cfg.clientRate},
 		TrustedProxies: proxies,
@@ -122,11 +119,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Origins:        origins,
 		Page:           page(),
 		Version:        version(),
-		Warnings:       rt.warnings,
+		Warnings:       backend.Warnings(),
 		Log:            log,
 		Metrics:        publicMetrics(met, metricsLn),
-		ResumeGrace:    cfg.resumeGrace,
-		MaxViewers:     cfg.maxViewers,
 	})
 	// Requests outlive ctx (the first signal): a drain keeps answering
 	// /readyz (false) and /status until the sessions are gone.
@@ -137,7 +132,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		BaseContext:       func(net.Listener) context.Context { return serveCtx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "instance", instance, "runtime", rt.Name(),
+	log.Info("listening", "addr", ln.Addr().String(), "instance", instance, "backend", cfg.backend, "runtime", backend.Name(),
 		"max_sessions", mgr.Max(), "pool", cfg.pool)
 	fmt.Fprintf(stdout, "iexbox serving on http://%s\n", ln.Addr())
 
@@ -186,102 +181,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
-// newRuntime builds the sandbox runtime the flags ask for. For Docker it
-// checks the engine and the image (the server never pulls), picks the OCI
-// runtime for auto, and removes what a previous run of this instance left
-// behind. Warnings are for the operator: they go to /status too.
-func newRuntime(ctx context.Context, cfg config, instance string, log *slog.Logger, obs docker.Observer) (_ *sandboxRuntime, err error) {
-	if cfg.runtime == "process" {
-		log.Warn("the process runtime isolates nothing: development only")
-		return &sandboxRuntime{Runtime: process.New(strings.Fields(cfg.command), nil), cleanup: func() {}}, nil
-	}
-	var warnings []string
-	cli, err := docker.NewClient()
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			cli.Close()
-		}
-	}()
-	mem, _ := cfg.memoryBytes()
-	tmpfs, _ := cfg.tmpfsBytes()
-	dcfg := docker.Config{
-		Image:         cfg.image,
-		Runtime:       cfg.runtime,
-		Instance:      instance,
-		Memory:        mem,
-		CPUs:          cfg.cpus,
-		Pids:          cfg.pids,
-		NoFile:        cfg.nofile,
-		TmpfsSize:     tmpfs,
-		UIDBase:       cfg.uidBase,
-		User:          cfg.user,
-		Network:       cfg.network,
-		WritableRoot:  !cfg.readOnly,
-		DockerSeccomp: !cfg.seccomp,
-		DNS:           splitList(cfg.dns),
-	}
-	if cfg.cgroupParent != "" {
-		mem, cpus, _ := cfg.sandboxesLimits()
-		parent, err := cgroup.Setup("/sys/fs/cgroup", cfg.cgroupParent, mem, cpus)
-		if err != nil {
-			w := "sandboxes are not bounded together (no parent cgroup): " + err.Error()
+// openBackend opens the backend the flags ask for: the one switch that
+// knows them all.
+func openBackend(ctx context.Context, cfg config, instance string, log *slog.Logger, met *metrics.Metrics) (session.Backend, error) {
+	switch cfg.backend {
+	case "process":
+		b := process.New(strings.Fields(cfg.command), nil)
+		for _, w := range b.Warnings() {
 			log.Warn(w)
-			warnings = append(warnings, w)
-		} else {
-			dcfg.CgroupParent = parent.Path
-			log.Info("parent cgroup", "path", parent.Path, "memory", mem, "cpus", cpus)
 		}
-	}
-	checkCtx, cancel := context.WithTimeout(ctx, startupTimeout)
-	defer cancel()
-	// The engine and the image first: a missing image would fail the probe
-	// below too, and blame gVisor for it.
-	if err := docker.New(cli, dcfg, log, obs).Check(checkCtx); err != nil {
-		return nil, err
-	}
-	if cfg.runtime == "auto" {
-		dcfg.Runtime = "runsc"
-		if err := docker.New(cli, dcfg, log, obs).Probe(checkCtx); err != nil {
-			dcfg.Runtime = "runc"
-			w := "gVisor (runsc) is not usable here, sandboxes run under runc: " + err.Error()
-			log.Warn(w)
-			warnings = append(warnings, w)
+		return b, nil
+	default:
+		opts := docker.Options{SandboxesMemory: cfg.sandboxesMem, SandboxesCPUs: cfg.sandboxesCPUsOrDefault}
+		if cfg.cgroupParent != "" {
+			opts.CgroupName = cfg.cgroupParent
 		}
-	}
-	drt := docker.New(cli, dcfg, log, obs)
-	n, err := drt.Sweep(checkCtx)
-	if err != nil {
-		return nil, fmt.Errorf("remove leftover containers: %w", err)
-	}
-	if n > 0 {
-		log.Info("removed leftover containers", "count", n)
-	}
-	return &sandboxRuntime{Runtime: drt, warnings: warnings, ready: drt.Check,
-		reap: drt.Reap, leftovers: drt.Leftovers(), cleanup: func() { cli.Close() }}, nil
-}
-
-// sandboxRuntime is the runtime with what the server needs around it.
-type sandboxRuntime struct {
-	session.Runtime
-	warnings  []string                               // for the operator, also in /status
-	ready     func(ctx context.Context) error        // nil: always ready
-	reap      func(ctx context.Context) (int, error) // removes leftovers; nil: none
-	leftovers <-chan struct{}                        // signalled when a container is left for reap
-	cleanup   func()
-}
-
-// readiness is the runtime's own check (nil: none), then recent starts.
-func readiness(own func(context.Context) error, starts *startWatch) func(context.Context) error {
-	return func(ctx context.Context) error {
-		if own != nil {
-			if err := own(ctx); err != nil {
-				return err
-			}
-		}
-		return starts.check()
+		return docker.Open(ctx, docker.Config{
+			Policy:   cfg.policy,
+			Instance: instance,
+			Network:  cfg.network,
+			DNS:      splitList(cfg.dns),
+		}, opts, log, met)
 	}
 }
 
@@ -316,9 +236,9 @@ func publicMetrics(m *metrics.Metrics, own net.Listener) http.Handler {
 }
 
 // warmPrompt is the output that shows a warm sandbox is ready: iex's first
-// prompt. Other programs (the process runtime's) are ready once started.
-func warmPrompt(cfg config) []byte {
-	if cfg.runtime == "process" {
+// prompt. Other programs (the process backend's) are ready once started.
+func warmPrompt(backend string) []byte {
+	if backend == "process" {
 		return nil
 	}
 	return []byte("iex(1)> ")

@@ -4,89 +4,34 @@ import (
 	"strconv"
 	"strings"
 
+	"iexbox/internal/sandbox"
+
 	"github.com/docker/docker/api/types/container"
 )
 
-// Config describes the containers a Runtime starts: image, limits and
-// hardening. The zero value of a field takes the safe default.
+// Config describes the containers a Runtime starts: the sandbox policy
+// and what only Docker has (network mode, resolvers, a parent cgroup). The
+// zero value of a field takes the safe default.
 type Config struct {
-	Image    string // sandbox image, never pulled
-	Runtime  string // OCI runtime: "runc" or "runsc"
-	Instance string // value of the iexbox.instance label
+	sandbox.Policy // Isolation is the OCI runtime: "runc" or "runsc"
 
-	Memory    int64   // bytes; memory+swap is the same, so no swap
-	CPUs      float64 // CPU quota in cores
-	Pids      int64   // process and thread limit (BEAM threads count)
-	NoFile    int64   // open files; a huge value makes the BEAM allocate a giant port table
-	TmpfsSize int64   // bytes, for /tmp and the home directory each
-	ShmSize   int64   // bytes, for /dev/shm
-
-	// UIDBase gives every live sandbox its own uid from UIDBase up; 0 runs
-	// every sandbox as User instead. A uid without a passwd entry is fine.
-	UIDBase int
-	User    string // uid:gid when UIDBase is 0
-
-	Home          string   // tmpfs home directory
-	Network       string   // Docker network mode
-	WritableRoot  bool     // a writable root file system (read-only unless set)
-	DockerSeccomp bool     // Docker's default seccomp profile instead of the stricter own one
-	CgroupParent  string   // parent cgroup bounding all sandboxes together; "" for Docker's
-	DNS           []string // resolvers; loopback so no query can leave
-	Cmd           []string // the program, iex
-	ErlangFlags   string   // ERL_AFLAGS for the BEAM
+	Instance     string   // value of the iexbox.instance label
+	Network      string   // Docker network mode
+	DNS          []string // resolvers; loopback so no query can leave
+	CgroupParent string   // parent cgroup bounding all sandboxes together; "" for Docker's
 }
-
-// Defaults for the fields of Config.
-const (
-	DefaultImage = "iexbox-sandbox:latest"
-	// DefaultErlangFlags fit the BEAM to a small sandbox: Ctrl-C goes to
-	// the shell (+Bc); one scheduler and no busy waiting, so an idle
-	// session costs no CPU; a process table of 131,072 entries instead of
-	// 1,048,576 (14 MiB less per idle session, measured; the memory limit
-	// allows fewer live processes than that anyway); two dirty I/O
-	// schedulers instead of ten, so the BEAM's threads leave the pids limit
-	// to the user.
-	DefaultErlangFlags = "+Bc +S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none +P 131072 +SDio 2"
-)
 
 // detachKeys is a sequence nobody types, so that Ctrl-P (IEx history) and
 // every other key reach iex instead of detaching the stream (moby#32895).
 const detachKeys = "ctrl-@,ctrl-^,ctrl-@,ctrl-_,ctrl-@,ctrl-^,ctrl-@,ctrl-_"
 
 func (c Config) withDefaults() Config {
-	set := func(p *int64, v int64) {
-		if *p == 0 {
-			*p = v
-		}
-	}
-	set(&c.Memory, 256<<20)
-	set(&c.Pids, 64)
-	set(&c.NoFile, 1024)
-	set(&c.TmpfsSize, 64<<20)
-	set(&c.ShmSize, 16<<20)
-	if c.CPUs == 0 {
-		c.CPUs = 0.5
-	}
-	if c.Image == "" {
-		c.Image = DefaultImage
-	}
-	if c.Runtime == "" {
-		c.Runtime = "runc"
-	}
-	if c.User == "" {
-		c.User = "10001:10001"
-	}
-	if c.Home == "" {
-		c.Home = "/home/iex"
+	c.Policy = c.Policy.WithDefaults()
+	if c.Isolation == "auto" {
+		c.Isolation = "runc" // Open picks; a bare Runtime is told
 	}
 	if c.Network == "" {
 		c.Network = "none"
-	}
-	if len(c.Cmd) == 0 {
-		c.Cmd = []string{"iex"}
-	}
-	if c.ErlangFlags == "" {
-		c.ErlangFlags = DefaultErlangFlags
 	}
 	return c
 }
@@ -108,12 +53,7 @@ func (c Config) containerConfig(sessionID string) *container.Config {
 		AttachStdin:  true,
 		AttachStdout: true,
 		AttachStderr: true,
-		Env: []string{
-			"HOME=" + c.Home,
-			"LANG=C.UTF-8",
-			"TERM=xterm-256color",
-			"ERL_AFLAGS=" + c.ErlangFlags,
-		},
+		Env:          c.Env(),
 		Labels: map[string]string{
 			LabelInstance: c.Instance,
 			LabelSession:  sessionID,
@@ -128,8 +68,8 @@ func (r *Runtime) hostConfig(cols, rows int, user string) (*container.HostConfig
 	security := []string{"no-new-privileges"}
 	// Docker's default is the daemon's to send, except under gVisor, where
 	// it stops every thread (see seccompProfile).
-	if gvisor := c.Runtime == "runsc"; !c.DockerSeccomp || gvisor {
-		profile, err := seccompProfile(gvisor, c.DockerSeccomp)
+	if gvisor := c.Isolation == "runsc"; !c.EngineSeccomp || gvisor {
+		profile, err := seccompProfile(gvisor, c.EngineSeccomp)
 		if err != nil {
 			return nil, err
 		}
@@ -142,7 +82,7 @@ func (r *Runtime) hostConfig(cols, rows int, user string) (*container.HostConfig
 	// Nothing written at run time may be executed or loaded as a NIF.
 	tmpfs := "rw,nosuid,nodev,noexec,size=" + strconv.FormatInt(c.TmpfsSize, 10)
 	return &container.HostConfig{
-		Runtime:        c.Runtime,
+		Runtime:        c.Isolation,
 		NetworkMode:    container.NetworkMode(c.Network),
 		DNS:            c.DNS,
 		ReadonlyRootfs: !c.WritableRoot,

@@ -3,6 +3,7 @@ package docker
 import (
 	"bufio"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -26,6 +28,8 @@ type fakeAPI struct {
 	pingErr    error
 	imageErr   error
 	createErr  error
+	// taken holds the containers that exist by name (for name conflicts).
+	taken map[string]container.InspectResponse
 	attachErr  error
 	startErr   error
 	resizeErrs []error // the n-th resize fails with resizeErrs[n]; later ones succeed
@@ -97,6 +101,9 @@ func (f *fakeAPI) ContainerCreate(ctx context.Context, cfg *container.Config, ho
 	if f.createErr != nil {
 		return container.CreateResponse{}, f.createErr
 	}
+	if _, ok := f.taken[name]; ok {
+		return container.CreateResponse{}, errdefs.Conflict(errors.New("name in use"))
+	}
 	return container.CreateResponse{ID: testID, Warnings: []string{"a warning"}}, nil
 }
 
@@ -154,6 +161,9 @@ func (f *fakeAPI) ContainerResize(ctx context.Context, id string, opts container
 
 func (f *fakeAPI) ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error) {
 	f.record("inspect")
+	if c, ok := f.taken[id]; ok {
+		return c, nil
+	}
 	return f.inspect, f.inspectErr
 }
 
@@ -193,4 +203,24 @@ func oomState(oom bool) container.InspectResponse {
 	return container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{
 		State: &container.State{OOMKilled: oom},
 	}}
+}
+
+func (f *fakeAPI) ContainerExecCreate(ctx context.Context, id string, opts container.ExecOptions) (container.ExecCreateResponse, error) {
+	f.record("exec_create")
+	return container.ExecCreateResponse{}, errors.ErrUnsupported
+}
+
+func (f *fakeAPI) ContainerExecAttach(ctx context.Context, execID string, opts container.ExecAttachOptions) (types.HijackedResponse, error) {
+	f.record("exec_attach")
+	return types.HijackedResponse{}, errors.ErrUnsupported
+}
+
+func (f *fakeAPI) ContainerExecStart(ctx context.Context, execID string, opts container.ExecStartOptions) error {
+	f.record("exec_start")
+	return errors.ErrUnsupported
+}
+
+func (f *fakeAPI) ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error) {
+	f.record("exec_inspect")
+	return container.ExecInspect{}, errors.ErrUnsupported
 }

@@ -21,7 +21,7 @@ func (r *Runtime) Probe(ctx context.Context) (err error) {
 	}
 	created, err := r.create(ctx, cfg, host, "")
 	if err != nil {
-		return fmt.Errorf("probe %s: create: %w", r.cfg.Runtime, err)
+		return fmt.Errorf("probe %s: create: %w", r.cfg.Isolation, err)
 	}
 	defer func() {
 		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
@@ -32,17 +32,17 @@ func (r *Runtime) Probe(ctx context.Context) (err error) {
 	}()
 	waitCh, errCh := r.api.ContainerWait(ctx, created.ID, container.WaitConditionNextExit)
 	if err := r.api.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		return fmt.Errorf("probe %s: start: %w", r.cfg.Runtime, err)
+		return fmt.Errorf("probe %s: start: %w", r.cfg.Isolation, err)
 	}
 	select {
 	case st := <-waitCh:
 		if st.StatusCode != 0 {
-			return fmt.Errorf("probe %s: exit status %d", r.cfg.Runtime, st.StatusCode)
+			return fmt.Errorf("probe %s: exit status %d", r.cfg.Isolation, st.StatusCode)
 		}
 		return nil
 	case err := <-errCh:
-		return fmt.Errorf("probe %s: wait: %w", r.cfg.Runtime, err)
+		return fmt.Errorf("probe %s: wait: %w", r.cfg.Isolation, err)
 	case <-ctx.Done():
-		return fmt.Errorf("probe %s: %w", r.cfg.Runtime, ctx.Err())
+		return fmt.Errorf("probe %s: %w", r.cfg.Isolation, ctx.Err())
 	}
 }

@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"iexbox/internal/sandbox"
+
 	"errors"
 	"slices"
 	"testing"
@@ -19,7 +21,7 @@ func labelled(id, sessionID string) container.Summary {
 // and only that.
 func TestReap(t *testing.T) {
 	f := newFakeAPI()
-	rt := newTestRuntime(t, f, Config{UIDBase: 5000})
+	rt := newTestRuntime(t, f, Config{Policy: sandbox.Policy{UIDBase: 5000}})
 
 	live := startSandbox(t, f, rt, session.Spec{ID: "live", Cols: 80, Rows: 24})
 
@@ -50,7 +52,7 @@ func TestReap(t *testing.T) {
 		t.Fatal("Start succeeded")
 	}
 	f.startErr, f.removeErr = nil, nil
-	if !rt.uids.used[5000+3] {
+	if !rt.uids.used[5000+6] { // the fourth pair
 		t.Error("the failed start's uid was freed while its container may still run")
 	}
 

@@ -47,6 +47,10 @@ type api interface {
 	ContainerInspect(ctx context.Context, id string) (container.InspectResponse, error)
 	ContainerRemove(ctx context.Context, id string, opts container.RemoveOptions) error
 	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
+	ContainerExecCreate(ctx context.Context, id string, opts container.ExecOptions) (container.ExecCreateResponse, error)
+	ContainerExecAttach(ctx context.Context, execID string, opts container.ExecAttachOptions) (types.HijackedResponse, error)
+	ContainerExecStart(ctx context.Context, execID string, opts container.ExecStartOptions) error
+	ContainerExecInspect(ctx context.Context, execID string) (container.ExecInspect, error)
 }
 
 var _ api = (*client.Client)(nil)
@@ -98,12 +102,13 @@ func New(cli api, cfg Config, log *slog.Logger, obs Observer) *Runtime {
 	if obs == nil {
 		obs = noObserver{}
 	}
+	// Open replaces the uid range with one claimed on the engine.
 	return &Runtime{api: cli, cfg: cfg, log: log, uids: &uids{base: cfg.UIDBase}, obs: obs,
 		owners: owners{left: make(chan struct{}, 1)}}
 }
 
 // Name is the OCI runtime containers run under.
-func (r *Runtime) Name() string { return r.cfg.Runtime }
+func (r *Runtime) Name() string { return r.cfg.Isolation }
 
 // Check reports whether the Docker Engine answers and the sandbox image is
 // present. The server never pulls: a missing image is ErrImageMissing.

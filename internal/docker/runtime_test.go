@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"iexbox/internal/sandbox"
+
 	"errors"
 	"strings"
 	"testing"
@@ -27,7 +29,7 @@ func TestCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeAPI()
 			f.pingErr, f.imageErr = tt.pingErr, tt.imageErr
-			rt := newTestRuntime(t, f, Config{Image: "iexbox-sandbox:test"})
+			rt := newTestRuntime(t, f, Config{Policy: sandbox.Policy{Image: "iexbox-sandbox:test"}})
 			err := rt.Check(t.Context())
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Check = %v, want error: %v", err, tt.wantErr)

@@ -20,8 +20,9 @@ import (
 // time; Resize and Close may be called concurrently with both.
 type Sandbox struct {
 	rt      *Runtime
-	id      string
+	id      string // the container's
 	session string // its iexbox.session label
+	user    string // uid:gid of its terminal program
 	log     *slog.Logger
 
 	conn net.Conn      // stdin, and the stream's lifetime
@@ -40,8 +41,11 @@ type Sandbox struct {
 
 var _ session.Sandbox = (*Sandbox)(nil)
 
-// ID is the container id.
-func (s *Sandbox) ID() string { return s.id }
+// ID is the id of the session the container was created for.
+func (s *Sandbox) ID() string { return s.session }
+
+// ContainerID is the container's id.
+func (s *Sandbox) ContainerID() string { return s.id }
 
 // Read reads terminal output.
 func (s *Sandbox) Read(p []byte) (int, error) { return s.out.Read(p) }

@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"iexbox/internal/sandbox"
+
 	"encoding/json"
 	"slices"
 	"strings"
@@ -76,7 +78,7 @@ func TestSeccompOption(t *testing.T) {
 		{"runsc", false, true},
 		{"runsc", true, true},
 	} {
-		r := &Runtime{cfg: Config{Runtime: tc.runtime, DockerSeccomp: tc.dockerSeccomp}.withDefaults()}
+		r := &Runtime{cfg: Config{Policy: sandbox.Policy{Isolation: tc.runtime, EngineSeccomp: tc.dockerSeccomp}}.withDefaults()}
 		host, err := r.hostConfig(80, 24, "100000:100000")
 		if err != nil {
 			t.Fatal(err)

@@ -101,7 +101,7 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 	waitCtx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
 	waitCh, waitErr := r.api.ContainerWait(waitCtx, id, container.WaitConditionNextExit)
 	sb := &Sandbox{
-		rt: r, id: id, session: spec.ID, log: log, releaseUser: releaseUser,
+		rt: r, id: id, session: spec.ID, user: user, log: log, releaseUser: releaseUser,
 		conn: hijack.Conn, out: hijack.Reader,
 		stopWait: stopWait, exited: make(chan struct{}),
 	}

@@ -1,6 +1,8 @@
 package docker
 
 import (
+	"iexbox/internal/sandbox"
+
 	"context"
 	"errors"
 	"fmt"
@@ -66,15 +68,17 @@ func TestStartOrder(t *testing.T) {
 func TestStartHardening(t *testing.T) {
 	f := newFakeAPI()
 	rt := newTestRuntime(t, f, Config{
-		Instance:  "test-inst",
-		Memory:    256 << 20,
-		CPUs:      0.5,
-		Pids:      64,
-		NoFile:    1024,
-		TmpfsSize: 64 << 20,
-		User:      "10001:10001",
-		Network:   "none",
-		DNS:       []string{"127.0.0.1"},
+		Policy: sandbox.Policy{
+			Memory:    256 << 20,
+			CPUs:      0.5,
+			Pids:      64,
+			NoFile:    1024,
+			TmpfsSize: 64 << 20,
+			User:      "10001:10001",
+		},
+		Instance: "test-inst",
+		Network:  "none",
+		DNS:      []string{"127.0.0.1"},
 	})
 	startSandbox(t, f, rt, session.Spec{ID: "sess-42", Cols: 120, Rows: 40})
 	cfg, host := f.createCfg, f.createHost
@@ -86,7 +90,7 @@ func TestStartHardening(t *testing.T) {
 		what string
 		ok   bool
 	}{
-		{"image", cfg.Image == DefaultImage},
+		{"image", cfg.Image == sandbox.Default().Image},
 		{"tty", cfg.Tty},
 		{"open stdin", cfg.OpenStdin},
 		{"stdin not once", !cfg.StdinOnce},
@@ -96,7 +100,7 @@ func TestStartHardening(t *testing.T) {
 		{"label session", cfg.Labels[LabelSession] == "sess-42"},
 		{"env HOME", hasEnv(cfg.Env, "HOME=/home/iex")},
 		{"env LANG", hasEnv(cfg.Env, "LANG=C.UTF-8")},
-		{"env ERL_AFLAGS", hasEnv(cfg.Env, "ERL_AFLAGS="+DefaultErlangFlags)},
+		{"env ERL_AFLAGS", hasEnv(cfg.Env, "ERL_AFLAGS="+sandbox.DefaultErlangFlags)},
 		{"network none", host.NetworkMode == "none"},
 		{"read-only root", host.ReadonlyRootfs},
 		{"cap drop ALL", fmt.Sprint(host.CapDrop) == "[ALL]" && len(host.CapAdd) == 0},
@@ -151,7 +155,7 @@ func TestConfigDefaults(t *testing.T) {
 	switch {
 	case !host.ReadonlyRootfs:
 		t.Error("root file system is writable")
-	case cfg.Image != DefaultImage:
+	case cfg.Image != sandbox.Default().Image:
 		t.Errorf("image %q", cfg.Image)
 	case cfg.User == "" || strings.HasPrefix(cfg.User, "0:") || cfg.User == "root":
 		t.Errorf("user %q, want non-root", cfg.User)
@@ -168,7 +172,7 @@ func TestConfigDefaults(t *testing.T) {
 	case fmt.Sprint(host.CapDrop) != "[ALL]" || host.LogConfig.Type != "none":
 		t.Errorf("cap drop %v, log %q", host.CapDrop, host.LogConfig.Type)
 	}
-	if rt := New(nil, Config{Runtime: "runsc"}, nil, nil); rt.Name() != "runsc" {
+	if rt := New(nil, Config{Policy: sandbox.Policy{Isolation: "runsc"}}, nil, nil); rt.Name() != "runsc" {
 		t.Errorf("Name = %q, want runsc", rt.Name())
 	}
 }
@@ -188,8 +192,8 @@ func TestSandboxStreams(t *testing.T) {
 	f := newFakeAPI()
 	rt := newTestRuntime(t, f, Config{})
 	sb := startSandbox(t, f, rt, session.Spec{ID: "s", Cols: 80, Rows: 24})
-	if sb.ID() != testID {
-		t.Errorf("ID = %q", sb.ID())
+	if sb.ContainerID() != testID || sb.ID() != "s" {
+		t.Errorf("ContainerID = %q, ID = %q; want the container's and the session's", sb.ContainerID(), sb.ID())
 	}
 	ctr := f.containerEnd()
 

@@ -17,13 +17,14 @@ import (
 	"iexbox/internal/session"
 )
 
-// Runtime starts a command on a fresh pty for every session.
+// Runtime starts a command on a fresh pty for every session. It is also
+// the process backend: there is no engine to check and nothing to sweep.
 type Runtime struct {
 	argv []string
 	env  []string
 }
 
-var _ session.Runtime = (*Runtime)(nil)
+var _ session.Backend = (*Runtime)(nil)
 
 // New returns a Runtime that runs argv with the server's environment plus
 // env (KEY=value entries).
@@ -33,6 +34,23 @@ func New(argv []string, env []string) *Runtime {
 
 // Name reports "process".
 func (r *Runtime) Name() string { return "process" }
+
+// Footprint is 0: a local process is not what the session cap is for.
+func (r *Runtime) Footprint() int64 { return 0 }
+
+// Capacity is unknown.
+func (r *Runtime) Capacity() int64 { return 0 }
+
+// Ready is always nil.
+func (r *Runtime) Ready(context.Context) error { return nil }
+
+// Warnings says that nothing is isolated.
+func (r *Runtime) Warnings() []string {
+	return []string{"the process backend isolates nothing: development only"}
+}
+
+// Close has nothing to release.
+func (r *Runtime) Close() error { return nil }
 
 // Start runs the command in its own process group on a pty of the asked size.
 func (r *Runtime) Start(ctx context.Context, spec session.Spec) (session.Sandbox, error) {
@@ -48,7 +66,7 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (session.Sandbox
 	if err != nil {
 		return nil, fmt.Errorf("start process: %w", err)
 	}
-	p := &Sandbox{cmd: cmd, tty: tty, exited: make(chan struct{})}
+	p := &Sandbox{id: spec.ID, env: cmd.Env, cmd: cmd, tty: tty, exited: make(chan struct{})}
 	go func() {
 		p.waitErr = cmd.Wait()
 		close(p.exited)
@@ -58,6 +76,8 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (session.Sandbox
 
 // Sandbox is one process on a pty.
 type Sandbox struct {
+	id      string
+	env     []string
 	cmd     *exec.Cmd
 	tty     *os.File
 	exited  chan struct{}
@@ -72,6 +92,9 @@ type Sandbox struct {
 }
 
 var _ session.Sandbox = (*Sandbox)(nil)
+
+// ID is the session id it was started for.
+func (p *Sandbox) ID() string { return p.id }
 
 // Read reads terminal output. The pty reports EIO once the program and all
 // its children have closed it; that is the end of output.

@@ -8,15 +8,11 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 
 	"iexbox/internal/protocol"
 	"iexbox/internal/session"
 )
-
-// startTimeout bounds creating and starting one sandbox.
-const startTimeout = 60 * time.Second
 
 // retryAfter is the advice, in seconds, given with capacity and
 // unavailable refusals.
@@ -37,8 +33,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	c := newWSClient(conn, s.cfg.Observer)
 	defer c.Close()
 
-	id := uuid.NewString()
-	log := s.cfg.Log.With("session", id)
+	log := s.cfg.Log
 	hello, err := c.hello()
 	if err != nil {
 		if errors.Is(err, session.ErrProtocol) {
@@ -78,7 +73,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer releaseClient()
 
-	ctx, done, err := s.cfg.Manager.Admit()
+	adm, err := s.cfg.Opener.Admit()
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
@@ -87,7 +82,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	defer done()
+	defer adm.Done()
+	ctx := adm.Context()
 
 	// Pings are control frames: safe beside the session's reader and writer.
 	pingCtx, stopPing := context.WithCancel(ctx)
@@ -95,37 +91,24 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	go c.keepAlive(pingCtx)
 
 	started := time.Now()
-	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
-	sb, err := s.cfg.Runtime.Start(startCtx, session.Spec{ID: id, Cols: hello.Cols, Rows: hello.Rows})
-	cancel()
+	live, opened, err := adm.Open(session.Request{Cols: hello.Cols, Rows: hello.Rows, Resumable: hello.Resumable})
 	if err != nil {
 		s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", err)
 		return
 	}
-	if got := session.SessionIDOf(sb, id); got != id { // a warm sandbox keeps its own id
-		id, log = got, s.cfg.Log.With("session", got)
-	}
-	warm := session.Warm(sb)
-	live := session.New(ctx, sb, s.cfg.Limits, session.Options{
-		ID:   id,
-		Cols: hello.Cols, Rows: hello.Rows,
-		Resumable:  hello.Resumable && s.cfg.ResumeGrace > 0,
-		Grace:      s.cfg.ResumeGrace,
-		MaxViewers: s.cfg.MaxViewers,
-		Directory:  s.cfg.Manager.Directory(),
-	}, log)
-	startup := time.Since(started)
-	s.cfg.Observer.SessionStarted(warm, startup)
-	log.Info("session started", "remote", r.RemoteAddr, "warm", warm, "startup", startup.Round(time.Millisecond),
+	log = s.cfg.Log.With("session", live.ID())
+	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
+	log.Info("session started", "remote", r.RemoteAddr, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
 		"resumable", hello.Resumable)
 	end := live.Run(c, s.greeter(c, live))
-	s.cfg.Observer.SessionEnded(string(end.Reason), time.Since(started))
+	lasted := time.Since(started)
+	s.cfg.Observer.SessionEnded(string(end.Reason), lasted)
 	level := slog.LevelInfo
 	if end.Reason == session.ReasonError {
 		level = slog.LevelWarn
 	}
 	log.Log(ctx, level, "session ended", "reason", end.Reason, "code", exitCode(end.Code), "err", end.Err,
-		"duration", time.Since(started).Round(time.Millisecond))
+		"duration", lasted.Round(time.Millisecond))
 }
 
 // greeter sends a presenter's ready event.
@@ -134,10 +117,10 @@ func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
 		return c.sendReady(protocol.Ready{
 			Session:      live.ID(),
 			Instance:     s.cfg.Instance,
-			IdleTimeout:  int(s.cfg.Limits.Idle / time.Second),
-			MaxLifetime:  int(s.cfg.Limits.Lifetime / time.Second),
+			IdleTimeout:  int(s.cfg.Opener.Limits.Idle / time.Second),
+			MaxLifetime:  int(s.cfg.Opener.Limits.Lifetime / time.Second),
 			LifetimeLeft: secondsLeft(live.LifetimeLeft()),
-			Runtime:      s.cfg.Runtime.Name(),
+			Runtime:      s.cfg.Runtime,
 			Resume:       resume,
 		})
 	}

@@ -56,17 +56,24 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 		t.Fatal(err)
 	}
 	mgr := session.NewManager(o.max)
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opener := &session.Opener{
+		Manager:    mgr,
+		Pool:       session.NewPool(process.New(o.argv, nil), session.PoolConfig{}, mgr, log),
+		Limits:     o.limits,
+		Grace:      o.resumeGrace,
+		MaxViewers: o.maxViewers,
+		Log:        log,
+	}
 	srv := httptest.NewServer(New(Config{
-		Runtime:     process.New(o.argv, nil),
-		Manager:     mgr,
-		Limits:      o.limits,
-		Instance:    "test-inst",
-		Origins:     origins,
-		Version:     "test-version",
-		Page:        o.page,
-		ResumeGrace: o.resumeGrace,
-		MaxViewers:  o.maxViewers,
-		Log:         slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Opener:   opener,
+		Runtime:  "process",
+		Manager:  mgr,
+		Instance: "test-inst",
+		Origins:  origins,
+		Version:  "test-version",
+		Page:     o.page,
+		Log:      log,
 	}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), patience)

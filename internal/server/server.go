@@ -20,10 +20,13 @@ import (
 
 // Config is what a Server needs.
 type Config struct {
-	Runtime  session.Runtime
+	// Opener opens sessions; its Manager is Manager.
+	Opener *session.Opener
+	// Runtime is the isolation runtime sandboxes run under, as clients
+	// and /status are told.
+	Runtime  string
 	Manager  *session.Manager
 	Pool     interface{ Status() session.PoolStatus } // nil without a pool
-	Limits   session.Limits
 	Instance string
 	Origins  Origins
 	Page     fs.FS // the browser page; nil serves none
@@ -44,11 +47,6 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Metrics, when set, is served at /metrics.
 	Metrics http.Handler
-	// ResumeGrace is how long a resumable session waits for its client to
-	// come back after its connection drops; 0 makes no session resumable.
-	ResumeGrace time.Duration
-	// MaxViewers bounds the read-only viewers of one shared session.
-	MaxViewers int
 }
 
 // Observer is told what happens to sessions. It must be safe for
@@ -176,7 +174,7 @@ func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
 	st := Status{
 		Version:  s.cfg.Version,
 		Instance: s.cfg.Instance,
-		Runtime:  s.cfg.Runtime.Name(),
+		Runtime:  s.cfg.Runtime,
 		Sessions: SessionsStatus{Active: s.cfg.Manager.Active(), Max: s.cfg.Manager.Max()},
 		Warnings: append([]string{}, s.cfg.Warnings...),
 	}

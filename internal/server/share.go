@@ -49,10 +49,10 @@ func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, log *slo
 		return c.sendReady(protocol.Ready{
 			Session:      live.ID(),
 			Instance:     s.cfg.Instance,
-			IdleTimeout:  int(s.cfg.Limits.Idle / time.Second),
-			MaxLifetime:  int(s.cfg.Limits.Lifetime / time.Second),
+			IdleTimeout:  int(s.cfg.Opener.Limits.Idle / time.Second),
+			MaxLifetime:  int(s.cfg.Opener.Limits.Lifetime / time.Second),
 			LifetimeLeft: secondsLeft(live.LifetimeLeft()),
-			Runtime:      s.cfg.Runtime.Name(),
+			Runtime:      s.cfg.Runtime,
 			Mode:         protocol.ModeViewer,
 			Cols:         cols,
 			Rows:         rows,

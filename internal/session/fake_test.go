@@ -16,6 +16,7 @@ import (
 // fakeSandbox is a Sandbox whose program the test plays: emit writes its
 // output, exit ends it. It records input and resizes and counts Close.
 type fakeSandbox struct {
+	id   string
 	outR *io.PipeReader
 	outW *io.PipeWriter // the program's end of its terminal output
 
@@ -36,7 +37,13 @@ var _ Sandbox = (*fakeSandbox)(nil)
 
 func newFakeSandbox() *fakeSandbox {
 	r, w := io.Pipe()
-	return &fakeSandbox{outR: r, outW: w, closed: make(chan struct{})}
+	return &fakeSandbox{id: "fake-session", outR: r, outW: w, closed: make(chan struct{})}
+}
+
+func (s *fakeSandbox) ID() string { return s.id }
+
+func (s *fakeSandbox) Exec(context.Context, ExecSpec) (Process, error) {
+	return nil, errors.ErrUnsupported
 }
 
 func (s *fakeSandbox) Read(p []byte) (int, error) { return s.outR.Read(p) }

@@ -40,9 +40,9 @@ const (
 // Pool keeps sandboxes created, started and booted to their first prompt
 // ahead of demand, so a session gets one at once. A warm sandbox serves one
 // session only and is destroyed afterwards like any other: the pool hands
-// out fresh sandboxes faster, it never reuses them. Pool is a Runtime: Start
-// takes a warm sandbox, or starts a cold one when none is ready. It is safe
-// for concurrent use.
+// out fresh sandboxes faster, it never reuses them. Get takes a warm
+// sandbox, or starts a cold one when none is ready. It is safe for
+// concurrent use.
 type Pool struct {
 	rt    Runtime
 	cfg   PoolConfig
@@ -65,13 +65,10 @@ type Slots interface {
 	Reserve() (release func(), ok bool)
 }
 
-var _ Runtime = (*Pool)(nil)
-
 // warmSandbox is a started sandbox waiting for a session, with the output
 // it printed while booting.
 type warmSandbox struct {
 	sb      Sandbox
-	id      string
 	output  []byte
 	born    time.Time
 	release func()
@@ -87,9 +84,6 @@ func NewPool(rt Runtime, cfg PoolConfig, slots Slots, log *slog.Logger) *Pool {
 	return &Pool{rt: rt, cfg: cfg, slots: slots, log: log.With("component", "pool"), wake: make(chan struct{}, 1)}
 }
 
-// Name is the underlying runtime's name.
-func (p *Pool) Name() string { return p.rt.Name() }
-
 // PoolStatus is a snapshot of the pool.
 type PoolStatus struct {
 	Size     int `json:"size"`
@@ -104,10 +98,11 @@ func (p *Pool) Status() PoolStatus {
 	return PoolStatus{Size: p.cfg.Size, Ready: len(p.ready), Starting: p.starting}
 }
 
-// Start hands over a warm sandbox resized to spec, or boots a cold one. Both
-// return once the program's prompt is there, so a session is ready when
-// its prompt is; the boot output is delivered first by Read, byte for byte.
-func (p *Pool) Start(ctx context.Context, spec Spec) (Sandbox, error) {
+// Get hands over a warm sandbox resized to spec, or boots a cold one, and
+// tells which. Both return once the program's prompt is there, so a
+// session is ready when its prompt is; the boot output is delivered first
+// by Read, byte for byte. A warm sandbox keeps the id it was booted with.
+func (p *Pool) Get(ctx context.Context, spec Spec) (_ Sandbox, warm bool, _ error) {
 	for {
 		w := p.take()
 		if w == nil {
@@ -119,13 +114,13 @@ func (p *Pool) Start(ctx context.Context, spec Spec) (Sandbox, error) {
 			w.sb.Close()
 			continue
 		}
-		return &handedSandbox{Sandbox: w.sb, id: w.id, pending: w.output, warm: true}, nil
+		return &handedSandbox{Sandbox: w.sb, pending: w.output}, true, nil
 	}
 	w, err := p.boot(ctx, spec)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return &handedSandbox{Sandbox: w.sb, id: w.id, pending: w.output}, nil
+	return &handedSandbox{Sandbox: w.sb, pending: w.output}, false, nil
 }
 
 // take removes the oldest ready member that is still young enough.
@@ -274,7 +269,7 @@ func (p *Pool) boot(ctx context.Context, spec Spec) (*warmSandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &warmSandbox{sb: sb, id: spec.ID, born: time.Now()}
+	w := &warmSandbox{sb: sb, born: time.Now()}
 	if len(p.cfg.Prompt) == 0 {
 		return w, nil
 	}
@@ -336,32 +331,11 @@ func closeWarm(ws []*warmSandbox) {
 	wg.Wait()
 }
 
-// handedSandbox is a warm sandbox given to a session: its Read returns the
-// boot output first.
+// handedSandbox is a sandbox given to a session by Get: its Read returns
+// the boot output first.
 type handedSandbox struct {
 	Sandbox
-	id      string
 	pending []byte
-	warm    bool // taken from the pool, not booted on demand
-}
-
-// Warm reports whether a sandbox came ready-booted from a Pool.
-func Warm(sb Sandbox) bool {
-	h, ok := sb.(*handedSandbox)
-	return ok && h.warm
-}
-
-// SessionID is the id the sandbox was created with, which the session
-// taking it must use (see SessionIDOf).
-func (h *handedSandbox) SessionID() string { return h.id }
-
-// SessionIDOf returns the session id a sandbox was created for, or def when
-// it was created for the asking session itself.
-func SessionIDOf(sb Sandbox, def string) string {
-	if h, ok := sb.(interface{ SessionID() string }); ok {
-		return h.SessionID()
-	}
-	return def
 }
 
 func (h *handedSandbox) Read(b []byte) (int, error) {

@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -13,6 +14,7 @@ import (
 // bootingSandbox prints a banner and a prompt, then waits until it exits
 // (killed by the test) or is closed.
 type bootingSandbox struct {
+	id     string
 	out    *bytes.Reader
 	exited chan struct{}
 	once   sync.Once
@@ -20,8 +22,9 @@ type bootingSandbox struct {
 	cOnce  sync.Once
 }
 
-func newBootingSandbox() *bootingSandbox {
+func newBootingSandbox(id string) *bootingSandbox {
 	return &bootingSandbox{
+		id:     id,
 		out:    bytes.NewReader([]byte("banner\r\niex(1)> ")),
 		exited: make(chan struct{}), closed: make(chan struct{}),
 	}
@@ -37,7 +40,11 @@ func (b *bootingSandbox) Read(p []byte) (int, error) {
 	}
 	return 0, io.EOF
 }
-func (b *bootingSandbox) Write(p []byte) (int, error)            { return len(p), nil }
+func (b *bootingSandbox) ID() string                  { return b.id }
+func (b *bootingSandbox) Write(p []byte) (int, error) { return len(p), nil }
+func (b *bootingSandbox) Exec(context.Context, ExecSpec) (Process, error) {
+	return nil, errors.ErrUnsupported
+}
 func (b *bootingSandbox) Resize(context.Context, int, int) error { return nil }
 func (b *bootingSandbox) kill()                                  { b.once.Do(func() { close(b.exited) }) }
 func (b *bootingSandbox) Close() error {
@@ -60,10 +67,10 @@ type bootingRuntime struct {
 }
 
 func (r *bootingRuntime) Name() string { return "fake" }
-func (r *bootingRuntime) Start(context.Context, Spec) (Sandbox, error) {
+func (r *bootingRuntime) Start(_ context.Context, spec Spec) (Sandbox, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	sb := newBootingSandbox()
+	sb := newBootingSandbox(spec.ID)
 	r.started = append(r.started, sb)
 	return sb, nil
 }
@@ -106,14 +113,14 @@ func TestPoolHandsOverRefillsAndDropsTheDead(t *testing.T) {
 
 	waitFor(t, "a full pool", func() bool { return pool.Status().Ready == 2 })
 
-	sb, err := pool.Start(t.Context(), Spec{ID: "ignored", Cols: 100, Rows: 30})
+	sb, warm, err := pool.Get(t.Context(), Spec{ID: "ignored", Cols: 100, Rows: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !Warm(sb) {
+	if !warm {
 		t.Error("the sandbox did not come from the pool")
 	}
-	if id := SessionIDOf(sb, "ignored"); id == "ignored" || id == "" {
+	if id := sb.ID(); id == "ignored" || id == "" {
 		t.Errorf("session id %q, want the warm sandbox's own", id)
 	}
 	got, _ := io.ReadAll(io.LimitReader(sb, int64(len("banner\r\niex(1)> "))))

@@ -47,8 +47,6 @@ func (e endCause) Error() string { return e.end.String() }
 
 // Options are what a session offers beyond one connection.
 type Options struct {
-	// ID is the session's id, told to viewers.
-	ID string
 	// Cols and Rows are the terminal size the sandbox started with.
 	Cols, Rows int
 	// Resumable keeps the session alive for Grace after its client's
@@ -129,7 +127,7 @@ func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Log
 }
 
 // ID is the session's id.
-func (s *Session) ID() string { return s.opts.ID }
+func (s *Session) ID() string { return s.sb.ID() }
 
 // LifetimeLeft is how long the session may still live, or 0 when it has
 // no lifetime limit; a resumed page counts down from it.

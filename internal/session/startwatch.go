@@ -1,12 +1,10 @@
-package main
+package session
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"time"
-
-	"iexbox/internal/session"
 )
 
 // Readiness from recent starts: some configurations (limits above what the
@@ -18,10 +16,10 @@ const (
 	failureMemory = time.Minute
 )
 
-// startWatch is a session.Runtime that remembers whether sandboxes have
-// been failing to start. It is safe for concurrent use.
-type startWatch struct {
-	session.Runtime
+// StartWatch is a Backend that remembers whether sandboxes have been
+// failing to start, and reports it in Ready. It is safe for concurrent use.
+type StartWatch struct {
+	Backend
 	now func() time.Time
 
 	mu       sync.Mutex
@@ -30,14 +28,15 @@ type startWatch struct {
 	lastErr  error
 }
 
-func watchStarts(rt session.Runtime) *startWatch {
-	return &startWatch{Runtime: rt, now: time.Now}
+// WatchStarts returns b watched.
+func WatchStarts(b Backend) *StartWatch {
+	return &StartWatch{Backend: b, now: time.Now}
 }
 
 // Start starts a sandbox and records the outcome. A start abandoned by
 // its caller (a client that left) says nothing about the runtime.
-func (w *startWatch) Start(ctx context.Context, spec session.Spec) (session.Sandbox, error) {
-	sb, err := w.Runtime.Start(ctx, spec)
+func (w *StartWatch) Start(ctx context.Context, spec Spec) (Sandbox, error) {
+	sb, err := w.Backend.Start(ctx, spec)
 	if err != nil && ctx.Err() != nil {
 		return sb, err
 	}
@@ -52,8 +51,16 @@ func (w *startWatch) Start(ctx context.Context, spec session.Spec) (session.Sand
 	return sb, err
 }
 
+// Ready is the backend's own readiness, then recent starts.
+func (w *StartWatch) Ready(ctx context.Context) error {
+	if err := w.Backend.Ready(ctx); err != nil {
+		return err
+	}
+	return w.check()
+}
+
 // check reports recent starts that all failed, with the last error.
-func (w *startWatch) check() error {
+func (w *StartWatch) check() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.failures < failingStarts || w.now().Sub(w.lastAt) > failureMemory {

@@ -1,4 +1,4 @@
-package main
+package session
 
 import (
 	"context"
@@ -7,21 +7,24 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"iexbox/internal/session"
 )
 
 // flakyRuntime fails its starts while err is set.
 type flakyRuntime struct{ err error }
 
-func (r *flakyRuntime) Start(context.Context, session.Spec) (session.Sandbox, error) {
+func (r *flakyRuntime) Start(context.Context, Spec) (Sandbox, error) {
 	return nil, r.err
 }
-func (r *flakyRuntime) Name() string { return "flaky" }
+func (r *flakyRuntime) Name() string                { return "flaky" }
+func (r *flakyRuntime) Footprint() int64            { return 0 }
+func (r *flakyRuntime) Capacity() int64             { return 0 }
+func (r *flakyRuntime) Ready(context.Context) error { return nil }
+func (r *flakyRuntime) Warnings() []string          { return nil }
+func (r *flakyRuntime) Close() error                { return nil }
 
 func TestStartWatch(t *testing.T) {
 	rt := &flakyRuntime{err: errors.New("ulimit above nr_open")}
-	w := watchStarts(rt)
+	w := WatchStarts(rt)
 	now := time.Unix(1000, 0)
 	w.now = func() time.Time { return now }
 	ctx := context.Background()
@@ -30,7 +33,7 @@ func TestStartWatch(t *testing.T) {
 		if err := w.check(); err != nil {
 			t.Fatalf("after %d failed starts: not ready (%v), want ready until %d", i, err, failingStarts)
 		}
-		w.Start(ctx, session.Spec{})
+		w.Start(ctx, Spec{})
 	}
 	err := w.check()
 	if err == nil || !strings.Contains(err.Error(), "ulimit above nr_open") {
@@ -43,7 +46,7 @@ func TestStartWatch(t *testing.T) {
 	}
 
 	for range failingStarts {
-		w.Start(ctx, session.Spec{})
+		w.Start(ctx, Spec{})
 	}
 	before := w.check()
 	if before == nil || !strings.Contains(before.Error(), fmt.Sprintf("last %d ", 2*failingStarts)) {
@@ -52,12 +55,12 @@ func TestStartWatch(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	rt.err = context.Canceled
-	w.Start(cancelled, session.Spec{}) // abandoned by its caller: proves nothing
+	w.Start(cancelled, Spec{}) // abandoned by its caller: proves nothing
 	if after := w.check(); after == nil || after.Error() != before.Error() {
 		t.Errorf("after an abandoned start: %v, want it unchanged: %v", after, before)
 	}
 	rt.err = nil
-	w.Start(ctx, session.Spec{})
+	w.Start(ctx, Spec{})
 	if err := w.check(); err != nil {
 		t.Errorf("after a start succeeded: %v, want ready", err)
 	}
