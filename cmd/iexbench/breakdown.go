@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-
 	"iexbox/internal/docker"
 	"iexbox/internal/session"
 )

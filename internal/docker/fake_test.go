@@ -25,11 +25,11 @@ const testID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 // a net.Pipe; the test plays the container on the other (container).
 type fakeAPI struct {
 	// Behaviour, set before use.
-	pingErr    error
-	imageErr   error
-	createErr  error
+	pingErr   error
+	imageErr  error
+	createErr error
 	// taken holds the containers that exist by name (for name conflicts).
-	taken map[string]container.InspectResponse
+	taken      map[string]container.InspectResponse
 	attachErr  error
 	startErr   error
 	resizeErrs []error // the n-th resize fails with resizeErrs[n]; later ones succeed
