@@ -317,32 +317,45 @@ func TestSeccompProfile(t *testing.T) {
 	})
 }
 
-// TestSandboxUIDs: two sandboxes alive together run as two different uids
-// of the -uid-base range, never root.
+// TestSandboxUIDs: live sandboxes run as uids of their own from the
+// -uid-base range, never root, and two servers sharing the engine never
+// hand out the same uid: each claims a range of its own on the engine, and
+// gives the claim back when it stops.
 func TestSandboxUIDs(t *testing.T) {
 	forEachRuntime(t, func(t *testing.T, rt string) {
-		s := startServer(t, "-runtime", rt, "-pool", "1")
-		seen := map[string]bool{}
-		var sessions []*wsClient
-		for range 3 {
-			c, _ := s.openSession(t, defaultCols, defaultRows)
-			sessions = append(sessions, c)
-			uid := c.eval(t, `:os.cmd(~c"id -u") |> to_string() |> String.trim() |> String.to_integer()`)
-			status := c.eval(t, `File.read!("/proc/self/status") |> String.split("\n") |> Enum.find(&String.starts_with?(&1, "Uid:")) |> String.split() |> tl() |> Enum.uniq()`)
-			if n, err := strconv.Atoi(uid); err != nil || n < 100000 {
-				t.Errorf("id -u printed %s, want a uid of at least 100000", uid)
-			}
-			if status != fmt.Sprintf(`["%s"]`, uid) {
-				t.Errorf("Uid line %s, want real, effective, saved and file-system uid %s", status, uid)
-			}
-			if seen[uid] {
-				t.Errorf("uid %s is held by two live sandboxes", uid)
-			}
-			seen[uid] = true
+		servers := []*testServer{
+			startServer(t, "-runtime", rt, "-pool", "1"),
+			startServer(t, "-runtime", rt, "-pool", "1"),
 		}
-		t.Logf("%s: live sandboxes ran as uids %v", rt, sortedKeys(seen))
+		seen := map[string]string{} // uid: the instance whose sandbox ran as it
+		var sessions []*wsClient
+		for _, s := range servers {
+			for range 3 {
+				c, _ := s.openSession(t, defaultCols, defaultRows)
+				sessions = append(sessions, c)
+				uid := c.eval(t, `:os.cmd(~c"id -u") |> to_string() |> String.trim() |> String.to_integer()`)
+				status := c.eval(t, `File.read!("/proc/self/status") |> String.split("\n") |> Enum.find(&String.starts_with?(&1, "Uid:")) |> String.split() |> tl() |> Enum.uniq()`)
+				if n, err := strconv.Atoi(uid); err != nil || n < 100000 {
+					t.Errorf("id -u printed %s, want a uid of at least 100000", uid)
+				}
+				if status != fmt.Sprintf(`["%s"]`, uid) {
+					t.Errorf("Uid line %s, want real, effective, saved and file-system uid %s", status, uid)
+				}
+				if other, ok := seen[uid]; ok {
+					t.Errorf("uid %s is held by two live sandboxes (instances %s and %s)", uid, other, s.Instance)
+				}
+				seen[uid] = s.Instance
+			}
+		}
+		t.Logf("%s: live sandboxes of two servers ran as uids %v", rt, seen)
 		for _, c := range sessions {
 			c.closeNormally()
+		}
+		for _, s := range servers {
+			s.stop(t)
+			if out, err := execOutput("docker", "ps", "-aq", "--filter", "label=iexbox.uids="+s.Instance); err != nil || strings.TrimSpace(out) != "" {
+				t.Errorf("uid claim of %s left after it stopped: %q %v", s.Instance, out, err)
+			}
 		}
 	})
 }
