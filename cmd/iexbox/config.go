@@ -63,6 +63,9 @@ type config struct {
 	sandboxesCPUs   float64
 	resumeGrace     time.Duration
 	maxViewers      int
+	maxViewersTotal int
+	hosts           string
+	tokenMaxLife    time.Duration
 
 	// Parsed once by validate, from the flags above.
 	parsed
@@ -122,6 +125,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 0, "on SIGTERM, refuse new sessions and let live ones run this long before ending them (a second SIGTERM ends them at once; 0: end them at once)")
 	fs.DurationVar(&c.resumeGrace, "resume-grace", 30*time.Second, "keep a session whose client asked for it (hello \"resumable\") alive this long after its connection drops, so a reload or a network blip can resume it (0: never)")
 	fs.IntVar(&c.maxViewers, "max-viewers", 200, "most read-only viewers of one shared session")
+	fs.IntVar(&c.maxViewersTotal, "max-viewers-total", 2000, "most read-only viewers of all shared sessions together (0: no bound)")
+	fs.StringVar(&c.hosts, "hosts", "", "comma-separated host names the server answers to, others get 403 (default: the -addr host and the -origins hosts; loopback names and IP literals always)")
+	fs.DurationVar(&c.tokenMaxLife, "token-max-lifetime", 24*time.Hour, "refuse access tokens whose expiry lies further ahead than this (0: no bound)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -173,10 +179,10 @@ func (c *config) validate() error {
 	default:
 		return fmt.Errorf("-backend %q: want docker or process", c.backend)
 	}
-	if c.maxViewers < 0 {
-		return errors.New("-max-viewers must not be negative")
+	if c.maxViewers < 0 || c.maxViewersTotal < 0 {
+		return errors.New("-max-viewers and -max-viewers-total must not be negative")
 	}
-	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 || c.drainTimeout < 0 || c.resumeGrace < 0 {
+	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 || c.drainTimeout < 0 || c.resumeGrace < 0 || c.tokenMaxLife < 0 {
 		return errors.New("durations must not be negative")
 	}
 	if c.pool < 0 || c.poolMaxAge < 0 {

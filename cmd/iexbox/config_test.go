@@ -49,6 +49,8 @@ func defaults() config {
 		cgroupParent:    "iexbox",
 		resumeGrace:     30 * time.Second,
 		maxViewers:      200,
+		maxViewersTotal: 2000,
+		tokenMaxLife:    24 * time.Hour,
 	}
 }
 

@@ -27,6 +27,15 @@ import (
 // startupTimeout bounds the Docker checks and the sweep at start-up.
 const startupTimeout = 30 * time.Second
 
+// HTTP connection bounds: every connection is bounded in time before it is
+// a session, so idle or slow ones cannot pile up and use every file
+// descriptor. A WebSocket sets its own deadlines once upgraded.
+const (
+	readHeaderTimeout = 10 * time.Second // the request's headers
+	writeTimeout      = 30 * time.Second // one response (the page is small)
+	idleTimeout       = 20 * time.Second // a keep-alive connection between requests
+)
+
 // run is the whole program: it serves until ctx ends, then shuts down in
 // order (stop accepting, end every session, remove every container).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -46,6 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	proxies, err := server.ParseTrustedProxies(cfg.trustedProxies)
 	if err != nil {
 		return err
+	}
+	hosts, err := server.ParseHosts(cfg.hosts, cfg.addr, origins)
+	if err != nil {
+		return fmt.Errorf("-hosts: %w", err)
 	}
 
 	var ( // set below, before anything is served or scraped
@@ -106,29 +119,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Log:        log,
 	}
 	srv := server.New(server.Config{
-		Opener:         opener,
-		Runtime:        backend.Name(),
-		Pool:           pool,
-		Manager:        mgr,
-		Observer:       met,
-		Ready:          starts.Ready,
-		TokenSecret:    cfg.tokenSecret,
-		ClientLimits:   server.ClientLimits{Sessions: cfg.clientSessions, PerMin: cfg.clientRate},
-		TrustedProxies: proxies,
-		Instance:       instance,
-		Origins:        origins,
-		Page:           page(),
-		Version:        version(),
-		Warnings:       backend.Warnings(),
-		Log:            log,
-		Metrics:        publicMetrics(met, metricsLn),
+		Opener:           opener,
+		Runtime:          backend.Name(),
+		Pool:             pool,
+		Manager:          mgr,
+		Observer:         met,
+		Ready:            starts.Ready,
+		TokenSecret:      cfg.tokenSecret,
+		ClientLimits:     server.ClientLimits{Sessions: cfg.clientSessions, PerMin: cfg.clientRate},
+		TrustedProxies:   proxies,
+		Instance:         instance,
+		Origins:          origins,
+		Page:             page(),
+		Version:          version(),
+		Warnings:         backend.Warnings(),
+		Log:              log,
+		Metrics:          publicMetrics(met, metricsLn),
+		MaxViewersTotal:  cfg.maxViewersTotal,
+		Hosts:            hosts,
+		TokenMaxLifetime: cfg.tokenMaxLife,
 	})
 	// Requests outlive ctx (the first signal): a drain keeps answering
 	// /readyz (false) and /status until the sessions are gone.
 	serveCtx := context.WithoutCancel(ctx)
 	httpSrv := &http.Server{
 		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return serveCtx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
@@ -141,7 +159,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if metricsLn != nil {
 		metricsMux := http.NewServeMux() // /metrics only, not the exposition on every path
 		metricsMux.Handle("GET /metrics", met.Handler())
-		metricsSrv := &http.Server{Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
+		metricsSrv := &http.Server{Handler: metricsMux, ReadHeaderTimeout: readHeaderTimeout,
+			WriteTimeout: writeTimeout, IdleTimeout: idleTimeout}
 		go func() { serveErr <- metricsSrv.Serve(metricsLn) }()
 		defer metricsSrv.Close()
 		log.Info("serving metrics", "addr", metricsLn.Addr().String())

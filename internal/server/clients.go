@@ -51,11 +51,34 @@ func (c *clients) key(r *http.Request) string {
 			}
 		}
 	}
+	return keyOf(ip)
+}
+
+// keyOf is an address's client key: an IPv4 address, or an IPv6 /64 (one
+// household or host has a whole /64).
+func keyOf(ip netip.Addr) string {
+	ip = ip.Unmap()
 	if ip.Is6() {
-		p, _ := ip.Prefix(64) // one household or host has a whole /64
+		p, _ := ip.Prefix(64)
 		return p.String()
 	}
 	return ip.String()
+}
+
+// clientKeyOf is the client key of an address written as text, or "" when
+// it is not one.
+func clientKeyOf(s string) string {
+	ip, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return ""
+	}
+	return keyOf(ip)
+}
+
+// viaProxy reports whether the request's peer is a trusted proxy.
+func (c *clients) viaProxy(r *http.Request) bool {
+	addr, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && c.isTrusted(addr.Addr().Unmap())
 }
 
 func (c *clients) isTrusted(ip netip.Addr) bool {

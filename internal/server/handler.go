@@ -25,8 +25,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "iexbox: offer the WebSocket subprotocol "+protocol.Subprotocol, http.StatusBadRequest)
 		return
 	}
+	client := s.clients.key(r)
+	leave, ok := s.pending.enter(client)
+	if !ok {
+		s.cfg.Observer.Refused("pending")
+		s.cfg.Log.Debug("too many connections before hello", "client", client)
+		tooMany(w, doorRetry, "too many connections that have not said hello yet")
+		return
+	}
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		leave()
 		s.cfg.Log.Debug("upgrade refused", "remote", r.RemoteAddr, "err", err)
 		return // the upgrader has answered
 	}
@@ -35,6 +44,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	log := s.cfg.Log
 	hello, err := c.hello()
+	leave()
 	if err != nil {
 		if errors.Is(err, session.ErrProtocol) {
 			s.refuse(c, log, protocol.CodeProtocol, protocolMessage(err), 0, "err", err)
@@ -44,7 +54,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	switch {
 	case hello.Mode == protocol.ModeViewer:
-		s.serveViewer(c, hello, log)
+		s.serveViewer(c, hello, client, log)
 		return
 	case hello.Resume != "":
 		s.serveResume(c, hello, log)
@@ -53,7 +63,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	limits := s.cfg.ClientLimits
 	if len(s.cfg.TokenSecret) > 0 {
-		claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now())
+		claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now(), s.cfg.TokenMaxLifetime)
+		if err == nil && !claims.admits(client) {
+			err = errBadToken
+		}
 		if err != nil {
 			s.refuse(c, log, protocol.CodeForbidden, err.Error(), 0, "remote", r.RemoteAddr)
 			return
@@ -65,7 +78,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			limits.PerMin = claims.ClientRate
 		}
 	}
-	client := s.clients.key(r)
 	releaseClient, wait, ok := s.clients.admit(client, limits, time.Now())
 	if !ok {
 		s.refuse(c, log, protocol.CodeRateLimited, "too many sessions from your address", wait, "client", client)

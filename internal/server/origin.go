@@ -30,8 +30,10 @@ func ParseOrigins(list string) (Origins, error) {
 
 // allowed reports whether a WebSocket upgrade may proceed. A request without
 // an Origin header does not come from a browser and is accepted; a browser's
-// origin must be the server's own (as the client addressed it) or listed.
-func (o Origins) allowed(r *http.Request) bool {
+// origin must be listed, or be the server's own: the scheme and Host the
+// client addressed, and that Host one the server answers to (a rebound
+// name sends an Origin equal to its Host too).
+func (o Origins) allowed(r *http.Request, hosts Hosts) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
@@ -48,7 +50,7 @@ func (o Origins) allowed(r *http.Request) bool {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	return got == normalOrigin(scheme, r.Host)
+	return got == normalOrigin(scheme, r.Host) && hosts.allowed(r.Host)
 }
 
 // normalOrigin lower-cases an origin and drops the scheme's default port.

@@ -83,6 +83,14 @@ func TestOriginsAllowed(t *testing.T) {
 		{"foreign", "iexbox.example", false, "https://evil.example", false},
 		{"opaque", "iexbox.example", false, "null", false},
 		{"garbage", "iexbox.example", false, "%zz", false},
+		// DNS rebinding: a foreign name pointed at the server sends an
+		// Origin equal to its Host; that alone is not the server's own.
+		{"rebound name", "rebind.example:8080", false, "http://rebind.example:8080", false},
+		{"own IP literal", "127.0.0.1:8080", false, "http://127.0.0.1:8080", true},
+	}
+	hosts, err := ParseHosts("iexbox.example", "", listed)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,7 +102,7 @@ func TestOriginsAllowed(t *testing.T) {
 			if tt.origin != "" {
 				r.Header.Set("Origin", tt.origin)
 			}
-			if got := listed.allowed(r); got != tt.want {
+			if got := listed.allowed(r, hosts); got != tt.want {
 				t.Errorf("allowed(Origin %q, Host %q) = %v, want %v", tt.origin, tt.host, got, tt.want)
 			}
 		})

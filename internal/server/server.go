@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -47,6 +49,15 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Metrics, when set, is served at /metrics.
 	Metrics http.Handler
+	// MaxViewersTotal bounds the viewers of all sessions together; 0 is
+	// no bound.
+	MaxViewersTotal int
+	// Hosts are the host names the server answers to (see Hosts); nil
+	// means loopback names, IP literals and the hosts of Origins.
+	Hosts Hosts
+	// TokenMaxLifetime refuses tokens whose expiry lies further ahead; 0
+	// is no bound.
+	TokenMaxLifetime time.Duration
 }
 
 // Observer is told what happens to sessions. It must be safe for
@@ -69,8 +80,11 @@ func (noObserver) TerminalBytes(int, int)             {}
 type Server struct {
 	cfg      Config
 	clients  clients
+	pending  *gauge // connections that have not said hello yet
+	viewers  *gauge // viewers of every shared session
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
+	csp      string // the Content-Security-Policy of every response
 }
 
 // New returns a Server for cfg.
@@ -78,11 +92,20 @@ func New(cfg Config) *Server {
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), clients: clients{trusted: cfg.TrustedProxies}}
+	if cfg.Hosts == nil {
+		cfg.Hosts, _ = ParseHosts("", "", cfg.Origins)
+	}
+	s := &Server{
+		cfg: cfg, mux: http.NewServeMux(), clients: clients{trusted: cfg.TrustedProxies},
+		pending: newGauge(pendingPerClient, pendingTotal),
+		viewers: newGauge(viewersPerClient, cfg.MaxViewersTotal),
+		csp:     contentSecurityPolicy(cfg.Origins),
+	}
 	s.upgrader = websocket.Upgrader{
-		Subprotocols: []string{protocol.Subprotocol},
+		Subprotocols:     []string{protocol.Subprotocol},
+		HandshakeTimeout: writeWait,
 		CheckOrigin: func(r *http.Request) bool { // a refusal is HTTP 403
-			ok := cfg.Origins.allowed(r)
+			ok := cfg.Origins.allowed(r, cfg.Hosts)
 			if !ok {
 				cfg.Observer.Refused("origin")
 			}
@@ -96,7 +119,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
 	if cfg.Metrics != nil {
-		s.mux.Handle("GET /metrics", cfg.Metrics)
+		s.mux.Handle("GET /metrics", s.privateOnly(cfg.Metrics))
 	}
 	if cfg.Page != nil {
 		s.mux.Handle("GET /", http.FileServerFS(cfg.Page))
@@ -114,9 +137,43 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// ServeHTTP routes a request.
+// ServeHTTP checks the Host, then routes the request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.checkHost(w, r) {
+		return
+	}
+	h := w.Header()
+	h.Set("Referrer-Policy", "no-referrer") // a watch link in a URL must not leak to other sites
+	h.Set("Content-Security-Policy", s.csp)
+	h.Set("X-Content-Type-Options", "nosniff")
 	s.mux.ServeHTTP(w, r)
+}
+
+// contentSecurityPolicy allows the page its own scripts, styles (xterm.js
+// writes inline styles), images and WebSocket, and lets only the server's
+// own pages and the -origins sites frame it.
+func contentSecurityPolicy(origins Origins) string {
+	ancestors := []string{"'self'"}
+	for o := range origins {
+		ancestors = append(ancestors, o)
+	}
+	slices.Sort(ancestors[1:])
+	return "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+		"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors " +
+		strings.Join(ancestors, " ")
+}
+
+// privateOnly refuses requests that came through a trusted proxy: what is
+// behind it is for the operator's own scrapers on the inside.
+func (s *Server) privateOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.clients.viaProxy(r) {
+			s.cfg.Observer.Refused("private")
+			http.NotFound(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {

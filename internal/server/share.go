@@ -33,13 +33,24 @@ func (s *Server) serveResume(c *wsClient, hello protocol.ClientMessage, log *slo
 
 // serveViewer lets a connection watch the shared session its watch token
 // names. Viewers need no access token (the watch token is the capability)
-// and do not count against the session cap; MaxViewers bounds them.
-func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, log *slog.Logger) {
+// and do not count against the session cap; MaxViewers bounds them per
+// session, viewersPerClient per client address and MaxViewersTotal in all.
+func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, client string, log *slog.Logger) {
 	live, ok := s.cfg.Manager.Directory().Watch(hello.Watch)
 	if !ok {
 		s.refuse(c, log, protocol.CodeNotFound, "no shared session has this link: it may have ended", 0)
 		return
 	}
+	leave, ok := s.viewers.enter(client)
+	if !ok {
+		if s.viewers.full() {
+			s.refuse(c, log, protocol.CodeCapacity, "this server has as many viewers as it may", retryAfter)
+		} else {
+			s.refuse(c, log, protocol.CodeRateLimited, "too many viewers from your address", busyRetry, "client", client)
+		}
+		return
+	}
+	defer leave()
 	log = s.cfg.Log.With("session", live.ID(), "viewer", true)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -28,6 +28,17 @@ type Claims struct {
 	// address needs more than a single visitor).
 	ClientSessions int `json:"client_sessions,omitempty"`
 	ClientRate     int `json:"client_rate,omitempty"`
+	// Addr, when set, binds the token to one client: an IPv4 address, or
+	// an IPv6 address standing for its /64, as the per-client limits count.
+	Addr string `json:"addr,omitempty"`
+}
+
+// admits reports whether a client key may use the token.
+func (c Claims) admits(clientKey string) bool {
+	if c.Addr == "" {
+		return true
+	}
+	return clientKeyOf(c.Addr) == clientKey
 }
 
 // errBadToken is every token failure: the client learns no more than that.
@@ -43,8 +54,10 @@ func MintToken(secret []byte, c Claims) (string, error) {
 	return p + "." + base64.RawURLEncoding.EncodeToString(sign(secret, p)), nil
 }
 
-// verifyToken checks a token's signature and expiry.
-func verifyToken(secret []byte, token string, now time.Time) (Claims, error) {
+// verifyToken checks a token's signature and expiry; an expiry more than
+// maxLifetime ahead (when maxLifetime > 0) is refused too: a token that
+// leaked must not work for a year.
+func verifyToken(secret []byte, token string, now time.Time, maxLifetime time.Duration) (Claims, error) {
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok {
 		return Claims{}, errBadToken
@@ -59,6 +72,12 @@ func verifyToken(secret []byte, token string, now time.Time) (Claims, error) {
 	}
 	var c Claims
 	if err := json.Unmarshal(payload, &c); err != nil || c.Expires == 0 || now.Unix() >= c.Expires {
+		return Claims{}, errBadToken
+	}
+	if maxLifetime > 0 && c.Expires > now.Add(maxLifetime).Unix() {
+		return Claims{}, errBadToken
+	}
+	if c.Addr != "" && clientKeyOf(c.Addr) == "" {
 		return Claims{}, errBadToken
 	}
 	return c, nil

@@ -37,9 +37,9 @@ var _ session.Client = (*wsClient)(nil)
 
 func newWSClient(conn *websocket.Conn, obs Observer) *wsClient {
 	conn.SetReadLimit(protocol.MaxInputFrame) // the library answers 1009 itself
-	conn.SetPongHandler(func(string) error {
-		return conn.SetReadDeadline(time.Now().Add(pongWait))
-	})
+	// Until the hello, nothing moves the read deadline: a pong must not
+	// keep a connection that never says hello (see hello).
+	conn.SetPongHandler(func(string) error { return nil })
 	return &wsClient{conn: conn, obs: obs}
 }
 
@@ -86,6 +86,9 @@ func (c *wsClient) hello() (protocol.ClientMessage, error) {
 		return protocol.ClientMessage{}, protocolError(fmt.Errorf("first message must be a hello, not %q", m.Type))
 	}
 	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error { // from now on a pong is a sign of life
+		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	})
 	return m, nil
 }
 

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Connections that have not yet said hello cost a file descriptor and a
+// goroutine each before any token check or per-client limit has seen
+// them. They are bounded in time (helloWait) and in number: per client
+// address (a wave of a hundred from one school fits twice) and in all.
+const (
+	pendingPerClient = 256
+	pendingTotal     = 4096
+)
+
+// viewersPerClient bounds the viewers one client address may hold open
+// across all shared sessions.
+const viewersPerClient = 100
+
+// doorRetry is the Retry-After, in seconds, of a refused upgrade: by then
+// every connection counted has said hello or been closed.
+const doorRetry = int(helloWait / time.Second)
+
+// gauge counts live things per client key and in all, refusing one more
+// over either cap. Zero disables a cap. It is safe for concurrent use.
+type gauge struct {
+	perKey, total int
+
+	mu  sync.Mutex
+	n   map[string]int
+	all int
+}
+
+func newGauge(perKey, total int) *gauge {
+	return &gauge{perKey: perKey, total: total, n: map[string]int{}}
+}
+
+// enter counts one more for key and returns its release (idempotent), or
+// false when a cap is reached.
+func (g *gauge) enter(key string) (release func(), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if (g.total > 0 && g.all >= g.total) || (g.perKey > 0 && g.n[key] >= g.perKey) {
+		return nil, false
+	}
+	g.n[key]++
+	g.all++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			g.all--
+			if g.n[key]--; g.n[key] <= 0 {
+				delete(g.n, key)
+			}
+		})
+	}, true
+}
+
+// full reports whether the total cap is reached.
+func (g *gauge) full() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.total > 0 && g.all >= g.total
+}
+
+// tooMany answers an upgrade over a cap: HTTP 429 with Retry-After.
+func tooMany(w http.ResponseWriter, retry int, message string) {
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	http.Error(w, "iexbox: "+message, http.StatusTooManyRequests)
+}

@@ -1,0 +1,103 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
+
+func TestHostsAllowed(t *testing.T) {
+	origins, err := ParseOrigins("https://lessons.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDefault, err := ParseHosts("", "iexbox.internal:8080", origins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, err := ParseHosts("learn.example.org, Other.Example", "127.0.0.1:8080", origins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		hosts Hosts
+		host  string
+		want  bool
+	}{
+		{byDefault, "localhost:8080", true},
+		{byDefault, "LOCALHOST", true},
+		{byDefault, "127.0.0.1:8080", true},
+		{byDefault, "[::1]:8080", true},
+		{byDefault, "10.1.2.3", true}, // an IP literal cannot be rebound
+		{byDefault, "iexbox.internal:8080", true},
+		{byDefault, "lessons.example", true},
+		{byDefault, "rebind.example:8080", false},
+		{byDefault, "", false},
+		{listed, "learn.example.org", true},
+		{listed, "learn.example.org.:443", true},
+		{listed, "other.example", true},
+		{listed, "localhost", true},
+		{listed, "lessons.example", false}, // -hosts replaces the default
+		{listed, "evil.learn.example.org", false},
+	} {
+		if got := tt.hosts.allowed(tt.host); got != tt.want {
+			t.Errorf("Host %q: allowed %v, want %v", tt.host, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"https://learn.example.org", "learn.example.org:443", ".example"} {
+		if _, err := ParseHosts(bad, "", nil); err == nil {
+			t.Errorf("ParseHosts(%q): no error", bad)
+		}
+	}
+}
+
+// A request naming a host the server does not answer to is refused before
+// routing, except the health checks.
+func TestHostChecked(t *testing.T) {
+	hosts, _ := ParseHosts("", "127.0.0.1:0", nil)
+	s := New(Config{Hosts: hosts, Log: slog.New(slog.DiscardHandler)})
+	for _, tt := range []struct {
+		path, host string
+		want       int
+	}{
+		{"/healthz", "rebind.example", http.StatusOK},
+		{"/ws", "rebind.example", http.StatusForbidden},
+		{"/status", "rebind.example", http.StatusForbidden},
+		{"/healthz", "localhost", http.StatusOK},
+	} {
+		r := httptest.NewRequest("GET", tt.path, nil)
+		r.Host = tt.host
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("GET %s Host %s: %d, want %d", tt.path, tt.host, w.Code, tt.want)
+		}
+		if w.Code == http.StatusOK && w.Header().Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("GET %s: Referrer-Policy %q", tt.path, w.Header().Get("Referrer-Policy"))
+		}
+	}
+}
+
+func TestGauge(t *testing.T) {
+	g := newGauge(2, 3)
+	a1, ok1 := g.enter("a")
+	_, ok2 := g.enter("a")
+	_, ok3 := g.enter("a")
+	if !ok1 || !ok2 || ok3 {
+		t.Fatalf("per key: %v %v %v, want two in and the third out", ok1, ok2, ok3)
+	}
+	_, okb := g.enter("b")
+	_, okc := g.enter("c")
+	if !okb || okc || !g.full() {
+		t.Fatalf("total: b %v, c %v, full %v; want b in, c out at the total of 3", okb, okc, g.full())
+	}
+	a1()
+	a1() // idempotent
+	if _, ok := g.enter("c"); !ok {
+		t.Fatal("a release made no room")
+	}
+	if _, ok := g.enter("d"); ok {
+		t.Fatal("a double release made room twice")
+	}
+}
