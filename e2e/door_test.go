@@ -208,7 +208,7 @@ func TestIdleHTTPConnections(t *testing.T) {
 		errs    []error
 	)
 	dialing := make(chan struct{}, 100) // requests in flight at once
-	for range idleConns { // all idle at once
+	for range idleConns {               // all idle at once
 		wg.Go(func() {
 			took, err := idleConnection(s.Addr, dialing)
 			mu.Lock()

@@ -56,6 +56,7 @@ type event struct {
 	Code        json.RawMessage `json:"code"` // exit: a number or null; error: a string
 	Message     string          `json:"message"`
 	RetryAfter  int             `json:"retry_after"`
+	Count       int             `json:"count"` // viewers
 
 	raw string    // the frame as received
 	at  time.Time // when it arrived

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -113,6 +114,9 @@ func New(cfg Config) *Server {
 		},
 		ReadBufferSize:  4 << 10,
 		WriteBufferSize: 32 << 10,
+		// A connection holds a write buffer only while it writes: most
+		// viewers and idle sessions are not writing at any moment.
+		WriteBufferPool: &sync.Pool{},
 	}
 	s.mux.HandleFunc("GET /ws", s.serveWS)
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)

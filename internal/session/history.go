@@ -23,9 +23,15 @@ const longestClear = 4
 // is compacted when an append would not fit in historyCap, so a flood moves
 // the history once per HistoryMax/4 bytes instead of on every read, and a
 // session holds at most a quarter more than HistoryMax.
+//
+// bytes hands out views of buf, not copies, so that a joining viewer costs
+// the presenter no copy under the session's lock: bytes already written
+// are never changed in place while a view may hold them (compaction moves
+// them into a new buffer then).
 type history struct {
-	buf   []byte
-	start int
+	buf    []byte
+	start  int
+	viewed bool // a view of buf was handed out since it was last replaced
 }
 
 // write appends p, forgetting what came before a clear in it.
@@ -57,7 +63,8 @@ const historyCap = HistoryMax + HistoryMax/4
 // bytes, or more when n more bytes need it.
 func (h *history) compact(n int) {
 	kept := h.buf[h.start:]
-	if need := len(kept) + n; need > cap(h.buf) || cap(h.buf) < historyCap {
+	if need := len(kept) + n; need > cap(h.buf) || cap(h.buf) < historyCap || h.viewed {
+		h.viewed = false
 		buf := make([]byte, len(kept), max(historyCap, need))
 		copy(buf, kept)
 		h.buf = buf
@@ -67,8 +74,12 @@ func (h *history) compact(n int) {
 	h.start = 0
 }
 
-// bytes returns a copy of the kept output.
-func (h *history) bytes() []byte { return bytes.Clone(h.buf[h.start:]) }
+// bytes returns the kept output. The caller must not change it; it stays
+// valid after later writes.
+func (h *history) bytes() []byte {
+	h.viewed = true
+	return h.buf[h.start:len(h.buf):len(h.buf)]
+}
 
 // lastClear is the index of the last clear sequence in p, or -1. Every
 // clear starts with ESC, so only the ESC bytes are looked at: output

@@ -111,3 +111,21 @@ func BenchmarkHistoryFlood(b *testing.B) {
 		h.write(p)
 	}
 }
+
+// A view handed out stays as it was while the history goes on, through
+// compactions: viewers replay it outside the session's lock.
+func TestHistoryViewStays(t *testing.T) {
+	var h history
+	h.write(bytes.Repeat([]byte("a"), HistoryMax))
+	view := h.bytes()
+	want := bytes.Clone(view)
+	for range 8 { // several compactions' worth
+		h.write(bytes.Repeat([]byte("b"), HistoryMax/4))
+	}
+	if !bytes.Equal(view, want) {
+		t.Fatal("a view of the history changed under later writes")
+	}
+	if got := h.bytes(); !bytes.HasSuffix(got, []byte("bbbb")) || len(got) > HistoryMax {
+		t.Fatalf("history after the writes: %d bytes ending %q", len(got), got[max(0, len(got)-4):])
+	}
+}

@@ -1,0 +1,230 @@
+package e2e
+
+// Viewers at the door: a watch link needs no access token, but viewers
+// count per client address and in all, and joining costs the presenter
+// no copy.
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Figures of TestViewerFlood.
+const (
+	floodSessions      = 10
+	floodViewers       = 200 // per session: -max-viewers
+	floodPerAddress    = 50  // under the 100 one address may hold
+	viewerHistoryBytes = 200_000
+	// viewerRSSBound is how much the server's memory may grow per viewer
+	// held open: its connection, two goroutines and its queue's share of
+	// output it has not taken.
+	viewerRSSBound = 64 << 10
+	joinLeaveLoops = 100
+)
+
+// viewerHello is a viewer's hello for a watch token.
+func viewerHello(token string) string {
+	return fmt.Sprintf(`{"type":"hello","mode":"viewer","watch":%q,"cols":80,"rows":24}`, token)
+}
+
+// forwardedFrom is the header a trusted proxy adds for a client.
+func forwardedFrom(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+
+// viewersNow is the last viewer count the presenter was told, -1 if none.
+func viewersNow(c *wsClient) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := len(c.events) - 1; i >= 0; i-- {
+		if e := c.events[i]; e.Type == "viewers" {
+			return e.Count
+		}
+	}
+	return -1
+}
+
+// TestViewerFlood: 10 shared sessions, each with 200 KB of history and 200
+// viewers that never read a byte, from 40 addresses (behind a trusted
+// proxy); the 2,001st viewer gets capacity (-max-viewers-total 2000), the
+// 101st from one address rate_limited; then viewers join and leave in a
+// loop. The server's memory stays within viewerRSSBound per viewer, and an
+// innocent session from another address answers 1+1 within 2 s throughout.
+func TestViewerFlood(t *testing.T) {
+	raiseFileLimit(t, 2*floodSessions*floodViewers+1024)
+	forEachRuntime(t, func(t *testing.T, rt string) {
+		s := startServer(t, "-runtime", rt, "-pool", "2", "-client-sessions", "0", "-client-rate", "0",
+			"-trusted-proxies", "127.0.0.1")
+		innocent := s.connectFrom(t, "127.0.0.2", nil)
+		innocent.hello(t, defaultCols, defaultRows)
+		innocent.waitEvent(t, "ready", readyWait)
+		innocent.waitPrompt(t, readyWait)
+		requireEval(t, innocent, "1+1", "2")
+		var slowest time.Duration
+		probe := func(when string) {
+			t.Helper()
+			start := time.Now()
+			requireEval(t, innocent, "1+1", "2")
+			took := time.Since(start)
+			slowest = max(slowest, took)
+			if took > innocentBound {
+				t.Errorf("the innocent session's 1+1 took %v %s, want at most %v", took.Round(time.Millisecond), when, innocentBound)
+			}
+		}
+
+		presenters := make([]*wsClient, floodSessions)
+		tokens := make([]string, floodSessions)
+		var wg sync.WaitGroup
+		for i := range presenters {
+			wg.Go(func() {
+				p, _ := s.openSession(t, defaultCols, defaultRows)
+				// 200 KB of history since the last clear: what every
+				// joining viewer is replayed.
+				p.send(t, fmt.Sprintf(`IO.write(String.duplicate(String.duplicate("h", 99) <> "\n", %d)); :done`+"\r", viewerHistoryBytes/100))
+				p.waitOutput(t, ":done", readyWait)
+				presenters[i], tokens[i] = p, share(t, p)
+			})
+		}
+		wg.Wait()
+		probe("with the presenters open")
+		base := s.rss(t)
+
+		// The viewers that never read: raw connections, no reader.
+		var (
+			mu   sync.Mutex
+			held [floodSessions][]*websocket.Conn
+		)
+		dialing := make(chan struct{}, 50)
+		dialViewer := func(session int, addr string) (*websocket.Conn, error) {
+			dialing <- struct{}{}
+			defer func() { <-dialing }()
+			d := websocket.Dialer{Proxy: nil, HandshakeTimeout: 30 * time.Second, Subprotocols: []string{subprotocol}}
+			conn, resp, err := d.Dial("ws://"+s.Addr+"/ws", forwardedFrom(addr))
+			if err != nil {
+				return nil, fmt.Errorf("%w (%s)", err, responseSummary(resp))
+			}
+			conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if err := conn.WriteMessage(websocket.TextMessage, []byte(viewerHello(tokens[session]))); err != nil {
+				conn.Close()
+				return nil, err
+			}
+			return conn, nil
+		}
+		start := time.Now()
+		errs := make(chan error, floodSessions*floodViewers)
+		for i := range floodSessions * floodViewers {
+			wg.Go(func() {
+				session := i % floodSessions
+				conn, err := dialViewer(session, fmt.Sprintf("10.0.%d.%d", i/floodPerAddress, i%floodPerAddress+1))
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				held[session] = append(held[session], conn)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("viewer: %v", err)
+		}
+		t.Cleanup(func() {
+			for _, hs := range held {
+				for _, conn := range hs {
+					conn.Close()
+				}
+			}
+		})
+		for i, p := range presenters {
+			if !p.waitFor(30*time.Second, func() bool { return viewersNowLocked(p) == floodViewers }) {
+				t.Fatalf("presenter %d told of %d viewers, want %d", i, viewersNow(p), floodViewers)
+			}
+		}
+		peak := s.rss(t)
+		t.Logf("%d viewers that never read joined in %v; server RSS %d MiB before them, %d MiB with them",
+			floodSessions*floodViewers, time.Since(start).Round(time.Millisecond), base>>20, peak>>20)
+		probe("with 2,000 viewers held")
+
+		// Over -max-viewers-total: capacity.
+		over := s.connectFrom(t, "127.0.0.1", forwardedFrom("10.1.0.1"))
+		over.sendText(t, viewerHello(tokens[0]))
+		requireRefused(t, over, "capacity", closeCapacity)
+
+		// Room for 200 more, in sessions 0 and 2: one address may hold
+		// 100 viewers, not 101.
+		for _, i := range []int{0, 2} {
+			for _, conn := range held[i][:100] {
+				conn.Close()
+			}
+			held[i] = held[i][100:]
+			if !presenters[i].waitFor(30*time.Second, func() bool { return viewersNowLocked(presenters[i]) == floodViewers-100 }) {
+				t.Fatalf("presenter %d told of %d viewers after 100 left, want %d", i, viewersNow(presenters[i]), floodViewers-100)
+			}
+		}
+		for range 100 {
+			wg.Go(func() {
+				conn, err := dialViewer(0, "10.2.0.1")
+				if err != nil {
+					t.Errorf("viewer from 10.2.0.1: %v", err)
+					return
+				}
+				mu.Lock()
+				held[0] = append(held[0], conn)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if !presenters[0].waitFor(30*time.Second, func() bool { return viewersNowLocked(presenters[0]) == floodViewers }) {
+			t.Fatalf("presenter 0 told of %d viewers, want %d", viewersNow(presenters[0]), floodViewers)
+		}
+		extra := s.connectFrom(t, "127.0.0.1", forwardedFrom("10.2.0.1"))
+		extra.sendText(t, viewerHello(tokens[2])) // session 2 and the server have room
+		requireRefused(t, extra, "rate_limited", closeRateLimited)
+		peak = max(peak, s.rss(t))
+
+		// Join and leave: each joining viewer is replayed the history.
+		start = time.Now()
+		for i := range joinLeaveLoops {
+			v := s.connectFrom(t, "127.0.0.1", forwardedFrom(fmt.Sprintf("10.3.0.%d", i%200+1)))
+			v.sendText(t, viewerHello(tokens[2])) // the one with room
+			v.waitEvent(t, "ready", readyWait)
+			v.waitOutput(t, strings.Repeat("h", 99), readyWait)
+			v.closeNormally()
+			if i%10 == 0 {
+				probe("while viewers join and leave")
+				peak = max(peak, s.rss(t))
+			}
+		}
+		peak = max(peak, s.rss(t))
+		t.Logf("%d viewers joined (each replayed %d KB) and left in %v", joinLeaveLoops, viewerHistoryBytes/1000, time.Since(start).Round(time.Millisecond))
+		held2 := 0
+		for _, hs := range held {
+			held2 += len(hs)
+		}
+		grew := peak - base
+		t.Logf("server RSS %d MiB before the viewers, peak %d MiB with %d held (+%.1f KiB per viewer, bound %d KiB); innocent 1+1 at most %v",
+			base>>20, peak>>20, held2, float64(grew)/1024/float64(held2), viewerRSSBound>>10, slowest.Round(time.Millisecond))
+		if grew > int64(held2)*viewerRSSBound {
+			t.Errorf("server RSS grew by %d MiB with %d viewers, want at most %d KiB each", grew>>20, held2, viewerRSSBound>>10)
+		}
+		for _, p := range presenters {
+			p.closeNormally()
+		}
+	})
+}
+
+// viewersNowLocked is viewersNow for use inside waitFor, which holds c.mu.
+func viewersNowLocked(c *wsClient) int {
+	for i := len(c.events) - 1; i >= 0; i-- {
+		if e := c.events[i]; e.Type == "viewers" {
+			return e.Count
+		}
+	}
+	return -1
+}
