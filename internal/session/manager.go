@@ -16,6 +16,9 @@ type Manager struct {
 	drain *Drain
 	dir   *Directory
 
+	closingCh   chan struct{} // closed when the Manager stops admitting
+	closingOnce sync.Once
+
 	mu       sync.Mutex
 	active   int
 	reserved int  // slots held by warm sandboxes of a Pool
@@ -26,7 +29,18 @@ type Manager struct {
 // NewManager returns a Manager that admits at most max concurrent sessions.
 func NewManager(max int) *Manager {
 	base, cancel := context.WithCancelCause(context.Background())
-	return &Manager{max: max, base: base, cancel: cancel, drain: NewDrain(), dir: NewDirectory()}
+	return &Manager{max: max, base: base, cancel: cancel, drain: NewDrain(), dir: NewDirectory(), closingCh: make(chan struct{})}
+}
+
+// Closing is closed once the Manager admits no more sessions (a drain or
+// a shutdown began): clients still waiting for one are turned away.
+func (m *Manager) Closing() <-chan struct{} { return m.closingCh }
+
+func (m *Manager) stopAdmitting() {
+	m.mu.Lock()
+	m.closing = true
+	m.mu.Unlock()
+	m.closingOnce.Do(func() { close(m.closingCh) })
 }
 
 // CanAdmit reports why one more session could not be admitted now, or nil.
@@ -52,9 +66,7 @@ func (m *Manager) Directory() *Directory { return m.dir }
 // BeginDrain refuses new sessions from now on and announces to live ones
 // that the server stops at deadline. Shutdown ends them.
 func (m *Manager) BeginDrain(deadline time.Time) {
-	m.mu.Lock()
-	m.closing = true
-	m.mu.Unlock()
+	m.stopAdmitting()
 	m.drain.Begin(deadline)
 }
 
@@ -123,9 +135,7 @@ func (m *Manager) Max() int { return m.max }
 // Shutdown refuses new sessions, ends every live one with ReasonShutdown and
 // waits until all are done or ctx ends.
 func (m *Manager) Shutdown(ctx context.Context) error {
-	m.mu.Lock()
-	m.closing = true
-	m.mu.Unlock()
+	m.stopAdmitting()
 	m.cancel(ErrShuttingDown)
 	done := make(chan struct{})
 	go func() {

@@ -2,8 +2,10 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,9 +37,12 @@ type Request struct {
 // Admission is a place held for one session under the cap. The holder
 // must call Done once its session has ended.
 type Admission struct {
-	o    *Opener
-	ctx  context.Context
-	done func()
+	o      *Opener
+	ctx    context.Context
+	done   func()
+	warm   *warmSandbox // granted in line, or nil: Open takes one from the pool
+	queued bool         // the client waited in line for it
+	wait   time.Duration
 }
 
 // Admit holds a place for one session, or returns ErrCapacity or
@@ -47,7 +52,54 @@ func (o *Opener) Admit() (*Admission, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Admission{o: o, ctx: ctx, done: done}, nil
+	return &Admission{o: o, ctx: ctx, done: o.freeing(done)}, nil
+}
+
+// freeing wraps an admission's done so the pool hears of the free slot:
+// clients may be waiting for it.
+func (o *Opener) freeing(done func()) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			done()
+			o.Pool.Poke()
+		})
+	}
+}
+
+// Join puts a client of addr (its network address, or whatever groups
+// one party's clients) in line for a sandbox; see Pool.Join. It returns
+// ErrShuttingDown once the server drains or stops, and ErrQueueFull. The
+// caller must Leave the place, and Take it once its status is Granted.
+func (o *Opener) Join(addr string) (*Place, error) {
+	if err := o.Manager.CanAdmit(); errors.Is(err, ErrShuttingDown) {
+		return nil, err
+	}
+	return o.Pool.Join(addr)
+}
+
+// Take admits the client whose place was granted a sandbox. It returns
+// ErrShuttingDown when the server stopped meanwhile (the sandbox goes back
+// to the pool), or an error when nothing was granted.
+func (o *Opener) Take(pl *Place) (*Admission, error) {
+	ctx, done, err := o.Manager.Admit()
+	if err != nil {
+		pl.Leave()
+		return nil, err
+	}
+	w := pl.take()
+	if w == nil {
+		done()
+		return nil, errors.New("no sandbox was granted")
+	}
+	a := &Admission{o: o, ctx: ctx, warm: w, queued: pl.queued, wait: time.Since(pl.joined)}
+	a.done = o.freeing(func() {
+		if a.warm != nil { // never opened
+			a.warm.sb.Close()
+		}
+		done()
+	})
+	return a, nil
 }
 
 // Context ends when the server shuts down (cause ErrShuttingDown) or the
@@ -69,7 +121,7 @@ type Opened struct {
 func (a *Admission) Open(req Request) (*Session, Opened, error) {
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(a.ctx, startTimeout)
-	sb, warm, err := a.o.Pool.Get(ctx, Spec{ID: uuid.NewString(), Cols: req.Cols, Rows: req.Rows})
+	sb, warm, err := a.sandbox(ctx, req)
 	cancel()
 	if err != nil {
 		return nil, Opened{}, fmt.Errorf("start sandbox: %w", err)
@@ -82,5 +134,20 @@ func (a *Admission) Open(req Request) (*Session, Opened, error) {
 		MaxViewers: o.MaxViewers,
 		Directory:  o.Manager.Directory(),
 	}, o.Log.With("session", sb.ID()))
-	return live, Opened{Warm: warm, Startup: time.Since(started)}, nil
+	return live, Opened{Warm: warm, Startup: time.Since(started) + a.wait}, nil
+}
+
+// sandbox is the one granted in line, resized to the client's terminal,
+// or one from the pool.
+func (a *Admission) sandbox(ctx context.Context, req Request) (Sandbox, bool, error) {
+	w := a.warm
+	if w == nil {
+		return a.o.Pool.Get(ctx, Spec{ID: uuid.NewString(), Cols: req.Cols, Rows: req.Rows})
+	}
+	a.warm = nil
+	if err := w.sb.Resize(ctx, req.Cols, req.Rows); err != nil {
+		w.sb.Close() // it died while waiting
+		return nil, false, fmt.Errorf("resize granted sandbox: %w", err)
+	}
+	return &handedSandbox{Sandbox: w.sb, pending: w.output}, !a.queued, nil
 }

@@ -15,8 +15,11 @@ import (
 
 // PoolConfig sizes a Pool.
 type PoolConfig struct {
-	// Size is how many warm sandboxes to keep; 0 disables the pool.
+	// Size is how many warm sandboxes to keep when Auto is nil; 0 keeps
+	// none (sandboxes then boot on demand only).
 	Size int
+	// Auto, when set, sizes the pool by demand within its bounds.
+	Auto *AutoSize
 	// MaxAge recycles a warm sandbox that waited longer than this.
 	MaxAge time.Duration
 	// Prompt is the output that tells a sandbox's program is ready for
@@ -25,9 +28,13 @@ type PoolConfig struct {
 	// Cols and Rows are the size warm sandboxes start with; a hand-over
 	// resizes to the client's.
 	Cols, Rows int
-	// Parallel bounds how many sandboxes the pool starts at once, so a
-	// refill never starves the host of CPU.
+	// Parallel bounds how many sandboxes the pool starts at once, for
+	// the warm members and the waiting clients together: boots that share
+	// the CPU all finish late, so more at once serves nobody sooner.
 	Parallel int
+	// QueueMax bounds the clients waiting in line, all addresses
+	// together; AddrQueueMax those of one address. 0: no bound.
+	QueueMax, AddrQueueMax int
 }
 
 // Pool timings.
@@ -51,11 +58,15 @@ type Pool struct {
 
 	wake     chan struct{}  // a member was taken or dropped: refill
 	watchers sync.WaitGroup // one per ready member
+	now      func() time.Time
 
 	mu       sync.Mutex
 	ready    []*warmSandbox // oldest first
 	starting int
 	closed   bool
+	line     line          // clients waiting for a sandbox
+	bootAvg  time.Duration // a moving average of boots to the prompt
+	size     sizing        // the target and why
 }
 
 // Slots is the capacity a Pool's members count against.
@@ -81,21 +92,71 @@ func NewPool(rt Runtime, cfg PoolConfig, slots Slots, log *slog.Logger) *Pool {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 1
 	}
-	return &Pool{rt: rt, cfg: cfg, slots: slots, log: log.With("component", "pool"), wake: make(chan struct{}, 1)}
+	p := &Pool{rt: rt, cfg: cfg, slots: slots, log: log.With("component", "pool"), wake: make(chan struct{}, 1), now: time.Now}
+	p.size = newSizing(cfg)
+	return p
 }
 
 // PoolStatus is a snapshot of the pool.
 type PoolStatus struct {
-	Size     int `json:"size"`
-	Ready    int `json:"ready"`
-	Starting int `json:"starting"`
+	Size     int    `json:"size"`  // the target: warm sandboxes to keep now
+	Ready    int    `json:"ready"` // booted, waiting for a session
+	Starting int    `json:"starting"`
+	Target   int    `json:"target"` // the same as size
+	Max      int    `json:"max"`    // the most the target may grow to
+	Reason   string `json:"reason"` // why the target is what it is
+	Queued   int    `json:"queued"` // clients waiting in line
 }
 
-// Status reports the pool's size, its ready members and those booting.
+// Status reports the pool's target, its ready members, those booting and
+// the clients waiting.
 func (p *Pool) Status() PoolStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PoolStatus{Size: p.cfg.Size, Ready: len(p.ready), Starting: p.starting}
+	return PoolStatus{Size: p.size.target, Ready: len(p.ready), Starting: p.starting,
+		Target: p.size.target, Max: p.size.max, Reason: p.size.reason, Queued: p.line.n}
+}
+
+// Poke tells the pool that capacity came free (a session ended), so it
+// boots for waiting clients.
+func (p *Pool) Poke() { p.poke() }
+
+// Join puts a client of addr in line for a sandbox. The caller must Leave
+// the place once done with it. A ready sandbox is granted at once when
+// nobody waits before.
+func (p *Pool) Join(addr string) (*Place, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.size.arrived(p.now())
+	if p.closed {
+		return nil, ErrShuttingDown
+	}
+	if (p.cfg.QueueMax > 0 && p.line.n >= p.cfg.QueueMax) ||
+		(p.cfg.AddrQueueMax > 0 && p.line.waiting(addr) >= p.cfg.AddrQueueMax) {
+		return nil, ErrQueueFull
+	}
+	pl := &Place{p: p, addr: addr, joined: p.now(), changed: make(chan struct{}, 1)}
+	p.line.add(pl)
+	p.dispatchLocked()
+	pl.queued = pl.granted == nil
+	p.line.reposition()
+	p.poke()
+	return pl, nil
+}
+
+// dispatchLocked grants ready members to waiting places, in line order.
+func (p *Pool) dispatchLocked() {
+	for len(p.ready) > 0 && p.line.n > 0 {
+		w := p.ready[0]
+		p.ready = p.ready[1:]
+		if p.cfg.MaxAge > 0 && p.now().Sub(w.born) > p.cfg.MaxAge {
+			go closeWarm([]*warmSandbox{w})
+			continue
+		}
+		pl := p.line.pop()
+		pl.granted = w
+		pl.notify()
+	}
 }
 
 // Get hands over a warm sandbox resized to spec, or boots a cold one, and
@@ -154,19 +215,16 @@ func (p *Pool) poke() {
 // Run fills the pool and keeps it full until ctx ends, then destroys every
 // member and returns once none is left.
 func (p *Pool) Run(ctx context.Context) {
-	if p.cfg.Size <= 0 {
-		<-ctx.Done()
-		return
-	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, p.cfg.Parallel)
-	recycle := time.NewTicker(max(p.cfg.MaxAge/4, time.Second))
+	recycle := time.NewTicker(time.Second)
 	defer recycle.Stop()
 	for {
-		// Start members until the pool is full or no capacity is free.
+		// Start members until the pool holds its target plus one for each
+		// waiting client, or no capacity is free.
 		for ctx.Err() == nil {
 			p.mu.Lock()
-			need := len(p.ready)+p.starting < p.cfg.Size
+			need := len(p.ready)+p.starting < p.size.target+p.line.n
 			if need {
 				p.starting++
 			}
@@ -204,6 +262,7 @@ func (p *Pool) Run(ctx context.Context) {
 		case <-p.wake:
 		case <-recycle.C:
 			p.dropStale()
+			p.resize()
 		}
 	}
 }
@@ -212,17 +271,33 @@ func (p *Pool) Run(ctx context.Context) {
 func (p *Pool) fill(ctx context.Context, release func()) {
 	// The id is the session id of whoever takes the sandbox: it labels the
 	// container before anyone knows which session that will be.
+	began := p.now()
 	w, err := p.boot(ctx, Spec{ID: uuid.NewString(), Cols: p.cfg.Cols, Rows: p.cfg.Rows})
 	p.mu.Lock()
 	p.starting--
 	if err == nil && !p.closed && ctx.Err() == nil {
+		if took := p.now().Sub(began); p.bootAvg == 0 {
+			p.bootAvg = took
+		} else {
+			p.bootAvg = (3*p.bootAvg + took) / 4
+		}
 		w.release = release
 		watchCtx, stop := context.WithCancel(ctx)
 		w.stopWatch = stop
 		p.ready = append(p.ready, w)
 		p.watchers.Go(func() { p.watch(watchCtx, w) })
+		p.dispatchLocked()
+		p.line.reposition()
 		p.mu.Unlock()
 		return
+	}
+	if err != nil && ctx.Err() == nil && p.line.n > 0 {
+		// The first in line hears of it rather than waiting for a boot
+		// that keeps failing.
+		pl := p.line.pop()
+		pl.failed = err
+		pl.notify()
+		p.line.reposition()
 	}
 	p.mu.Unlock()
 	release()
@@ -317,6 +392,23 @@ func (p *Pool) drain() {
 	p.ready = nil
 	p.mu.Unlock()
 	closeWarm(all)
+}
+
+// resize moves the target with demand and destroys the members beyond it
+// that no waiting client needs, oldest first.
+func (p *Pool) resize() {
+	p.mu.Lock()
+	p.size.update(p.now())
+	var extra []*warmSandbox
+	if over := len(p.ready) - p.size.target; over > 0 {
+		extra = slices.Clone(p.ready[:over])
+		p.ready = p.ready[over:]
+	}
+	p.mu.Unlock()
+	if len(extra) > 0 {
+		p.log.Debug("pool shrinks", "dropped", len(extra))
+		closeWarm(extra)
+	}
 }
 
 func closeWarm(ws []*warmSandbox) {
