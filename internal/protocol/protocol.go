@@ -49,6 +49,7 @@ const (
 	TypeShared  = "shared"  // answers share: the watch token and its page
 	TypeViewers = "viewers" // to the presenter: how many are watching
 	TypeSize    = "size"    // to viewers: the presenter's terminal size
+	TypeQueued  = "queued"  // before ready: the client waits in line
 )
 
 // Error codes carried by an error message.
@@ -204,6 +205,16 @@ func clamp(v, lo, hi float64) float64 {
 		return hi
 	}
 	return v
+}
+
+// Queued tells a client that waits for a sandbox where it stands: sent
+// before ready, when the position changes (at most twice a second) and
+// at least every two seconds.
+type Queued struct {
+	Type     string `json:"type"`
+	Position int    `json:"position"` // clients served before this one
+	// ETA is the expected wait in whole seconds; absent when unknown.
+	ETA int `json:"eta,omitempty"`
 }
 
 // Ready tells the client its sandbox is running and attached. It is sent once,

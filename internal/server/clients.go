@@ -9,10 +9,22 @@ import (
 	"time"
 )
 
-// ClientLimits bound what one client address may open. Zero disables a limit.
+// ClientLimits bound what one client address may open. Zero disables a
+// limit.
+//
+// Fair share: while fewer than FairFrom of the server's capacity C are
+// held (sessions running or clients waiting in line, B in all), any
+// address may open more. From then on an address holding h gets one more
+// only while h < max(Floor, C / A), A being the addresses holding any
+// (itself included): the address above its share is refused first, so no
+// address can starve the others, while a lone classroom may still fill
+// the server. docs/security.md works an example.
 type ClientLimits struct {
-	Sessions int // concurrent sessions
-	PerMin   int // new sessions per minute
+	Sessions int     // concurrent sessions, a hard cap (a token's client_sessions)
+	PerMin   int     // new sessions per minute, sustained
+	Burst    int     // new sessions at once before PerMin applies (0: PerMin)
+	Floor    int     // sessions any address may hold, however busy the server
+	FairFrom float64 // the busy fraction of capacity from which shares apply (0: never)
 }
 
 // clients enforces ClientLimits per client key (an IPv4 address or an IPv6
@@ -20,13 +32,16 @@ type ClientLimits struct {
 type clients struct {
 	trusted []netip.Prefix // proxies whose forwarding header is believed
 
-	mu   sync.Mutex
-	seen map[string]*clientState
+	mu      sync.Mutex
+	seen    map[string]*clientState
+	held    int // sessions and places in line, all addresses
+	holders int // addresses holding any
 }
 
 type clientState struct {
-	active int
-	starts []time.Time // within the last minute
+	active int       // sessions and places in line
+	tokens float64   // new sessions it may open now (a token bucket)
+	filled time.Time // when tokens was last brought up to date
 }
 
 // key is the client's address, taken from X-Forwarded-For only when the
@@ -90,9 +105,10 @@ func (c *clients) isTrusted(ip netip.Addr) bool {
 	return false
 }
 
-// admit counts a new session of key against lim. It returns a release
-// func, or the seconds to wait before trying again.
-func (c *clients) admit(key string, lim ClientLimits, now time.Time) (release func(), retryAfter int, ok bool) {
+// admit counts a new session of key against lim, on a server whose
+// capacity is capacity sessions (0: unknown, no share applies). It returns
+// a release func, or the seconds to wait before trying again.
+func (c *clients) admit(key string, lim ClientLimits, capacity int, now time.Time) (release func(), retryAfter int, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.seen == nil {
@@ -102,35 +118,61 @@ func (c *clients) admit(key string, lim ClientLimits, now time.Time) (release fu
 		c.forgetLocked(now)
 	}
 	st := c.seen[key]
+	burst := float64(lim.Burst)
+	if lim.Burst <= 0 {
+		burst = float64(lim.PerMin)
+	}
 	if st == nil {
-		st = &clientState{}
+		st = &clientState{tokens: burst, filled: now}
 		c.seen[key] = st
 	}
-	cut := 0
-	for cut < len(st.starts) && now.Sub(st.starts[cut]) >= time.Minute {
-		cut++
+	if lim.PerMin > 0 {
+		st.tokens = min(burst, st.tokens+now.Sub(st.filled).Minutes()*float64(lim.PerMin))
 	}
-	st.starts = st.starts[cut:]
+	st.filled = now
 	if lim.Sessions > 0 && st.active >= lim.Sessions {
 		return nil, busyRetry, false
 	}
-	if lim.PerMin > 0 && len(st.starts) >= lim.PerMin {
-		wait := time.Minute - now.Sub(st.starts[0])
+	if !c.withinShareLocked(st, lim, capacity) {
+		return nil, busyRetry, false
+	}
+	if lim.PerMin > 0 && st.tokens < 1 {
+		wait := time.Duration((1 - st.tokens) / float64(lim.PerMin) * float64(time.Minute))
 		return nil, max(int((wait+time.Second-1)/time.Second), 1), false
 	}
+	if lim.PerMin > 0 {
+		st.tokens--
+	}
+	if st.active == 0 {
+		c.holders++
+	}
 	st.active++
-	st.starts = append(st.starts, now)
+	c.held++
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			c.mu.Lock()
 			defer c.mu.Unlock()
 			st.active--
-			if st.active == 0 && len(st.starts) == 0 {
-				delete(c.seen, key)
+			c.held--
+			if st.active == 0 {
+				c.holders--
 			}
 		})
 	}, 0, true
+}
+
+// withinShareLocked reports whether st may hold one more session under
+// the fair share (see ClientLimits).
+func (c *clients) withinShareLocked(st *clientState, lim ClientLimits, capacity int) bool {
+	if capacity <= 0 || lim.FairFrom <= 0 || float64(c.held) < lim.FairFrom*float64(capacity) {
+		return true
+	}
+	holders := c.holders
+	if st.active == 0 {
+		holders++
+	}
+	return st.active < max(lim.Floor, capacity/holders)
 }
 
 // maxClients is the table size past which idle clients are forgotten.
@@ -139,11 +181,11 @@ const maxClients = 4096
 // busyRetry is the advice, in seconds, to a client at its concurrency limit.
 const busyRetry = 10
 
-// forgetLocked drops clients with nothing live and no start within a
-// minute, so the table does not grow with every address ever seen.
+// forgetLocked drops clients with nothing live whose rate bucket is full
+// again, so the table does not grow with every address ever seen.
 func (c *clients) forgetLocked(now time.Time) {
 	for k, st := range c.seen {
-		if st.active == 0 && (len(st.starts) == 0 || now.Sub(st.starts[len(st.starts)-1]) >= time.Minute) {
+		if st.active == 0 && now.Sub(st.filled) >= time.Minute {
 			delete(c.seen, k)
 		}
 	}

@@ -44,31 +44,91 @@ func TestClientAdmit(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	lim := ClientLimits{Sessions: 2, PerMin: 3}
 
-	r1, _, ok1 := c.admit("a", lim, now)
-	_, _, ok2 := c.admit("a", lim, now)
+	r1, _, ok1 := c.admit("a", lim, 0, now)
+	_, _, ok2 := c.admit("a", lim, 0, now)
 	if !ok1 || !ok2 {
 		t.Fatal("first two sessions refused")
 	}
-	if _, retry, ok := c.admit("a", lim, now); ok || retry <= 0 {
+	if _, retry, ok := c.admit("a", lim, 0, now); ok || retry <= 0 {
 		t.Fatalf("third concurrent session: ok=%v retry=%d, want refused with advice", ok, retry)
 	}
-	if _, _, ok := c.admit("b", lim, now); !ok {
+	if _, _, ok := c.admit("b", lim, 0, now); !ok {
 		t.Fatal("another client was refused")
 	}
 	r1()
 	r1() // idempotent
-	if _, _, ok := c.admit("a", lim, now.Add(time.Second)); !ok {
+	if _, _, ok := c.admit("a", lim, 0, now.Add(time.Second)); !ok {
 		t.Fatal("a released slot was not reusable")
 	}
-	// Three starts within the minute: the rate limit now holds.
-	r4, _, _ := c.admit("b", ClientLimits{PerMin: 3}, now)
-	_ = r4
-	c.admit("b", ClientLimits{PerMin: 3}, now)
-	_, retry, ok := c.admit("b", ClientLimits{PerMin: 3}, now.Add(20*time.Second))
-	if ok || retry != 40 {
-		t.Fatalf("fourth start in a minute: ok=%v retry=%d, want refused, retry 40", ok, retry)
+	// Three starts at once use the burst (PerMin when Burst is 0); the
+	// fourth waits until a token has dripped back: 20 s at 3 a minute.
+	c.admit("b", ClientLimits{PerMin: 3}, 0, now)
+	c.admit("b", ClientLimits{PerMin: 3}, 0, now)
+	_, retry, ok := c.admit("b", ClientLimits{PerMin: 3}, 0, now.Add(10*time.Second))
+	if ok || retry != 10 {
+		t.Fatalf("fourth start within 10 s: ok=%v retry=%d, want refused, retry 10", ok, retry)
 	}
-	if _, _, ok := c.admit("b", ClientLimits{PerMin: 3}, now.Add(61*time.Second)); !ok {
-		t.Fatal("rate limit did not lapse after a minute")
+	if _, _, ok := c.admit("b", ClientLimits{PerMin: 3}, 0, now.Add(21*time.Second)); !ok {
+		t.Fatal("no start allowed once a token dripped back")
+	}
+}
+
+// TestClientRateWave: a wave of 100 from one address passes the default
+// burst; a loop that keeps opening is held to the sustained rate.
+func TestClientRateWave(t *testing.T) {
+	var c clients
+	now := time.Unix(1_800_000_000, 0)
+	lim := ClientLimits{PerMin: 30, Burst: 120}
+	for i := range 100 {
+		if _, _, ok := c.admit("school", lim, 0, now.Add(time.Duration(i)*10*time.Millisecond)); !ok {
+			t.Fatalf("session %d of a wave of 100 refused", i+1)
+		}
+	}
+	opened := 100
+	for i := range 600 { // a loop, one try every 100 ms for a minute
+		if _, _, ok := c.admit("school", lim, 0, now.Add(time.Second+time.Duration(i)*100*time.Millisecond)); ok {
+			opened++
+		}
+	}
+	// 120 at once, then 30 a minute: at most 151 within the 61 s.
+	if opened > 151 || opened < 140 {
+		t.Errorf("a loop opened %d in 61 s, want 120 of burst plus about 30", opened)
+	}
+}
+
+// TestClientFairShare follows the worked example in docs/security.md.
+func TestClientFairShare(t *testing.T) {
+	var c clients
+	now := time.Unix(1_800_000_000, 0)
+	lim := ClientLimits{Floor: 4, FairFrom: 0.5}
+	const capacity = 100
+	// Below half of capacity anyone gets in: one school takes 60.
+	for i := range 60 {
+		if _, _, ok := c.admit("school", lim, capacity, now); !ok {
+			t.Fatalf("school session %d refused while the server had room", i+1)
+		}
+	}
+	// 60 held, at least 50: shares apply. The school alone may hold
+	// 100/1 = 100; a second address joins: each may hold 100/2 = 50.
+	if _, _, ok := c.admit("home", lim, capacity, now); !ok {
+		t.Fatal("a new address was refused its share")
+	}
+	if _, retry, ok := c.admit("school", lim, capacity, now); ok || retry <= 0 {
+		t.Fatal("the school above its share (60 of 50) was not refused first")
+	}
+	for range 29 {
+		if _, _, ok := c.admit("cafe", lim, capacity, now); !ok {
+			t.Fatal("a third address below its share (33) was refused")
+		}
+	}
+	// Three holders: shares of 33. The cafe holds 29, home 1.
+	for range 4 {
+		c.admit("cafe", lim, capacity, now)
+	}
+	if _, _, ok := c.admit("cafe", lim, capacity, now); ok {
+		t.Fatal("the cafe got past its share of 33")
+	}
+	if _, _, ok := c.admit("home", lim, capacity, now); !ok {
+		t.Fatal("home, below its share, was refused")
 	}
 }

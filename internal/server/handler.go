@@ -78,14 +78,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			limits.PerMin = claims.ClientRate
 		}
 	}
-	releaseClient, wait, ok := s.clients.admit(client, limits, time.Now())
+	releaseClient, wait, ok := s.clients.admit(client, limits, s.cfg.Manager.Max(), time.Now())
 	if !ok {
 		s.refuse(c, log, protocol.CodeRateLimited, "too many sessions from your address", wait, "client", client)
 		return
 	}
 	defer releaseClient()
 
-	adm, err := s.cfg.Opener.Admit()
+	place, err := s.cfg.Opener.Join(client)
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
@@ -94,16 +94,27 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	defer adm.Done()
-	ctx := adm.Context()
+	defer place.Leave()
 
-	// Pings are control frames: safe beside the session's reader and writer.
-	pingCtx, stopPing := context.WithCancel(ctx)
+	// Pings are control frames: safe beside the session's reader and
+	// writer, and they keep a waiting client's connection open.
+	pingCtx, stopPing := context.WithCancel(context.Background())
 	defer stopPing()
 	go c.keepAlive(pingCtx)
 
 	started := time.Now()
-	live, opened, err := adm.Open(session.Request{Cols: hello.Cols, Rows: hello.Rows, Resumable: hello.Resumable})
+	adm, sc, finish, cols, rows, err := s.waitInLine(c, place, hello.Cols, hello.Rows, log)
+	if err != nil {
+		return
+	}
+	defer func() {
+		c.Close()
+		finish()
+	}()
+	defer adm.Done()
+	ctx := adm.Context()
+
+	live, opened, err := adm.Open(session.Request{Cols: cols, Rows: rows, Resumable: hello.Resumable})
 	if err != nil {
 		s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", err)
 		return
@@ -112,7 +123,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
 	log.Info("session started", "remote", r.RemoteAddr, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
 		"resumable", hello.Resumable)
-	end := live.Run(c, s.greeter(c, live))
+	end := live.Run(sc, s.greeter(c, live))
 	lasted := time.Since(started)
 	s.cfg.Observer.SessionEnded(string(end.Reason), lasted)
 	level := slog.LevelInfo

@@ -39,6 +39,9 @@ type serverOpts struct {
 	resumeGrace time.Duration
 	maxViewers  int
 	page        fs.FS
+	// queueTimeout and clients are Config's QueueTimeout and ClientLimits.
+	queueTimeout time.Duration
+	clients      ClientLimits
 }
 
 // newTestServer serves a Server for o. Cleanup shuts the sessions down,
@@ -57,23 +60,32 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 	}
 	mgr := session.NewManager(o.max)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	pool := session.NewPool(process.New(o.argv, nil), session.PoolConfig{}, mgr, log)
+	poolCtx, stopPool := context.WithCancel(context.Background())
+	poolDone := make(chan struct{})
+	go func() {
+		defer close(poolDone)
+		pool.Run(poolCtx)
+	}()
 	opener := &session.Opener{
 		Manager:    mgr,
-		Pool:       session.NewPool(process.New(o.argv, nil), session.PoolConfig{}, mgr, log),
+		Pool:       pool,
 		Limits:     o.limits,
 		Grace:      o.resumeGrace,
 		MaxViewers: o.maxViewers,
 		Log:        log,
 	}
 	srv := httptest.NewServer(New(Config{
-		Opener:   opener,
-		Runtime:  "process",
-		Manager:  mgr,
-		Instance: "test-inst",
-		Origins:  origins,
-		Version:  "test-version",
-		Page:     o.page,
-		Log:      log,
+		Opener:       opener,
+		Runtime:      "process",
+		Manager:      mgr,
+		Instance:     "test-inst",
+		Origins:      origins,
+		QueueTimeout: o.queueTimeout,
+		ClientLimits: o.clients,
+		Version:      "test-version",
+		Page:         o.page,
+		Log:          log,
 	}))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), patience)
@@ -81,6 +93,8 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 		if err := mgr.Shutdown(ctx); err != nil {
 			t.Errorf("sessions still live at the end of the test: %v", err)
 		}
+		stopPool()
+		<-poolDone
 		srv.Close()
 	})
 	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", mgr: mgr}
@@ -139,7 +153,8 @@ type peer struct {
 	c      *websocket.Conn
 	wait   time.Duration // longest wait for a frame; patience when zero
 	output bytes.Buffer  // terminal bytes received so far
-	texts  [][]byte      // text frames received so far
+	texts  [][]byte      // text frames received so far, queued events aside
+	queued []protocol.Queued
 }
 
 func (p *peer) sendText(s string) {
@@ -177,13 +192,19 @@ func (p *peer) read() (int, []byte, error) {
 	case typ == websocket.BinaryMessage:
 		p.output.Write(data)
 	case typ == websocket.TextMessage:
+		var q protocol.Queued
+		if json.Unmarshal(data, &q) == nil && q.Type == protocol.TypeQueued {
+			p.queued = append(p.queued, q)
+			return typ, data, err
+		}
 		p.texts = append(p.texts, data)
 	}
 	return typ, data, err
 }
 
 // event reads frames up to the next text frame, which must be of type typ,
-// and decodes it into v.
+// and decodes it into v. Queued events before it are skipped: a client
+// waits in line for a sandbox whenever none is warm.
 func (p *peer) event(typ string, v any) {
 	p.t.Helper()
 	for {
@@ -197,6 +218,9 @@ func (p *peer) event(typ string, v any) {
 		var head struct{ Type string }
 		if err := json.Unmarshal(data, &head); err != nil {
 			p.t.Fatalf("server sent non-JSON text %q", data)
+		}
+		if head.Type == protocol.TypeQueued && typ != protocol.TypeQueued {
+			continue
 		}
 		if head.Type != typ {
 			p.t.Fatalf("got %s, want a %s event", data, typ)

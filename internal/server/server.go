@@ -41,6 +41,9 @@ type Config struct {
 	TokenSecret []byte
 	// ClientLimits bound the sessions of one client address.
 	ClientLimits ClientLimits
+	// QueueTimeout is how long a client may wait in line for a sandbox
+	// before it is told capacity; pongs do not extend it.
+	QueueTimeout time.Duration
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
 	// Observer counts what happens (metrics); nil counts nothing.
@@ -60,6 +63,9 @@ type Config struct {
 	// is no bound.
 	TokenMaxLifetime time.Duration
 }
+
+// DefaultQueueTimeout is the longest wait in line when Config sets none.
+const DefaultQueueTimeout = 60 * time.Second
 
 // Observer is told what happens to sessions. It must be safe for
 // concurrent use and fast: it is called on every frame.
@@ -92,6 +98,9 @@ type Server struct {
 func New(cfg Config) *Server {
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
+	}
+	if cfg.QueueTimeout <= 0 {
+		cfg.QueueTimeout = DefaultQueueTimeout
 	}
 	if cfg.Hosts == nil {
 		cfg.Hosts, _ = ParseHosts("", "", cfg.Origins)

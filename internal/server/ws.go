@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -31,6 +32,9 @@ const (
 type wsClient struct {
 	conn *websocket.Conn
 	obs  Observer
+	// queuedUntil, while the client waits in line, is the read deadline
+	// (unix nanoseconds) that neither pongs nor messages extend; 0 after.
+	queuedUntil atomic.Int64
 }
 
 var _ session.Client = (*wsClient)(nil)
@@ -41,6 +45,27 @@ func newWSClient(conn *websocket.Conn, obs Observer) *wsClient {
 	// keep a connection that never says hello (see hello).
 	conn.SetPongHandler(func(string) error { return nil })
 	return &wsClient{conn: conn, obs: obs}
+}
+
+// extendRead moves the read deadline after a message or a pong: pongWait
+// on, or no further than the end of the client's time in line.
+func (c *wsClient) extendRead() error {
+	if until := c.queuedUntil.Load(); until != 0 {
+		return c.conn.SetReadDeadline(time.Unix(0, until))
+	}
+	return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+}
+
+// queue fixes the read deadline at until while the client waits in line.
+func (c *wsClient) queue(until time.Time) {
+	c.queuedUntil.Store(until.UnixNano())
+	c.conn.SetReadDeadline(until)
+}
+
+// unqueue lets pongs and messages extend the read deadline again.
+func (c *wsClient) unqueue() {
+	c.queuedUntil.Store(0)
+	c.conn.SetReadDeadline(time.Now().Add(pongWait))
 }
 
 // keepAlive pings until ctx ends; pings are control frames, safe beside the
@@ -86,9 +111,9 @@ func (c *wsClient) hello() (protocol.ClientMessage, error) {
 		return protocol.ClientMessage{}, protocolError(fmt.Errorf("first message must be a hello, not %q", m.Type))
 	}
 	c.conn.SetReadDeadline(time.Now().Add(pongWait))
-	c.conn.SetPongHandler(func(string) error { // from now on a pong is a sign of life
-		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
-	})
+	// From now on a pong is a sign of life (but never extends a wait in
+	// line past the queue timeout).
+	c.conn.SetPongHandler(func(string) error { return c.extendRead() })
 	return m, nil
 }
 
@@ -98,7 +123,7 @@ func (c *wsClient) Receive() (session.Message, error) {
 	if err != nil {
 		return session.Message{}, err
 	}
-	c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.extendRead()
 	if typ == websocket.BinaryMessage {
 		c.obs.TerminalBytes(len(data), 0)
 		return session.Message{Kind: session.Input, Input: data}, nil
@@ -143,6 +168,15 @@ func (c *wsClient) SendEvent(e session.Event) error {
 		return c.sendJSON(protocol.Size{Type: protocol.TypeSize, Cols: e.Cols, Rows: e.Rows})
 	}
 	return fmt.Errorf("unknown event kind %d", e.Kind)
+}
+
+// sendQueued tells a waiting client where it stands.
+func (c *wsClient) sendQueued(st session.PlaceStatus) error {
+	q := protocol.Queued{Type: protocol.TypeQueued, Position: st.Ahead}
+	if st.ETA > 0 {
+		q.ETA = secondsLeft(st.ETA)
+	}
+	return c.sendJSON(q)
 }
 
 // sendReady tells the client its sandbox runs.

@@ -302,27 +302,6 @@ func TestShutdownOverTheWire(t *testing.T) {
 	}
 }
 
-func TestCapacity(t *testing.T) {
-	ts := newTestServer(t, serverOpts{max: 1})
-	first, _ := ts.start(t, 80, 24)
-
-	second := ts.connect(t)
-	second.hello(80, 24)
-	e := second.expectError(protocol.CodeCapacity, protocol.CloseCapacity)
-	if e.RetryAfter != retryAfter {
-		t.Errorf("retry_after = %d, want %d", e.RetryAfter, retryAfter)
-	}
-	if ts.mgr.Active() != 1 {
-		t.Errorf("Active = %d, want 1", ts.mgr.Active())
-	}
-
-	first.c.Close() // frees the slot
-	ts.waitActive(t, 0)
-	third, _ := ts.start(t, 80, 24)
-	third.sendBinary([]byte("ok\n"))
-	third.waitOutput("ok")
-}
-
 func TestSandboxStartFails(t *testing.T) {
 	ts := newTestServer(t, serverOpts{argv: []string{"/nonexistent/iexbox-program"}})
 	p := ts.connect(t)

@@ -1,0 +1,201 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"iexbox/internal/protocol"
+	"iexbox/internal/session"
+)
+
+// Waiting in line. Invariant: queuedEvery < queuedAtLeast, so a waiting
+// client hears of every change within half a second and of its place at
+// least every two seconds, even when nothing changes.
+const (
+	queuedEvery   = 500 * time.Millisecond // at most this often
+	queuedAtLeast = 2 * time.Second        // at least this often
+	// maxQueuedInput is the keyboard input kept for a client until its
+	// sandbox is ready: a paste, typed ahead.
+	maxQueuedInput = 64 << 10
+)
+
+// errLeftLine ends the wait of a client that went away or broke the
+// protocol; whatever it needed to hear was sent.
+var errLeftLine = errors.New("left the line")
+
+// received is one Receive of a waiting client's reader.
+type received struct {
+	m   session.Message
+	err error
+}
+
+// lineReader reads a connection while its client waits in line and then
+// for the session, as the connection's one reader: its goroutine reads on
+// until the connection fails. The session receives through it.
+type lineReader struct {
+	*wsClient
+	msgs    chan received
+	stop    chan struct{} // closed when nobody receives any more
+	done    chan struct{} // closed when the goroutine has returned
+	pending []session.Message
+}
+
+var _ session.Client = (*lineReader)(nil)
+
+func newLineReader(c *wsClient) *lineReader {
+	r := &lineReader{wsClient: c, msgs: make(chan received), stop: make(chan struct{}), done: make(chan struct{})}
+	go r.read()
+	return r
+}
+
+func (r *lineReader) read() {
+	defer close(r.done)
+	for {
+		m, err := r.wsClient.Receive()
+		select {
+		case r.msgs <- received{m, err}:
+		case <-r.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Receive returns what the client sent while it waited, then reads on.
+func (r *lineReader) Receive() (session.Message, error) {
+	if len(r.pending) > 0 {
+		m := r.pending[0]
+		r.pending = r.pending[1:]
+		return m, nil
+	}
+	got := <-r.msgs
+	return got.m, got.err
+}
+
+// finish stops the reader: the caller must have closed the connection,
+// which ends the goroutine's read.
+func (r *lineReader) finish() {
+	close(r.stop)
+	<-r.done
+}
+
+// waitInLine keeps the client informed while it waits for a sandbox and
+// admits it once one is granted. Unless the place was granted at once, it
+// returns the client the session must use (reading through the line's
+// reader); finish must then be called after the connection is closed.
+// The size is the latest the client reported. On failure the client has
+// been told and the place left.
+func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log *slog.Logger) (_ *session.Admission, _ session.Client, finish func(), _ int, _ int, err error) {
+	if st := pl.Status(); st.Granted {
+		adm, err := s.take(c, pl, log)
+		return adm, c, func() {}, cols, rows, err
+	} else if st.Failed != nil {
+		s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", st.Failed)
+		return nil, nil, nil, 0, 0, errLeftLine
+	}
+	deadline := time.Now().Add(s.cfg.QueueTimeout)
+	c.queue(deadline.Add(closeWait)) // the timer below speaks first
+	r := newLineReader(c)
+	defer func() {
+		if err != nil {
+			c.Close()
+			r.finish()
+		}
+	}()
+	timeout := time.NewTimer(time.Until(deadline))
+	defer timeout.Stop()
+	tick := time.NewTicker(queuedEvery)
+	defer tick.Stop()
+
+	var inputBytes int
+	var last session.PlaceStatus
+	var sent time.Time
+	report := func(force bool) error {
+		st := pl.Status()
+		if !force && (st.Ahead == last.Ahead || time.Since(sent) < queuedEvery) && time.Since(sent) < queuedAtLeast {
+			return nil
+		}
+		last, sent = st, time.Now()
+		return c.sendQueued(st)
+	}
+	if err := report(true); err != nil {
+		pl.Leave()
+		return nil, nil, nil, 0, 0, errLeftLine
+	}
+	for {
+		select {
+		case got := <-r.msgs:
+			if got.err != nil {
+				pl.Leave()
+				if errors.Is(got.err, session.ErrProtocol) {
+					s.refuse(c, log, protocol.CodeProtocol, protocolMessage(got.err), 0)
+				}
+				return nil, nil, nil, 0, 0, errLeftLine
+			}
+			switch m := got.m; m.Kind {
+			case session.Resize:
+				cols, rows = m.Cols, m.Rows
+			case session.Input:
+				inputBytes += len(m.Input)
+				if inputBytes > maxQueuedInput {
+					pl.Leave()
+					s.refuse(c, log, protocol.CodeProtocol, fmt.Sprintf("more than %d KiB of input before ready", maxQueuedInput>>10), 0)
+					return nil, nil, nil, 0, 0, errLeftLine
+				}
+				r.pending = append(r.pending, m)
+			default:
+				pl.Leave()
+				s.refuse(c, log, protocol.CodeProtocol, "only input and resize may be sent before ready", 0)
+				return nil, nil, nil, 0, 0, errLeftLine
+			}
+		case <-pl.Changed():
+			if st := pl.Status(); st.Failed != nil {
+				s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", st.Failed)
+				return nil, nil, nil, 0, 0, errLeftLine
+			}
+			if pl.Status().Granted {
+				c.unqueue()
+				adm, err := s.take(c, pl, log)
+				if err != nil {
+					return nil, nil, nil, 0, 0, err
+				}
+				return adm, r, func() { r.finish() }, cols, rows, nil
+			}
+			if err := report(false); err != nil {
+				pl.Leave()
+				return nil, nil, nil, 0, 0, errLeftLine
+			}
+		case <-tick.C:
+			if err := report(false); err != nil {
+				pl.Leave()
+				return nil, nil, nil, 0, 0, errLeftLine
+			}
+		case <-timeout.C:
+			pl.Leave()
+			s.refuse(c, log, protocol.CodeCapacity, "no sandbox came free in time", retryAfter, "waited", s.cfg.QueueTimeout)
+			return nil, nil, nil, 0, 0, errLeftLine
+		case <-s.cfg.Manager.Closing():
+			pl.Leave()
+			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
+			return nil, nil, nil, 0, 0, errLeftLine
+		}
+	}
+}
+
+// take admits the client whose place was granted a sandbox.
+func (s *Server) take(c *wsClient, pl *session.Place, log *slog.Logger) (*session.Admission, error) {
+	adm, err := s.cfg.Opener.Take(pl)
+	if err != nil {
+		if errors.Is(err, session.ErrShuttingDown) {
+			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
+		} else {
+			s.refuse(c, log, protocol.CodeCapacity, err.Error(), retryAfter)
+		}
+		return nil, err
+	}
+	return adm, nil
+}

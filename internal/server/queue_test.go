@@ -1,0 +1,124 @@
+package server
+
+import (
+	"testing"
+	"time"
+
+	"iexbox/internal/protocol"
+)
+
+// nextQueued reads until the next queued event.
+func (p *peer) nextQueued() protocol.Queued {
+	p.t.Helper()
+	n := len(p.queued)
+	for len(p.queued) == n {
+		if _, _, err := p.read(); err != nil {
+			p.t.Fatalf("waiting for a queued event: %v (text frames: %s)", err, p.textsString())
+		}
+	}
+	return p.queued[len(p.queued)-1]
+}
+
+// TestQueueAtCapacity: at the session cap a newcomer waits in line, told
+// its position, with its resize kept and its input buffered until ready.
+func TestQueueAtCapacity(t *testing.T) {
+	ts := newTestServer(t, serverOpts{max: 1})
+	first, _ := ts.start(t, 80, 24)
+
+	second := ts.connect(t)
+	second.hello(80, 24)
+	if q := second.nextQueued(); q.Position != 0 {
+		t.Errorf("first in line: position %d, want 0", q.Position)
+	}
+	third := ts.connect(t)
+	third.hello(80, 24)
+	if q := third.nextQueued(); q.Position != 1 {
+		t.Errorf("second in line: position %d, want 1", q.Position)
+	}
+	second.sendText(`{"type":"resize","cols":100,"rows":30}`)
+	second.sendBinary([]byte("typed ahead\n"))
+	// Still waiting, the line is reported at least every two seconds.
+	start := time.Now()
+	second.nextQueued()
+	if d := time.Since(start); d > queuedAtLeast+time.Second {
+		t.Errorf("a waiting client heard nothing for %v", d)
+	}
+	if ts.mgr.Active() != 1 {
+		t.Errorf("Active = %d while clients wait, want 1", ts.mgr.Active())
+	}
+
+	first.c.Close() // frees the slot: the first in line gets it
+	var r protocol.Ready
+	second.event(protocol.TypeReady, &r)
+	second.waitOutput("typed ahead\r\ntyped ahead\r\n") // the tty's echo, then cat's copy
+	third.waitPosition(0) // moved up once the first in line was served
+}
+
+// waitPosition reads queued events until one reports position n.
+func (p *peer) waitPosition(n int) {
+	p.t.Helper()
+	for q := p.nextQueued(); q.Position != n; q = p.nextQueued() {
+	}
+}
+
+// TestQueueLeave: a client that closes leaves the line; those behind it
+// move up.
+func TestQueueLeave(t *testing.T) {
+	ts := newTestServer(t, serverOpts{max: 1})
+	first, _ := ts.start(t, 80, 24)
+	second := ts.connect(t)
+	second.hello(80, 24)
+	second.nextQueued()
+	third := ts.connect(t)
+	third.hello(80, 24)
+	if q := third.nextQueued(); q.Position != 1 {
+		t.Fatalf("position %d, want 1", q.Position)
+	}
+	second.c.Close()
+	third.waitPosition(0)
+	first.c.Close()
+	var r protocol.Ready
+	third.event(protocol.TypeReady, &r)
+}
+
+// TestQueueTimeout: a client still waiting at -queue-timeout is told
+// capacity with advice on when to retry.
+func TestQueueTimeout(t *testing.T) {
+	ts := newTestServer(t, serverOpts{max: 1, queueTimeout: 500 * time.Millisecond})
+	ts.start(t, 80, 24)
+	second := ts.connect(t)
+	second.hello(80, 24)
+	start := time.Now()
+	e := second.expectError(protocol.CodeCapacity, protocol.CloseCapacity)
+	if e.RetryAfter <= 0 {
+		t.Errorf("error %+v, want retry_after", e)
+	}
+	if len(second.queued) == 0 {
+		t.Error("no queued event before the timeout")
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("refused after %v, want about 500ms", d)
+	}
+}
+
+// TestQueueProtocol: while waiting only input and resize may be sent.
+func TestQueueProtocol(t *testing.T) {
+	ts := newTestServer(t, serverOpts{max: 1})
+	ts.start(t, 80, 24)
+	second := ts.connect(t)
+	second.hello(80, 24)
+	second.nextQueued()
+	second.sendText(`{"type":"ack","bytes":0}`)
+	second.expectError(protocol.CodeProtocol, protocol.CloseProtocol)
+}
+
+// TestQueueDrain: a draining server turns waiting clients away.
+func TestQueueDrain(t *testing.T) {
+	ts := newTestServer(t, serverOpts{max: 1})
+	ts.start(t, 80, 24)
+	second := ts.connect(t)
+	second.hello(80, 24)
+	second.nextQueued()
+	ts.mgr.BeginDrain(time.Now().Add(time.Minute))
+	second.expectError(protocol.CodeUnavailable, protocol.CloseUnavailable)
+}
