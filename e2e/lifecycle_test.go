@@ -56,8 +56,11 @@ func TestCrashRecovery(t *testing.T) {
 	}
 }
 
+// TestCapacity: at -max-sessions a newcomer waits in line; still waiting
+// at -queue-timeout, it is told capacity.
 func TestCapacity(t *testing.T) {
-	s := startServer(t, "-max-sessions", "1")
+	s := startServer(t, "-max-sessions", "1", "-queue-timeout", "2s")
+	s.waitPoolReady(t) // the first takes it at once, well within -queue-timeout
 	first, _ := s.openSession(t, defaultCols, defaultRows)
 
 	second := s.connect(t)
@@ -71,6 +74,7 @@ func TestCapacity(t *testing.T) {
 	// The place is free again once the first session has ended.
 	first.closeNormally()
 	s.waitStatus(t, "free of sessions", 5*time.Second, func(st serverStatus) bool { return st.Sessions.Active == 0 })
+	s.waitPoolReady(t) // refilled now that the slot is free
 	third, _ := s.openSession(t, defaultCols, defaultRows)
 	if got := third.eval(t, "1+1"); got != "2" {
 		t.Errorf("1+1 printed %q, want 2", got)

@@ -110,13 +110,13 @@ func TestHealthAndReadiness(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	s := startServer(t, "-runtime", "runc", "-pool", "1", "-max-sessions", "1")
+	s := startServer(t, "-runtime", "runc", "-pool", "1", "-max-sessions", "1", "-queue-timeout", "1s")
 	s.waitPoolReady(t)
 	c, _ := s.openSession(t, defaultCols, defaultRows)
 	if got := c.eval(t, "1+1"); got != "2" {
 		t.Fatalf("1+1 printed %q", got)
 	}
-	refused := s.connect(t) // over the cap
+	refused := s.connect(t) // over the cap: it waits in line until -queue-timeout
 	refused.hello(t, defaultCols, defaultRows)
 	if e := refused.waitEvent(t, "error", readyWait); e.errorCode() != "capacity" {
 		t.Fatalf("second session: %s, want a capacity refusal", e.raw)

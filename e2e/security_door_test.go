@@ -130,13 +130,13 @@ func (s *testServer) connectFrom(t *testing.T, local string, header http.Header)
 }
 
 // TestClientLimits: per client address, at most -client-sessions at once
-// and -client-rate new ones a minute; X-Forwarded-For names the client only
+// and -client-burst new ones at once, then -client-rate a minute; X-Forwarded-For names the client only
 // on connections from -trusted-proxies. The addresses in the header are
 // documentation addresses, never dialled: every connection is loopback.
 func TestClientLimits(t *testing.T) {
 	forEachRuntime(t, func(t *testing.T, rt string) {
 		s := startServer(t, "-runtime", rt, "-client-sessions", "2", "-client-rate", "3",
-			"-trusted-proxies", "127.0.0.2")
+			"-client-burst", "3", "-trusted-proxies", "127.0.0.2")
 		forwarded := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
 		open := func(local string, header http.Header) *wsClient {
 			c := s.connectFrom(t, local, header)

@@ -31,8 +31,17 @@ type config struct {
 	idleTimeout     time.Duration
 	maxLifetime     time.Duration
 	maxSessions     int
-	pool            int
+	pool            string // "auto" or a pinned size
+	poolMax         int
+	poolMemory      float64
 	poolMaxAge      time.Duration
+	bootParallel    int
+	queueTimeout    time.Duration
+	queueMax        int
+	clientQueue     int
+	clientBurst     int
+	clientFloor     int
+	clientFairFrom  float64
 	origins         string
 	memory          string
 	cpus            float64
@@ -77,11 +86,8 @@ type parsed struct {
 	inputBytes, inputBurstBytes int // per second, and at once
 	sandboxesMem                int64
 	sandboxesCPUsOrDefault      float64
+	poolSize                    int // the pinned size; -1 for auto
 }
-
-// defaultPool is the number of warm sandboxes: enough for a burst of
-// arrivals while the pool refills, small enough to cost little when idle.
-const defaultPool = 4
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var c config
@@ -96,7 +102,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "end a session after this long without keyboard input (0 disables)")
 	fs.DurationVar(&c.maxLifetime, "max-lifetime", 30*time.Minute, "end every session this long after it started (0 disables)")
 	fs.IntVar(&c.maxSessions, "max-sessions", 0, "most concurrent sessions (0: from host memory and the idle footprint of a session)")
-	fs.IntVar(&c.pool, "pool", defaultPool, "warm sandboxes kept booted to their first prompt, each used by one session only (0 disables)")
+	fs.StringVar(&c.pool, "pool", "auto", "warm sandboxes kept booted to their first prompt, each used by one session only: auto sizes the pool by the largest recent wave of arrivals within a memory bound; N pins it; 0 disables it (sandboxes boot on demand)")
+	fs.IntVar(&c.poolMax, "pool-max", 200, "most warm sandboxes -pool auto keeps")
+	fs.Float64Var(&c.poolMemory, "pool-memory", 0.3, "-pool auto: the share of the sandboxes' memory (-sandboxes-memory) idle warm sandboxes may take; it bounds the pool, and half of that bound is its floor")
+	fs.IntVar(&c.bootParallel, "boot-parallel", runtime.NumCPU(), "sandboxes booted at once (warm members and waiting clients together); boots sharing the CPU all finish late")
+	fs.DurationVar(&c.queueTimeout, "queue-timeout", 60*time.Second, "longest a client waits in line for a sandbox before it is told capacity")
+	fs.IntVar(&c.queueMax, "queue-max", 500, "most clients waiting in line, all addresses together")
+	fs.IntVar(&c.clientQueue, "client-queue", 200, "most clients of one address waiting in line")
 	fs.DurationVar(&c.poolMaxAge, "pool-max-age", 30*time.Minute, "replace a warm sandbox that has waited this long")
 	fs.StringVar(&c.origins, "origins", "", "comma-separated browser origins (scheme://host[:port]) allowed besides the server's own")
 	fs.StringVar(&c.memory, "memory", "256m", "memory limit per sandbox, swap included (Docker size: 256m, 1g)")
@@ -113,8 +125,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.instance, "instance", "", "name labelling this server's containers, stable across restarts (default: host name and listen port)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for sessions and containers to end on SIGTERM")
 	fs.StringVar(&c.tokenSecretFile, "token-secret-file", "", "file holding the secret that signs access tokens; when set (or IEXBOX_TOKEN_SECRET is), every hello must carry a valid token")
-	fs.IntVar(&c.clientSessions, "client-sessions", 10, "most concurrent sessions per client address (IPv4 address or IPv6 /64; 0: no limit)")
-	fs.IntVar(&c.clientRate, "client-rate", 30, "most new sessions per minute per client address (0: no limit)")
+	fs.IntVar(&c.clientSessions, "client-sessions", 0, "a hard cap on concurrent sessions per client address (IPv4 address or IPv6 /64), waiting ones included (0: only the fair share bounds them)")
+	fs.IntVar(&c.clientRate, "client-rate", 30, "new sessions per minute per client address, sustained, after -client-burst (0: no limit)")
+	fs.IntVar(&c.clientBurst, "client-burst", 120, "new sessions one client address may open at once before -client-rate applies (a classroom's wave)")
+	fs.IntVar(&c.clientFloor, "client-floor", 4, "sessions any client address may hold, however busy the server (the fair share's floor)")
+	fs.Float64Var(&c.clientFairFrom, "client-fair-from", 0.5, "share of -max-sessions held (sessions and waiting clients) from which each address is held to its fair share of it: max(-client-floor, max-sessions / addresses holding any)")
 	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client")
 	fs.StringVar(&c.inputRate, "input-rate", "256k", "keyboard input per session, bytes per second (0: no cap)")
 	fs.StringVar(&c.inputBurst, "input-burst", "1m", "input a session may send at once before -input-rate applies (a paste)")
@@ -185,14 +200,27 @@ func (c *config) validate() error {
 	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 || c.drainTimeout < 0 || c.resumeGrace < 0 || c.tokenMaxLife < 0 {
 		return errors.New("durations must not be negative")
 	}
-	if c.pool < 0 || c.poolMaxAge < 0 {
-		return errors.New("-pool and -pool-max-age must not be negative")
+	if c.pool == "auto" {
+		c.poolSize = -1
+	} else if n, err := strconv.Atoi(c.pool); err != nil || n < 0 {
+		return fmt.Errorf("-pool %q: want auto or a size (0 disables)", c.pool)
+	} else {
+		c.poolSize = n
+	}
+	if c.poolMaxAge < 0 || c.poolMax < 0 || c.queueTimeout < 0 || c.queueMax < 0 || c.clientQueue < 0 {
+		return errors.New("-pool-max, -pool-max-age, -queue-timeout, -queue-max and -client-queue must not be negative")
+	}
+	if c.poolMemory < 0 || c.poolMemory > 1 || c.clientFairFrom < 0 || c.clientFairFrom > 1 {
+		return errors.New("-pool-memory and -client-fair-from are fractions from 0 to 1")
+	}
+	if c.bootParallel < 1 {
+		return errors.New("-boot-parallel must be at least 1")
 	}
 	if c.maxSessions < 0 {
 		return errors.New("-max-sessions must not be negative")
 	}
-	if c.clientSessions < 0 || c.clientRate < 0 {
-		return errors.New("-client-sessions and -client-rate must not be negative")
+	if c.clientSessions < 0 || c.clientRate < 0 || c.clientBurst < 0 || c.clientFloor < 0 {
+		return errors.New("-client-sessions, -client-rate, -client-burst and -client-floor must not be negative")
 	}
 	// Every field a flag sets is set, zero included: Validate sees it.
 	c.policy = sandbox.Default()

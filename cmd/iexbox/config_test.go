@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +27,17 @@ func defaults() config {
 		command:         "iex",
 		idleTimeout:     5 * time.Minute,
 		maxLifetime:     30 * time.Minute,
-		pool:            defaultPool,
+		pool:            "auto",
+		poolMax:         200,
+		poolMemory:      0.3,
 		poolMaxAge:      30 * time.Minute,
+		bootParallel:    runtime.NumCPU(),
+		queueTimeout:    60 * time.Second,
+		queueMax:        500,
+		clientQueue:     200,
+		clientBurst:     120,
+		clientFloor:     4,
+		clientFairFrom:  0.5,
 		memory:          "256m",
 		cpus:            0.5,
 		pids:            64,
@@ -42,7 +52,6 @@ func defaults() config {
 		shutdownTimeout: 30 * time.Second,
 		logFormat:       "text",
 		logLevel:        "info",
-		clientSessions:  10,
 		clientRate:      30,
 		inputRate:       "256k",
 		inputBurst:      "1m",

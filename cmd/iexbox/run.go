@@ -71,6 +71,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PoolSize:       func() int { return pool.Status().Size },
 		PoolReady:      func() int { return pool.Status().Ready },
 		PoolStarting:   func() int { return pool.Status().Starting },
+		PoolMax:        func() int { return pool.Status().Max },
+		PoolReason:     func() string { return pool.Status().Reason },
+		Queued:         func() int { return pool.Status().Queued },
 	})
 	backend, err := openBackend(ctx, cfg, instance, log, met)
 	if err != nil {
@@ -91,14 +94,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	starts := session.WatchStarts(backend)
-	pool = session.NewPool(starts, session.PoolConfig{
-		Size:     cfg.pool,
-		MaxAge:   cfg.poolMaxAge,
-		Prompt:   warmPrompt(cfg.backend),
-		Cols:     80,
-		Rows:     24,
-		Parallel: 2,
-	}, mgr, log)
+	poolCfg := session.PoolConfig{
+		Size:         cfg.poolSize,
+		MaxAge:       cfg.poolMaxAge,
+		Prompt:       warmPrompt(cfg.backend),
+		Cols:         80,
+		Rows:         24,
+		Parallel:     cfg.bootParallel,
+		QueueMax:     cfg.queueMax,
+		AddrQueueMax: cfg.clientQueue,
+	}
+	if cfg.poolSize < 0 {
+		auto := session.AutoPoolBounds(backend.Capacity(), backend.Footprint(), cfg.poolMemory, cfg.poolMax, mgr.Max())
+		poolCfg.Auto = &auto
+	}
+	pool = session.NewPool(starts, poolCfg, mgr, log)
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPool()
 	poolDone := make(chan struct{})
@@ -119,14 +129,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Log:        log,
 	}
 	srv := server.New(server.Config{
-		Opener:           opener,
-		Runtime:          backend.Name(),
-		Pool:             pool,
-		Manager:          mgr,
-		Observer:         met,
-		Ready:            starts.Ready,
-		TokenSecret:      cfg.tokenSecret,
-		ClientLimits:     server.ClientLimits{Sessions: cfg.clientSessions, PerMin: cfg.clientRate},
+		Opener:      opener,
+		Runtime:     backend.Name(),
+		Pool:        pool,
+		Manager:     mgr,
+		Observer:    met,
+		Ready:       starts.Ready,
+		TokenSecret: cfg.tokenSecret,
+		ClientLimits: server.ClientLimits{Sessions: cfg.clientSessions, PerMin: cfg.clientRate, Burst: cfg.clientBurst,
+			Floor: cfg.clientFloor, FairFrom: cfg.clientFairFrom},
+		QueueTimeout:     cfg.queueTimeout,
 		TrustedProxies:   proxies,
 		Instance:         instance,
 		Origins:          origins,
@@ -151,7 +163,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "instance", instance, "backend", cfg.backend, "runtime", backend.Name(),
-		"max_sessions", mgr.Max(), "pool", cfg.pool)
+		"max_sessions", mgr.Max(), "pool", cfg.pool, "pool_target", pool.Status().Target, "pool_max", pool.Status().Max,
+		"boot_parallel", cfg.bootParallel)
 	fmt.Fprintf(stdout, "iexbox serving on http://%s\n", ln.Addr())
 
 	serveErr := make(chan error, 2)

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,9 @@ type Gauges struct {
 	PoolSize       func() int // nil without a pool
 	PoolReady      func() int
 	PoolStarting   func() int
+	PoolMax        func() int
+	PoolReason     func() string // why the pool's target is what it is
+	Queued         func() int    // clients waiting in line for a sandbox
 }
 
 // New registers every collector, the Go runtime's and the process's too.
@@ -76,10 +80,31 @@ func New(g Gauges) *Metrics {
 	}
 	gauge("iexbox_sessions_active", "Sessions running now.", g.SessionsActive)
 	gauge("iexbox_sessions_max", "The cap on concurrent sessions.", g.SessionsMax)
-	gauge("iexbox_pool_size", "Warm sandboxes the pool keeps.", g.PoolSize)
+	gauge("iexbox_pool_size", "Warm sandboxes the pool keeps: its target.", g.PoolSize)
+	gauge("iexbox_pool_target", "Warm sandboxes the pool keeps: its target (the same as iexbox_pool_size).", g.PoolSize)
+	gauge("iexbox_pool_max", "The most the pool's target may grow to.", g.PoolMax)
+	gauge("iexbox_queue_waiting", "Clients waiting in line for a sandbox.", g.Queued)
+	if g.PoolReason != nil {
+		reg.MustRegister(reasonCollector{desc: prometheus.NewDesc("iexbox_pool_reason",
+			"Why the pool's target is what it is (floor, wave, max, shrinking, pinned, disabled): 1 for the current reason.",
+			[]string{"reason"}, nil), reason: g.PoolReason})
+	}
 	gauge("iexbox_pool_ready", "Warm sandboxes ready to hand over.", g.PoolReady)
 	gauge("iexbox_pool_starting", "Warm sandboxes booting.", g.PoolStarting)
 	return m
+}
+
+// reasonCollector reports the pool's current reason as a label.
+type reasonCollector struct {
+	desc   *prometheus.Desc
+	reason func() string
+}
+
+func (c reasonCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c reasonCollector) Collect(ch chan<- prometheus.Metric) {
+	code, _, _ := strings.Cut(c.reason(), ":")
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, 1, code)
 }
 
 // Handler serves the metrics in the Prometheus text format.

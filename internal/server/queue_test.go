@@ -51,7 +51,7 @@ func TestQueueAtCapacity(t *testing.T) {
 	var r protocol.Ready
 	second.event(protocol.TypeReady, &r)
 	second.waitOutput("typed ahead\r\ntyped ahead\r\n") // the tty's echo, then cat's copy
-	third.waitPosition(0) // moved up once the first in line was served
+	third.waitPosition(0)                               // moved up once the first in line was served
 }
 
 // waitPosition reads queued events until one reports position n.
