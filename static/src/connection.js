@@ -6,7 +6,9 @@
 // {"type":"hello","cols","rows"}, reports size changes with "resize" and
 // acknowledges processed output with {"type":"ack","bytes":N} so the
 // server's flow-control window (1 MiB) keeps moving. The server answers with
-// "ready" before any output and may later send "warning", "exit" or "error".
+// "ready" before any output (after "queued" events while the client waits in
+// line for a sandbox) and may later send "warning", "exit" or "error".
+// Events of unknown type are ignored.
 //
 // A Connection owns one WebSocket, i.e. one sandbox session. It knows
 // nothing about the page: it reports protocol events through the handlers
@@ -41,6 +43,8 @@ export function socketURL(origin = window.location.origin, instance = '') {
 /**
  * @typedef {object} Handlers
  * @property {() => void} [onOpen]          socket open; fit the terminal now
+ * @property {(msg: object) => void} [onQueued] before "ready": waiting in
+ *           line for a sandbox, {position, eta?}
  * @property {(msg: object) => void} [onReady]
  * @property {(msg: object) => void} [onWarning]
  * @property {(msg: object) => void} [onExit]
@@ -202,6 +206,9 @@ export class Connection {
     }
     if (!msg || typeof msg !== 'object') return;
     switch (msg.type) {
+      case 'queued':
+        if (!this.ready) this.handlers.onQueued?.(msg);
+        break;
       case 'ready':
         this.readyMsg = msg;
         this.ready = true;

@@ -17,7 +17,7 @@ import { Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
 
 import { Connection, socketURL } from './connection.js';
-import { describeClose, describeError, describeExit } from './messages.js';
+import { describeClose, describeError, describeExit, describeQueued } from './messages.js';
 import { THEMES, WIDGET_CSS } from './embed-style.js';
 
 // The script's own origin, known only while it is first evaluated.
@@ -266,6 +266,7 @@ class IexConsole extends HTMLElement {
     const setup = resume ? '' : this.getAttribute('setup') || '';
 
     this.conn = new Connection(this.term, {
+      onQueued: (msg) => this.setStatus(describeQueued(msg), 'connecting'),
       onReady: (msg) => {
         this.store(msg);
         this.reconnectUntil = 0;

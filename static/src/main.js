@@ -13,7 +13,7 @@ import { FitAddon } from '@xterm/addon-fit';
 
 import { Connection, socketURL } from './connection.js';
 import { Countdown } from './countdown.js';
-import { describeClose, describeError, describeExit, describeWarning } from './messages.js';
+import { describeClose, describeError, describeExit, describeQueued, describeWarning } from './messages.js';
 import { Chrome } from './ui.js';
 
 const FONT_STACK = [
@@ -164,6 +164,10 @@ function connect() {
     // Size the terminal right before "hello" so the sandbox starts with the
     // real geometry.
     onOpen: viewer ? undefined : safeFit,
+
+    onQueued(msg) {
+      chrome.setWaiting(describeQueued(msg));
+    },
 
     onReady(msg) {
       if (resume || viewer) {

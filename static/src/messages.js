@@ -31,6 +31,17 @@ export function duration(seconds) {
 }
 
 /**
+ * Status text while waiting in line: {"type":"queued","position":N,"eta":S}.
+ * @param {{position: number, eta?: number}} msg
+ */
+export function describeQueued(msg) {
+  const n = Math.max(0, Math.floor(Number(msg.position) || 0));
+  let text = n === 0 ? 'Starting… you are next' : `Starting… ${n} ahead of you`;
+  if (Number(msg.eta) > 0) text += ` (about ${duration(msg.eta)})`;
+  return text;
+}
+
+/**
  * Wording for an {"type":"exit"} event.
  * @param {{reason: string, code: number|null}} msg
  * @param {{idle_timeout?: number, max_lifetime?: number}|null} limits from "ready"

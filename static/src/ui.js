@@ -60,6 +60,11 @@ export class Chrome {
     if (state !== 'running') this.status.removeAttribute('title');
   }
 
+  /** While connecting, say where the client stands in line. */
+  setWaiting(text) {
+    if (document.body.dataset.state === 'connecting') this.statusText.textContent = text;
+  }
+
   /** Describe the sandbox in the status pill's tooltip. */
   setSessionInfo(ready) {
     const parts = [];
