@@ -32,6 +32,15 @@ const (
 	TypeAck    = "ack"
 	TypeShare  = "share" // the presenter asks for a watch link
 	TypeEnd    = "end"   // the client ends its session on purpose
+	TypeCheck  = "check" // run the session's exercise tests against code
+)
+
+// Check bounds.
+const (
+	MaxCheckCode = 32 << 10 // bytes of code in a check
+	MaxCheckID   = 128      // bytes of a check's id
+	// MaxExerciseName bounds the exercise a hello names.
+	MaxExerciseName = 256
 )
 
 // Hello modes.
@@ -50,6 +59,7 @@ const (
 	TypeViewers = "viewers" // to the presenter: how many are watching
 	TypeSize    = "size"    // to viewers: the presenter's terminal size
 	TypeQueued  = "queued"  // before ready: the client waits in line
+	TypeChecked = "checked" // answers check
 )
 
 // Error codes carried by an error message.
@@ -61,7 +71,7 @@ const (
 	CodeForbidden    = "forbidden"     // a token is required and was missing or bad
 	CodeRateLimited  = "rate_limited"  // this client opened too many sessions
 	CodeResumeFailed = "resume_failed" // the resume token is bad, used or expired
-	CodeNotFound     = "not_found"     // the watch token names no shared session
+	CodeNotFound     = "not_found"     // the watch token names no shared session, or the hello no exercise
 	CodeLagging      = "lagging"       // a viewer fell too far behind and was dropped
 )
 
@@ -81,6 +91,10 @@ type ClientMessage struct {
 	Watch     string // viewer: the watch token of the shared session
 	Resume    string // a resume token from an earlier ready
 	Resumable bool   // the session survives a dropped connection for a while
+	Exercise  string // the exercise the session poses, "" for none
+	// Check only.
+	Code    string
+	CheckID string
 }
 
 // wireClient mirrors the JSON of every client message. Numbers are decoded as
@@ -97,6 +111,10 @@ type wireClient struct {
 	Watch     json.RawMessage `json:"watch"`
 	Resume    json.RawMessage `json:"resume"`
 	Resumable json.RawMessage `json:"resumable"`
+	Exercise  json.RawMessage `json:"exercise"`
+
+	ID   json.RawMessage `json:"id"`
+	Code json.RawMessage `json:"code"`
 }
 
 // DecodeClient parses one text frame from a client. Every failure wraps
@@ -147,6 +165,10 @@ func DecodeClient(data []byte) (ClientMessage, error) {
 			m.Bytes = int64(n)
 		}
 	case TypeShare, TypeEnd:
+	case TypeCheck:
+		if err := decodeCheck(&w, &m); err != nil {
+			return ClientMessage{}, err
+		}
 	default:
 		return ClientMessage{}, fmt.Errorf("%w: unknown message type %q", ErrProtocol, m.Type)
 	}
@@ -159,7 +181,8 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 		name string
 		raw  json.RawMessage
 		dst  *string
-	}{{"token", w.Token, &m.Token}, {"mode", w.Mode, &m.Mode}, {"watch", w.Watch, &m.Watch}, {"resume", w.Resume, &m.Resume}} {
+	}{{"token", w.Token, &m.Token}, {"mode", w.Mode, &m.Mode}, {"watch", w.Watch, &m.Watch}, {"resume", w.Resume, &m.Resume},
+		{"exercise", w.Exercise, &m.Exercise}} {
 		if len(f.raw) > 0 && string(f.raw) != "null" {
 			if err := json.Unmarshal(f.raw, f.dst); err != nil {
 				return fmt.Errorf("%w: %q must be a string", ErrProtocol, f.name)
@@ -171,6 +194,9 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 			return fmt.Errorf("%w: \"resumable\" must be true or false", ErrProtocol)
 		}
 	}
+	if len(m.Exercise) > MaxExerciseName {
+		return fmt.Errorf("%w: \"exercise\" is longer than %d bytes", ErrProtocol, MaxExerciseName)
+	}
 	switch m.Mode {
 	case "", ModePresenter:
 	case ModeViewer:
@@ -179,6 +205,25 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 		}
 	default:
 		return fmt.Errorf("%w: unknown mode %q", ErrProtocol, m.Mode)
+	}
+	return nil
+}
+
+// decodeCheck decodes a check: code is required, id optional.
+func decodeCheck(w *wireClient, m *ClientMessage) error {
+	if len(w.Code) == 0 || json.Unmarshal(w.Code, &m.Code) != nil || string(w.Code) == "null" {
+		return fmt.Errorf("%w: a check needs \"code\", a string", ErrProtocol)
+	}
+	if len(m.Code) > MaxCheckCode {
+		return fmt.Errorf("%w: \"code\" is longer than %d bytes", ErrProtocol, MaxCheckCode)
+	}
+	if len(w.ID) > 0 && string(w.ID) != "null" {
+		if json.Unmarshal(w.ID, &m.CheckID) != nil {
+			return fmt.Errorf("%w: \"id\" must be a string", ErrProtocol)
+		}
+		if len(m.CheckID) > MaxCheckID {
+			return fmt.Errorf("%w: \"id\" is longer than %d bytes", ErrProtocol, MaxCheckID)
+		}
 	}
 	return nil
 }
@@ -259,6 +304,37 @@ type Size struct {
 	Cols int    `json:"cols"`
 	Rows int    `json:"rows"`
 }
+
+// Checked answers a check, shaped like Exercism's results.json (version
+// 3): Status is pass, fail or error; Message says why for error; Tests
+// hold each test's name, status, message, output and task id. Messages
+// and outputs are at most MaxCheckText bytes, Tests at most MaxCheckTests,
+// and the whole event at most MaxCheckedEvent bytes; Truncated marks a cut.
+type Checked struct {
+	Type      string        `json:"type"`
+	ID        string        `json:"id,omitempty"`
+	Status    string        `json:"status"`
+	Message   string        `json:"message,omitempty"`
+	Tests     []CheckedTest `json:"tests"`
+	Truncated bool          `json:"truncated,omitempty"`
+}
+
+// CheckedTest is one test of a Checked.
+type CheckedTest struct {
+	Name      string `json:"name"`
+	Status    string `json:"status"`
+	Message   string `json:"message,omitempty"`
+	Output    string `json:"output,omitempty"`
+	TaskID    *int   `json:"task_id"`
+	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// Bounds of a checked event.
+const (
+	MaxCheckText    = 4 << 10
+	MaxCheckTests   = 100
+	MaxCheckedEvent = 64 << 10
+)
 
 // Warning announces that a limit will end the session soon.
 type Warning struct {

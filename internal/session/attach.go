@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -171,6 +172,13 @@ func (s *Session) receive(a *attachment) {
 		case EndSession:
 			s.cancel(errEnded)
 			return
+		case Check:
+			if s.opts.Checker == nil {
+				s.cancel(endCause{End{Reason: ReasonProtocol, Err: fmt.Errorf("%w: this session has no exercise to check", ErrProtocol)}})
+				return
+			}
+			s.clk.touch()
+			s.check(m.CheckID, m.Code)
 		}
 	}
 }

@@ -25,13 +25,20 @@ type Opener struct {
 	// the connection drops; 0 makes no session resumable.
 	Grace      time.Duration
 	MaxViewers int
-	Log        *slog.Logger
+	// Exercises are those a request may name; nil offers none.
+	Exercises Exercises
+	// CheckTimeout bounds one check of an exercise.
+	CheckTimeout time.Duration
+	Log          *slog.Logger
 }
 
 // Request is what a client asks of a new session.
 type Request struct {
 	Cols, Rows int
 	Resumable  bool
+	// Exercise names the session's exercise, "" for none. The caller has
+	// checked that it exists.
+	Exercise string
 }
 
 // Admission is a place held for one session under the cap. The holder
@@ -121,18 +128,33 @@ type Opened struct {
 func (a *Admission) Open(req Request) (*Session, Opened, error) {
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(a.ctx, startTimeout)
+	defer cancel()
 	sb, warm, err := a.sandbox(ctx, req)
-	cancel()
 	if err != nil {
 		return nil, Opened{}, fmt.Errorf("start sandbox: %w", err)
 	}
 	o := a.o
+	var checker Checker
+	if req.Exercise != "" {
+		if o.Exercises == nil {
+			sb.Close()
+			return nil, Opened{}, fmt.Errorf("exercise %q: no exercises are loaded", req.Exercise)
+		}
+		prepared, c, err := o.Exercises.Prepare(ctx, req.Exercise, sb)
+		if err != nil {
+			sb.Close()
+			return nil, Opened{}, fmt.Errorf("prepare exercise %q: %w", req.Exercise, err)
+		}
+		sb, checker = prepared, c
+	}
 	live := New(a.ctx, sb, o.Limits, Options{
 		Cols: req.Cols, Rows: req.Rows,
-		Resumable:  req.Resumable && o.Grace > 0,
-		Grace:      o.Grace,
-		MaxViewers: o.MaxViewers,
-		Directory:  o.Manager.Directory(),
+		Resumable:    req.Resumable && o.Grace > 0,
+		Grace:        o.Grace,
+		MaxViewers:   o.MaxViewers,
+		Directory:    o.Manager.Directory(),
+		Checker:      checker,
+		CheckTimeout: o.CheckTimeout,
 	}, o.Log.With("session", sb.ID()))
 	return live, Opened{Warm: warm, Startup: time.Since(started) + a.wait}, nil
 }

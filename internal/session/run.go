@@ -58,6 +58,12 @@ type Options struct {
 	// Directory registers the session's resume and watch tokens; nil
 	// makes the session neither resumable nor shareable.
 	Directory *Directory
+	// Checker runs the checks of the session's exercise; nil when the
+	// session has none, and then a check is a protocol error. The session
+	// closes it when it ends.
+	Checker Checker
+	// CheckTimeout bounds one check.
+	CheckTimeout time.Duration
 }
 
 // Session joins one sandbox to the client at its keyboard (the presenter),
@@ -91,6 +97,8 @@ type Session struct {
 	grace    *time.Timer // runs while detached
 	resumeTk string
 	watchTk  string
+
+	checks checks
 }
 
 // New prepares a session on sb under ctx; nothing runs before Run. When
@@ -110,6 +118,7 @@ func New(ctx context.Context, sb Sandbox, limits Limits, opts Options, log *slog
 		ended:    make(chan struct{}),
 		size:     [2]int{opts.Cols, opts.Rows},
 		viewers:  map[*viewer]struct{}{},
+		checks:   newChecks(),
 	}
 	if limits.InputRate > 0 {
 		s.throttle = rate.NewLimiter(rate.Limit(limits.InputRate), max(limits.InputBurst, maxInputFrame))
@@ -189,6 +198,11 @@ func (s *Session) finish() End {
 		}
 	}
 	end := decideEnd(context.Cause(s.ctx), s.sb)
+	if s.opts.Checker != nil { // ends a running check before the sandbox goes
+		if err := s.opts.Checker.Close(); err != nil {
+			s.log.Debug("close checker", "err", err)
+		}
+	}
 
 	// Destroy the sandbox while the clients are told; both are bounded.
 	closed := make(chan struct{})

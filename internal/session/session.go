@@ -124,6 +124,8 @@ const (
 	Share
 	// EndSession ends the session on purpose, even a resumable one.
 	EndSession
+	// Check asks to run the session's exercise tests against Code.
+	Check
 )
 
 // Message is one message from the client.
@@ -133,6 +135,9 @@ type Message struct {
 	Cols  int
 	Rows  int
 	Bytes int64
+	// Check only: the code to check, and the client's id for the answer.
+	Code    string
+	CheckID string
 }
 
 // Client is the person's end of a session, as the session needs it.
@@ -166,6 +171,8 @@ const (
 	Viewers
 	// Size reports the presenter's terminal size to a viewer.
 	Size
+	// Checked answers a Check.
+	Checked
 )
 
 // Event is a notice for a client beside its output.
@@ -175,4 +182,57 @@ type Event struct {
 	Count int    // Viewers
 	Cols  int    // Size
 	Rows  int    // Size
+	// Checked: the client's id of the check and its outcome.
+	CheckID string
+	Check   *CheckResult
+}
+
+// Checker runs an exercise's tests against a person's code, inside the
+// session's sandbox but apart from its terminal program. A session has at
+// most one, and calls Check from one goroutine at a time.
+type Checker interface {
+	// Check runs the tests against code and reports the outcome; a check
+	// that does not compile, fails to run or outlives ctx ends as
+	// CheckError. It never ends the sandbox.
+	Check(ctx context.Context, code string) CheckResult
+	// Close ends any check still running and whatever the checker keeps
+	// ready in the sandbox. Idempotent.
+	Close() error
+}
+
+// Exercises are the exercises sessions may be opened with.
+type Exercises interface {
+	// Has reports whether name is an exercise.
+	Has(name string) bool
+	// Prepare readies a fresh sandbox, at its first prompt, for the
+	// exercise name: its setup is evaluated in the terminal program with
+	// the output hidden. It returns the sandbox the session reads (whose
+	// pending output ends with a prompt) and the session's Checker, which
+	// the caller must Close. On error the caller still owns sb.
+	Prepare(ctx context.Context, name string, sb Sandbox) (Sandbox, Checker, error)
+}
+
+// Check outcomes, as Exercism's results.json (version 3) names them.
+const (
+	CheckPass  = "pass"
+	CheckFail  = "fail"
+	CheckError = "error"
+)
+
+// CheckResult is the outcome of one check.
+type CheckResult struct {
+	Status    string       `json:"status"`
+	Message   string       `json:"message,omitempty"` // why, for CheckError
+	Tests     []TestResult `json:"tests"`
+	Truncated bool         `json:"truncated,omitempty"` // something was cut to fit the bounds
+}
+
+// TestResult is the outcome of one test of a check.
+type TestResult struct {
+	Name      string `json:"name"`
+	Status    string `json:"status"`            // CheckPass, CheckFail or CheckError
+	Message   string `json:"message,omitempty"` // the failure, as ExUnit words it
+	Output    string `json:"output,omitempty"`  // what the code printed during the test
+	TaskID    *int   `json:"task_id"`           // the test's @tag task_id, if any
+	Truncated bool   `json:"truncated,omitempty"`
 }
