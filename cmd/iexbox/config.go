@@ -75,6 +75,8 @@ type config struct {
 	maxViewersTotal int
 	hosts           string
 	tokenMaxLife    time.Duration
+	exercises       string
+	checkTimeout    time.Duration
 
 	// Parsed once by validate, from the flags above.
 	parsed
@@ -143,6 +145,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.maxViewersTotal, "max-viewers-total", 2000, "most read-only viewers of all shared sessions together (0: no bound)")
 	fs.StringVar(&c.hosts, "hosts", "", "comma-separated host names the server answers to, others get 403 (default: the -addr host and the -origins hosts; loopback names and IP literals always)")
 	fs.DurationVar(&c.tokenMaxLife, "token-max-lifetime", 24*time.Hour, "refuse access tokens whose expiry lies further ahead than this (0: no bound)")
+	fs.StringVar(&c.exercises, "exercises", "", "folder of exercises (each folder holding a test.exs is one, named by its path); default: the examples built in")
+	fs.DurationVar(&c.checkTimeout, "check-timeout", 10*time.Second, "longest run of one exercise check, from the request to its result")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -196,6 +200,9 @@ func (c *config) validate() error {
 	}
 	if c.maxViewers < 0 || c.maxViewersTotal < 0 {
 		return errors.New("-max-viewers and -max-viewers-total must not be negative")
+	}
+	if c.checkTimeout <= 0 {
+		return errors.New("-check-timeout must be positive")
 	}
 	if c.idleTimeout < 0 || c.maxLifetime < 0 || c.shutdownTimeout < 0 || c.drainTimeout < 0 || c.resumeGrace < 0 || c.tokenMaxLife < 0 {
 		return errors.New("durations must not be negative")

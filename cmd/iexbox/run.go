@@ -39,11 +39,18 @@ const (
 // run is the whole program: it serves until ctx ends, then shuts down in
 // order (stop accepting, end every session, remove every container).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 1 && args[1] == "exercises" {
+		return runExercises(ctx, args, getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	exercises, err := loadExercises(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -124,9 +131,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			InputRate: cfg.inputBytes, InputBurst: cfg.inputBurstBytes,
 			Drain: mgr.Drain(),
 		},
-		Grace:      cfg.resumeGrace,
-		MaxViewers: cfg.maxViewers,
-		Log:        log,
+		Grace:        cfg.resumeGrace,
+		MaxViewers:   cfg.maxViewers,
+		Exercises:    exercises,
+		CheckTimeout: cfg.checkTimeout,
+		Log:          log,
 	}
 	srv := server.New(server.Config{
 		Opener:      opener,
@@ -150,6 +159,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxViewersTotal:  cfg.maxViewersTotal,
 		Hosts:            hosts,
 		TokenMaxLifetime: cfg.tokenMaxLife,
+		Exercises:        exercises,
 	})
 	// Requests outlive ctx (the first signal): a drain keeps answering
 	// /readyz (false) and /status until the sessions are gone.

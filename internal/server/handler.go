@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -58,6 +59,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	case hello.Resume != "":
 		s.serveResume(c, hello, log)
+		return
+	}
+
+	if hello.Exercise != "" && (s.cfg.Opener.Exercises == nil || !s.cfg.Opener.Exercises.Has(hello.Exercise)) {
+		s.refuse(c, log, protocol.CodeNotFound, "no exercise is called "+strconv.Quote(hello.Exercise), 0)
 		return
 	}
 
@@ -114,7 +120,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer adm.Done()
 	ctx := adm.Context()
 
-	live, opened, err := adm.Open(session.Request{Cols: cols, Rows: rows, Resumable: hello.Resumable})
+	live, opened, err := adm.Open(session.Request{Cols: cols, Rows: rows, Resumable: hello.Resumable,
+		Exercise: hello.Exercise})
 	if err != nil {
 		s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", err)
 		return
@@ -122,7 +129,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	log = s.cfg.Log.With("session", live.ID())
 	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
 	log.Info("session started", "remote", r.RemoteAddr, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
-		"resumable", hello.Resumable)
+		"resumable", hello.Resumable, "exercise", hello.Exercise)
 	end := live.Run(sc, s.greeter(c, live))
 	lasted := time.Since(started)
 	s.cfg.Observer.SessionEnded(string(end.Reason), lasted)

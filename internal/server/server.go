@@ -62,6 +62,13 @@ type Config struct {
 	// TokenMaxLifetime refuses tokens whose expiry lies further ahead; 0
 	// is no bound.
 	TokenMaxLifetime time.Duration
+	// Exercises serves /exercises/<name>; nil serves none.
+	Exercises Starters
+}
+
+// Starters finds the starter code of an exercise by name.
+type Starters interface {
+	Starter(name string) (starter string, ok bool)
 }
 
 // DefaultQueueTimeout is the longest wait in line when Config sets none.
@@ -131,6 +138,9 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
+	if cfg.Exercises != nil {
+		s.mux.HandleFunc("GET /exercises/{name...}", s.serveExercise)
+	}
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.privateOnly(cfg.Metrics))
 	}

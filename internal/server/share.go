@@ -52,6 +52,7 @@ func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, client s
 	}
 	defer leave()
 	log = s.cfg.Log.With("session", live.ID(), "viewer", true)
+	c.viewer = true
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go c.keepAlive(ctx)

@@ -35,6 +35,10 @@ type wsClient struct {
 	// queuedUntil, while the client waits in line, is the read deadline
 	// (unix nanoseconds) that neither pongs nor messages extend; 0 after.
 	queuedUntil atomic.Int64
+	// viewer marks a viewer's connection, which may not check; ready is
+	// set once ready was sent, before which no check is taken.
+	viewer bool
+	ready  atomic.Bool
 }
 
 var _ session.Client = (*wsClient)(nil)
@@ -141,6 +145,14 @@ func (c *wsClient) Receive() (session.Message, error) {
 		return session.Message{Kind: session.Share}, nil
 	case protocol.TypeEnd:
 		return session.Message{Kind: session.EndSession}, nil
+	case protocol.TypeCheck:
+		switch {
+		case c.viewer:
+			return session.Message{}, protocolError(errors.New("a viewer cannot check"))
+		case !c.ready.Load():
+			return session.Message{}, protocolError(errors.New("check before ready"))
+		}
+		return session.Message{Kind: session.Check, Code: m.Code, CheckID: m.CheckID}, nil
 	}
 	return session.Message{}, protocolError(fmt.Errorf("unexpected %q after hello", m.Type))
 }
@@ -166,6 +178,8 @@ func (c *wsClient) SendEvent(e session.Event) error {
 		return c.sendJSON(protocol.Viewers{Type: protocol.TypeViewers, Count: e.Count})
 	case session.Size:
 		return c.sendJSON(protocol.Size{Type: protocol.TypeSize, Cols: e.Cols, Rows: e.Rows})
+	case session.Checked:
+		return c.sendJSON(checkedEvent(e.CheckID, e.Check))
 	}
 	return fmt.Errorf("unknown event kind %d", e.Kind)
 }
@@ -179,10 +193,27 @@ func (c *wsClient) sendQueued(st session.PlaceStatus) error {
 	return c.sendJSON(q)
 }
 
+// checkedEvent is a check's result as the protocol's checked event, cut
+// to its bounds.
+func checkedEvent(id string, r *session.CheckResult) protocol.Checked {
+	ev := protocol.Checked{Type: protocol.TypeChecked, ID: id, Tests: []protocol.CheckedTest{}}
+	if r != nil {
+		ev.Status, ev.Message, ev.Truncated = r.Status, r.Message, r.Truncated
+		for _, t := range r.Tests {
+			ev.Tests = append(ev.Tests, protocol.CheckedTest{Name: t.Name, Status: t.Status, Message: t.Message,
+				Output: t.Output, TaskID: t.TaskID, Truncated: t.Truncated})
+		}
+	}
+	ev.Bound()
+	return ev
+}
+
 // sendReady tells the client its sandbox runs.
 func (c *wsClient) sendReady(r protocol.Ready) error {
 	r.Type = protocol.TypeReady
-	return c.sendJSON(r)
+	err := c.sendJSON(r)
+	c.ready.Store(true)
+	return err
 }
 
 func (c *wsClient) sendJSON(v any) error {

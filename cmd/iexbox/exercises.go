@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"iexbox/exercises"
+	"iexbox/internal/exercise"
+	"iexbox/internal/metrics"
+	"iexbox/internal/session"
+)
+
+// loadExercises loads -exercises, or the examples built in.
+func loadExercises(cfg config, log *slog.Logger) (*exercise.Set, error) {
+	var fsys fs.FS = exercises.FS()
+	where := "the built-in examples"
+	if cfg.exercises != "" {
+		// A Root follows no symbolic link out of the folder.
+		root, err := os.OpenRoot(cfg.exercises)
+		if err != nil {
+			return nil, fmt.Errorf("-exercises: %w", err)
+		}
+		defer root.Close()
+		fsys, where = root.FS(), cfg.exercises
+	}
+	set, err := exercise.Load(fsys, exercise.Config{Timeout: cfg.checkTimeout, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	log.Info("exercises loaded", "from", where, "count", len(set.Names()))
+	return set, nil
+}
+
+// errSolutionsFailed ends `iexbox exercises` when a reference solution
+// does not pass its tests.
+var errSolutionsFailed = errors.New("some reference solutions do not pass their tests")
+
+// runExercises is `iexbox exercises [flags] [DIR]`: every reference
+// solution is checked against its tests in a real sandbox, as a learner's
+// code would be, and a table printed. Flags are the server's (-runtime,
+// -memory, -check-timeout ...).
+func runExercises(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	rest := args[2:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+		rest = append([]string{"-exercises", rest[0]}, rest[1:]...)
+	}
+	cfg, err := parseConfig(append([]string{args[0]}, rest...), getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.logLevel == "info" { // the table is the output; logs only when asked
+		cfg.logLevel = "warn"
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	set, err := loadExercises(cfg, log)
+	if err != nil {
+		return err
+	}
+	if cfg.instance == "" {
+		cfg.instance = fmt.Sprintf("exercises-%d", os.Getpid())
+	}
+	backend, err := openBackend(ctx, cfg, cfg.instance, log, metrics.New(metrics.Gauges{}))
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	// A pool of none boots each sandbox to its first prompt on demand.
+	pool := session.NewPool(backend, session.PoolConfig{Prompt: warmPrompt(cfg.backend), Cols: 80, Rows: 24}, freeSlots{}, log)
+	boot := func(ctx context.Context, spec session.Spec) (session.Sandbox, error) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		sb, _, err := pool.Get(ctx, spec)
+		return sb, err
+	}
+	fmt.Fprintf(stdout, "Checking %d reference solutions on %s\n", len(set.Names()), backend.Name())
+	failed := 0
+	for _, v := range set.Verify(ctx, boot, stdout) {
+		if !v.Passed() {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%w: %d of %d", errSolutionsFailed, failed, len(set.Names()))
+	}
+	fmt.Fprintln(stdout, "All reference solutions pass.")
+	return nil
+}
+
+// freeSlots lets a pool of none boot whenever asked.
+type freeSlots struct{}
+
+func (freeSlots) Reserve() (func(), bool) { return func() {}, true }

@@ -1,0 +1,4 @@
+defmodule Recursion do
+  def sum([]), do: 0
+  def sum([head | tail]), do: head + sum(tail)
+end

@@ -1,0 +1,319 @@
+package exercise
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"iexbox/internal/session"
+)
+
+// runnerScript is the check BEAM's program (see runner.exs).
+//
+//go:embed runner.exs
+var runnerScript string
+
+// Config bounds the checks of a Set.
+type Config struct {
+	// Timeout bounds one check, from the request to its result.
+	Timeout time.Duration
+	Log     *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// The check BEAM's bounds. The sandbox's memory (256 MiB by default) is
+// shared by the learner's iex and the check BEAM, and its pids limit (64)
+// by both BEAMs' threads, so the check BEAM gets a share of each that the
+// kernel enforces on its uid alone:
+//   - checkProcs (RLIMIT_NPROC, per uid) bounds its processes and threads:
+//     its 9 threads, the shells that start it, and a few programs the
+//     tests may run; a fork bomb stops there, and the apart uid's count
+//     is its own, so the learner's iex never notices.
+//   - checkAddressSpace (RLIMIT_AS) is the hard memory bound: an
+//     allocation beyond it fails inside the BEAM, which exits, so the
+//     kernel's OOM killer (which under gVisor takes the whole sandbox
+//     down) never has to act. The BEAM's reservations are made small for
+//     it: one malloc arena, a 32 MiB literal area, no super carrier.
+//   - checkMemory is the soft bound: any new process may hold half of it
+//     (heap and binaries), and a watchdog halts the BEAM beyond it.
+const (
+	checkProcs        = 16
+	checkAddressSpace = 320 << 20
+	checkMemory       = 48 << 20
+	// checkErlangFlags: one scheduler of each kind, no busy waiting, a
+	// small process table, small reservations (see above).
+	checkErlangFlags = "+S 1:1 +SDcpu 1:1 +SDio 1 +A 1 +sbwt none +sbwtdcpu none +sbwtdio none +P 16384 +MIscs 32 +MMscs 0"
+	// bootTimeout bounds starting a check BEAM (a few seconds under gVisor).
+	bootTimeout = 60 * time.Second
+	// maxCheckOutput is the most output of a check BEAM kept; the result
+	// comes last, so the tail is what is kept.
+	maxCheckOutput = 256 << 10
+)
+
+// checkCommand starts the runner under the bounds above.
+func checkCommand() []string {
+	script := fmt.Sprintf("ulimit -c 0 && ulimit -u %d && ulimit -v %d && exec elixir -e \"$IEXBOX_RUNNER\"",
+		checkProcs, checkAddressSpace>>10)
+	return []string{"bash", "-c", script}
+}
+
+func checkEnv() []string {
+	return []string{
+		"IEXBOX_RUNNER=" + runnerScript,
+		"ERL_AFLAGS=" + checkErlangFlags,
+		"ERL_CRASH_DUMP_BYTES=0", // no dump fills the shared /tmp
+		"MALLOC_ARENA_MAX=1",
+		"HOME=/tmp", // the learner's home is theirs alone
+	}
+}
+
+// checker runs an exercise's checks in one session's sandbox. It keeps one
+// check BEAM booted ahead (fresh for every check: a check's BEAM is ended
+// with every process of its uid once it has answered).
+type checker struct {
+	sb  session.Sandbox
+	ex  *Exercise
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	next   *runner // booting or ready; nil while a check runs
+	closed bool
+	wg     sync.WaitGroup
+}
+
+var _ session.Checker = (*checker)(nil)
+
+// newChecker returns a checker for sb that starts booting at once.
+func newChecker(sb session.Sandbox, ex *Exercise, cfg Config) *checker {
+	c := &checker{sb: sb, ex: ex, cfg: cfg, log: cfg.Log.With("exercise", ex.Name, "session", sb.ID())}
+	c.mu.Lock()
+	c.next = c.boot()
+	c.mu.Unlock()
+	return c
+}
+
+// runner is one check BEAM, booting or waiting for its request.
+type runner struct {
+	proc  session.Process
+	ready chan struct{} // closed once booted (or failed to)
+	err   error
+	rest  []byte // output read past "ready"
+	done  chan struct{}
+}
+
+// boot starts a check BEAM; its ready channel closes once it waits for a
+// request. Called with c.mu held.
+func (c *checker) boot() *runner {
+	r := &runner{ready: make(chan struct{}), done: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(r.ready)
+		ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+		defer cancel()
+		began := time.Now()
+		proc, err := c.sb.Exec(ctx, session.ExecSpec{Cmd: checkCommand(), Env: checkEnv(), Apart: true})
+		if err != nil {
+			r.err = fmt.Errorf("start the check runner: %w", err)
+			close(r.done)
+			return
+		}
+		r.proc = proc
+		stop := context.AfterFunc(ctx, func() { proc.Close() })
+		defer stop()
+		var out []byte
+		buf := make([]byte, 4096)
+		for {
+			n, err := proc.Read(buf)
+			out = append(out, buf[:n]...)
+			if i := bytes.Index(out, []byte("ready\n")); i >= 0 {
+				r.rest = out[i+len("ready\n"):]
+				c.log.Debug("check runner ready", "boot", time.Since(began).Round(time.Millisecond))
+				return
+			}
+			if err != nil || len(out) > 64<<10 {
+				r.err = fmt.Errorf("the check runner did not start: %s", lastLines(out))
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// Check runs the exercise's tests against code in a fresh check BEAM.
+func (c *checker) Check(ctx context.Context, code string) session.CheckResult {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return failed("the session is ending")
+	}
+	r := c.next
+	if r == nil {
+		r = c.boot()
+	}
+	c.next = nil
+	c.mu.Unlock()
+	defer c.bootNext()
+	defer r.close()
+
+	select {
+	case <-r.ready:
+	case <-ctx.Done():
+		return failed(c.timedOut(ctx))
+	}
+	if r.err != nil {
+		c.log.Warn("check runner failed to start", "err", r.err)
+		return failed("the checker could not start; try again")
+	}
+	nonce := make([]byte, 12)
+	rand.Read(nonce)
+	marker := hex.EncodeToString(nonce)
+	req, _ := json.Marshal(map[string]any{
+		"code": code, "tests": c.ex.Tests, "setup": c.ex.Setup, "nonce": marker,
+		"timeout_ms": c.cfg.Timeout.Milliseconds(), "memory": checkMemory,
+	})
+	output := make(chan []byte, 1)
+	go func() { // the one reader of the check's output
+		output <- readTail(r.proc, r.rest, maxCheckOutput)
+	}()
+	if _, err := r.proc.Write(req); err == nil {
+		r.proc.CloseWrite()
+	}
+	select {
+	case out := <-output:
+		return parseResult(out, marker)
+	case <-ctx.Done():
+		r.close() // ends the reader too
+		<-output
+		return failed(c.timedOut(ctx))
+	}
+}
+
+func (c *checker) timedOut(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("the check took longer than %s and was stopped: does the code loop forever, or wait for something that never comes?", c.cfg.Timeout)
+	}
+	return "the check was stopped"
+}
+
+// bootNext boots the BEAM for the next check, unless the checker is closed.
+func (c *checker) bootNext() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed && c.next == nil {
+		c.next = c.boot()
+	}
+}
+
+// close ends the runner's BEAM and every process of its uid. Idempotent.
+func (r *runner) close() {
+	<-r.ready
+	if r.proc != nil {
+		r.proc.Close()
+	}
+}
+
+// Close ends the BEAM kept ready and waits for the boot to end.
+func (c *checker) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	r := c.next
+	c.next = nil
+	c.mu.Unlock()
+	if r != nil {
+		if r.proc == nil {
+			<-r.ready
+		}
+		if r.proc != nil {
+			r.proc.Close()
+		}
+	}
+	c.wg.Wait()
+	return nil
+}
+
+// readTail reads r to its end and returns the last max bytes of start and
+// what it read.
+func readTail(r io.Reader, start []byte, max int) []byte {
+	out := append([]byte(nil), start...)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		out = append(out, buf[:n]...)
+		if len(out) > 2*max {
+			out = append(out[:0], out[len(out)-max:]...)
+		}
+		if err != nil {
+			if len(out) > max {
+				out = out[len(out)-max:]
+			}
+			return out
+		}
+	}
+}
+
+// parseResult finds the runner's result after its marker.
+func parseResult(out []byte, marker string) session.CheckResult {
+	i := bytes.LastIndex(out, []byte("\n"+marker+" "))
+	if i < 0 {
+		switch {
+		case bytes.Contains(out, []byte("IEXBOX_MEMORY")), bytes.Contains(out, []byte("Cannot allocate")),
+			bytes.Contains(out, []byte("Failed to create super carrier")):
+			return failed(fmt.Sprintf("the check used more memory than it may (%d MiB) and was stopped", checkMemory>>20))
+		}
+		return failed("the check ended without a result: " + lastLines(out))
+	}
+	line := out[i+len(marker)+2:]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	}
+	var res session.CheckResult
+	if err := json.Unmarshal(line, &res); err != nil {
+		return failed("the check's result could not be read")
+	}
+	switch res.Status {
+	case session.CheckPass, session.CheckFail, session.CheckError:
+	default:
+		return failed("the check's result could not be read")
+	}
+	if res.Tests == nil {
+		res.Tests = []session.TestResult{}
+	}
+	return res
+}
+
+func failed(msg string) session.CheckResult {
+	return session.CheckResult{Status: session.CheckError, Message: msg, Tests: []session.TestResult{}}
+}
+
+// lastLines is the end of some output, for a message.
+func lastLines(out []byte) string {
+	s := strings.TrimSpace(string(out))
+	if len(s) > 600 {
+		s = "…" + s[len(s)-600:]
+	}
+	if s == "" {
+		return "(no output)"
+	}
+	return s
+}
