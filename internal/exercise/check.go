@@ -277,6 +277,8 @@ func parseResult(out []byte, marker string) session.CheckResult {
 	i := bytes.LastIndex(out, []byte("\n"+marker+" "))
 	if i < 0 {
 		switch {
+		case bytes.Contains(out, []byte("IEXBOX_OUTPUT")):
+			return failed("the code printed more than 1 MiB, and the check was stopped")
 		case bytes.Contains(out, []byte("IEXBOX_MEMORY")), bytes.Contains(out, []byte("Cannot allocate")),
 			bytes.Contains(out, []byte("Failed to create super carrier")):
 			return failed(fmt.Sprintf("the check used more memory than it may (%d MiB) and was stopped", checkMemory>>20))

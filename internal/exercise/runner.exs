@@ -16,7 +16,9 @@ defmodule IexboxCheck do
     IO.write(out, "ready\n")
     request = JSON.decode!(IO.binread(out, :eof))
     result = check(request, out)
-    IO.binwrite(out, "\n" <> request["nonce"] <> " " <> JSON.encode!(result) <> "\n")
+    # IO.write: the device is in unicode mode, where binwrite would take
+    # the UTF-8 bytes for Latin-1 characters and encode them again.
+    IO.write(out, "\n" <> request["nonce"] <> " " <> JSON.encode!(result) <> "\n")
     :erlang.halt(0)
   end
 
@@ -24,6 +26,9 @@ defmodule IexboxCheck do
   defp warm do
     {:ok, capture} = IexboxCheck.Capture.start()
     Process.group_leader(self(), capture)
+    # What the code writes to standard error is captured too.
+    Process.unregister(:standard_error)
+    Process.register(capture, :standard_error)
     Code.compile_string("""
     defmodule IexboxWarmTest do
       use ExUnit.Case
@@ -71,16 +76,21 @@ defmodule IexboxCheck do
   # ceiling (binaries included), and a watchdog halts the whole BEAM
   # before the sandbox's limit could be reached.
   defp guard(memory, out) do
-    words = div(div(memory, 2), :erlang.system_info(:wordsize))
-    :erlang.system_flag(:max_heap_size, %{size: words, kill: true, error_logger: false, include_shared_binaries: true})
+    words = div(memory, :erlang.system_info(:wordsize))
+    :persistent_term.put(:iexbox_out, out)
+    :logger.add_handler(:iexbox_memory, IexboxCheck.MemoryHandler, %{})
+    :erlang.system_flag(:max_heap_size, %{size: words, kill: true, error_logger: true, include_shared_binaries: true})
     spawn(fn -> watch(memory, out) end)
   end
 
+  # Ends the check for a reason of its own: the marker tells the server why.
+  def stop(marker) do
+    IO.write(:persistent_term.get(:iexbox_out), "\n" <> marker <> "\n")
+    :erlang.halt(3)
+  end
+
   defp watch(memory, out) do
-    if :erlang.memory(:total) > memory do
-      IO.binwrite(out, "\nIEXBOX_MEMORY\n")
-      :erlang.halt(3)
-    end
+    if :erlang.memory(:total) > memory, do: stop("IEXBOX_MEMORY")
     Process.sleep(10)
     watch(memory, out)
   end
@@ -135,8 +145,11 @@ defmodule IexboxCheck do
     if more != [], do: Map.put(base, :truncated, true), else: base
   end
 
-  def cut(s) when byte_size(s) <= @cap, do: s
-  def cut(s), do: binary_part(s, 0, @cap) |> String.chunk(:valid) |> Enum.filter(&String.valid?/1) |> Enum.join()
+  # cut keeps at most @cap bytes of valid UTF-8 (JSON needs it).
+  def cut(s) when byte_size(s) > @cap, do: cut(binary_part(s, 0, @cap))
+  def cut(s) do
+    if String.valid?(s), do: s, else: s |> String.chunk(:valid) |> Enum.map(&if(String.valid?(&1), do: &1, else: "?")) |> Enum.join()
+  end
 
   def capped?(s), do: byte_size(s) > @cap
 end
@@ -160,7 +173,7 @@ defmodule IexboxCheck.Formatter do
         _ -> {:skip, nil}
       end
     if status != :skip do
-      output = IexboxCheck.Capture.take(:iexbox_capture, {test.module, test.name})
+      output = IexboxCheck.Capture.take(:persistent_term.get(:iexbox_capture), {test.module, test.name})
       entry =
         %{name: name(test), status: status, output: IexboxCheck.cut(output), task_id: test.tags[:task_id]}
         |> then(&if message, do: Map.put(&1, :message, IexboxCheck.cut(message)), else: &1)
@@ -180,14 +193,24 @@ defmodule IexboxCheck.Formatter do
   end
 end
 
+defmodule IexboxCheck.MemoryHandler do
+  # A logger handler that ends the check when a process hit the heap limit.
+  def log(%{msg: msg}, _config) do
+    if String.contains?(inspect(msg, limit: 50), "maximum heap size"), do: IexboxCheck.stop("IEXBOX_MEMORY")
+    :ok
+  end
+end
+
 defmodule IexboxCheck.Capture do
   # A group leader that keeps what each test prints, bounded, attributed
-  # to the test whose process (or caller) printed it.
+  # to the test whose process (or caller) printed it. Code that prints
+  # more than @most in all ends the check.
   @keep 4097
+  @most 1_048_576
 
   def start do
-    pid = spawn(fn -> loop(%{}) end)
-    Process.register(pid, :iexbox_capture)
+    pid = spawn(fn -> loop(%{}, 0) end)
+    :persistent_term.put(:iexbox_capture, pid)
     {:ok, pid}
   end
 
@@ -203,21 +226,33 @@ defmodule IexboxCheck.Capture do
     end
   end
 
-  defp loop(bufs) do
+  defp loop(bufs, total) do
     receive do
       {:io_request, from, reply_as, req} ->
-        {reply, bufs} = request(req, from, bufs)
+        {reply, new} = request(req, from, bufs)
+        total = total + size(req)
+        if total > @most, do: IexboxCheck.stop("IEXBOX_OUTPUT")
         send(from, {:io_reply, reply_as, reply})
-        loop(bufs)
+        loop(new, total)
       {:take, from, ref, key} ->
         send(from, {ref, Map.get(bufs, key, "")})
-        loop(Map.delete(bufs, key))
+        loop(Map.delete(bufs, key), total)
       :reset ->
-        loop(%{})
+        loop(%{}, 0)
       _ ->
-        loop(bufs)
+        loop(bufs, total)
     end
   end
+
+  defp size({:put_chars, _, chars}) when is_binary(chars), do: byte_size(chars)
+  defp size({:put_chars, chars}) when is_binary(chars), do: byte_size(chars)
+  defp size({:put_chars, _, chars}) when is_list(chars) do
+    byte_size(IO.chardata_to_string(chars))
+  rescue
+    _ -> 64
+  end
+  defp size({:requests, reqs}), do: Enum.sum(Enum.map(reqs, &size/1))
+  defp size(_), do: 64
 
   defp request({:put_chars, enc, chars}, from, bufs), do: put(from, chars(enc, chars), bufs)
   defp request({:put_chars, chars}, from, bufs), do: put(from, chars(:latin1, chars), bufs)
