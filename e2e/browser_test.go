@@ -220,8 +220,8 @@ func TestBrowserLessonStartsOnlyWhatRuns(t *testing.T) {
 	s := startServer(t, "-pool", "0")
 	ctx := newBrowser(t)
 	run(t, ctx, chromedp.Navigate(s.URL()+"/demo/lesson.html"))
-	waitJS(t, ctx, "three consoles defined",
-		`customElements.get('iex-console') !== undefined && document.querySelectorAll('iex-console').length === 3`)
+	waitJS(t, ctx, "five consoles defined",
+		`customElements.get('iex-console') !== undefined && document.querySelectorAll('iex-console').length === 5`)
 	time.Sleep(time.Second) // a console that boots on load would have started by now
 	if n := sessionContainers(t, s); n != 0 {
 		t.Fatalf("%d containers after loading the lesson, want none before a click", n)

@@ -155,6 +155,12 @@ export class Connection {
     return !this.disposed && this.ws.readyState === WebSocket.OPEN;
   }
 
+  /** Ask the server to check `code` against the session's exercise; the
+   *  answer is a "checked" event carrying the same id. */
+  check(id, code) {
+    this.sendJSON({ type: 'check', id, code });
+  }
+
   sendJSON(obj) {
     if (this.isOpen()) this.ws.send(JSON.stringify(obj));
   }
@@ -229,6 +235,7 @@ export class Connection {
       case 'shared':
       case 'viewers':
       case 'size':
+      case 'checked':
         this.handlers.onEvent?.(msg);
         break;
       default:

@@ -188,4 +188,35 @@ button:focus-visible, .code:focus-visible, .term:focus-visible {
   font-size: 13px;
 }
 .hint strong { color: var(--text); font-weight: 600; }
+
+button.check { border-color: var(--pass, #2e8540); color: var(--pass, #2e8540); }
+button.check:disabled { opacity: 0.6; cursor: progress; }
+.results {
+  padding: 8px 12px;
+  border-bottom: 1px solid var(--border);
+  background: var(--code-bg);
+  color: var(--text);
+  font: 13px/1.45 system-ui, sans-serif;
+}
+.results .verdict { margin: 0 0 4px; font-weight: 600; }
+.results[data-state="pass"] .verdict { color: var(--pass, #2e8540); }
+.results[data-state="fail"] .verdict, .results[data-state="error"] .verdict { color: var(--fail, #c4323f); }
+.results[data-state="running"] .verdict { color: var(--muted); }
+.results .tests { list-style: none; margin: 0; padding: 0; }
+.results li { margin: 2px 0; }
+.results .mark { display: inline-block; width: 1.3em; font-weight: 700; }
+.results li[data-status="pass"] .mark { color: var(--pass, #2e8540); }
+.results li[data-status="fail"] .mark, .results li[data-status="error"] .mark { color: var(--fail, #c4323f); }
+.results pre {
+  margin: 4px 0 6px 1.3em;
+  padding: 6px 8px;
+  max-height: 14em;
+  overflow: auto;
+  border-radius: 4px;
+  background: var(--bg);
+  color: var(--text);
+  font: 12px/1.4 ui-monospace, Menlo, Consolas, monospace;
+  white-space: pre-wrap;
+}
+.frame[data-theme="dark"] { --pass: #7fd48a; --fail: #f0707a; }
 `;

@@ -8,7 +8,12 @@
 // containers). Run types the (possibly edited) code into iex, then Enter.
 // Attributes: code, rows, setup (evaluated first, output hidden), server
 // (the iexbox origin; default: where this script came from), theme
-// (dark|light), token (an access token, where the server requires one).
+// (dark|light), token (an access token, where the server requires one),
+// exercise (an exercise on the server, such as enum/double: the editor
+// shows its starter code unless code is set, and a Check button runs its
+// tests against the editor's code; Alt+Enter checks too). After a check
+// the element lists the tests and fires `iex-check` with the result (the
+// server's "checked" event) in `detail`, so the page can store progress.
 // Styles live in a shadow root, so the page and the widget cannot restyle
 // each other. Each element has its own session.
 
@@ -86,8 +91,16 @@ class IexConsole extends HTMLElement {
             <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M4.5 2.75v10.5L13 8z" fill="currentColor"/></svg>
             <span>Run</span>
           </button>
+          <button class="check" type="button" title="Check the code against the exercise's tests (Alt+Enter)" hidden>
+            <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M3 8.5l3.2 3.2L13 4.8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>
+            <span>Check</span>
+          </button>
         </div>
         <textarea class="code" spellcheck="false" autocomplete="off" autocapitalize="off"></textarea>
+        <div class="results" role="region" aria-live="polite" hidden>
+          <p class="verdict"></p>
+          <ul class="tests"></ul>
+        </div>
         <div class="term" role="region">
           <p class="hint">Press <strong>Run</strong>, or click here and type, to start a fresh Elixir session.</p>
         </div>
@@ -98,10 +111,21 @@ class IexConsole extends HTMLElement {
     this.statusEl = this.$('.status');
     this.runEl = this.$('.run');
 
+    this.checkEl = this.$('.check');
+    this.resultsEl = this.$('.results');
+    this.pendingCheck = null; // code to check once the prompt is there
+    this.checkSeq = 0;
+
     this.runEl.addEventListener('click', () => this.run());
+    this.checkEl.addEventListener('click', () => this.check());
     this.$('.reset').addEventListener('click', () => this.restart());
     this.codeEl.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey || e.shiftKey)) {
+      if (e.key !== 'Enter') return;
+      // Alt+Enter (Option+Enter) checks; no key that runs includes Alt.
+      if (e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && this.exercise()) {
+        e.preventDefault();
+        this.check();
+      } else if (e.ctrlKey || e.metaKey || e.shiftKey) {
         e.preventDefault();
         this.run();
       }
@@ -124,6 +148,109 @@ class IexConsole extends HTMLElement {
     this.fitCode();
     const rows = this.rows();
     this.termEl.style.minHeight = `${Math.round(rows * 17.5) + 16}px`;
+    if (this.exercise()) {
+      this.checkEl.hidden = false;
+      this.checkEl.setAttribute('aria-label', 'Check the code against the exercise');
+      if (!this.hasAttribute('code')) this.loadStarter();
+    }
+  }
+
+  exercise() {
+    return this.getAttribute('exercise') || '';
+  }
+
+  /** Show the exercise's starter code before any session exists. */
+  async loadStarter() {
+    try {
+      const url = new URL(`/exercises/${this.exercise().split('/').map(encodeURIComponent).join('/')}`, this.server());
+      const res = await fetch(url, { mode: 'cors', credentials: 'omit' });
+      const body = await res.json();
+      if (!res.ok) {
+        this.setStatus('Unknown exercise', 'ended');
+        this.showVerdict('error', body.message || `The server has no exercise called ${this.exercise()}.`);
+        return;
+      }
+      if (!this.codeEl.value.trim()) {
+        this.codeEl.value = body.starter || '';
+        this.fitCode();
+      }
+    } catch {
+      // Offline or another server: the editor just starts empty.
+    }
+  }
+
+  /** Check the editor's code against the exercise's tests: start a
+   *  session first when there is none. */
+  check() {
+    if (!this.exercise()) return;
+    if (this.phase === 'ended') this.restart();
+    this.pendingCheck = this.codeEl.value;
+    this.checkEl.disabled = true;
+    this.showVerdict('running', 'Checking…');
+    this.start();
+    this.flushCheck();
+  }
+
+  flushCheck() {
+    if (this.phase !== 'ready' || this.pendingCheck === null || !this.conn) return;
+    this.checkSeq += 1;
+    this.conn.check(String(this.checkSeq), this.pendingCheck);
+    this.pendingCheck = null;
+  }
+
+  /** Show a checked event: a verdict, then each test with its mark and,
+   *  for a failure, ExUnit's message. */
+  onChecked(msg) {
+    this.checkEl.disabled = false;
+    const tests = Array.isArray(msg.tests) ? msg.tests : [];
+    const passed = tests.filter((t) => t.status === 'pass').length;
+    if (msg.status === 'pass') {
+      this.showVerdict('pass', `Solved: all ${tests.length} tests pass.`);
+    } else if (msg.status === 'fail') {
+      this.showVerdict('fail', `${passed} of ${tests.length} tests pass.`);
+    } else {
+      this.showVerdict('error', msg.message || 'The code could not be checked.');
+    }
+    const list = this.$('.tests');
+    list.textContent = '';
+    for (const t of tests) {
+      const li = document.createElement('li');
+      li.dataset.status = t.status;
+      const mark = document.createElement('span');
+      mark.className = 'mark';
+      mark.textContent = t.status === 'pass' ? '✓' : '✗';
+      mark.setAttribute('aria-label', t.status === 'pass' ? 'passed' : 'failed');
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = t.name;
+      li.append(mark, name);
+      if (t.message) {
+        const pre = document.createElement('pre');
+        pre.className = 'message';
+        pre.textContent = t.message;
+        li.append(pre);
+      }
+      if (t.output) {
+        const pre = document.createElement('pre');
+        pre.className = 'output';
+        pre.textContent = t.output;
+        li.append(pre);
+      }
+      list.append(li);
+    }
+    this.frame().dataset.solved = msg.status === 'pass' ? 'true' : 'false';
+    this.dispatchEvent(new CustomEvent('iex-check', { detail: msg, bubbles: true, composed: true }));
+  }
+
+  showVerdict(state, text) {
+    this.resultsEl.hidden = false;
+    this.resultsEl.dataset.state = state;
+    this.$('.verdict').textContent = text;
+    if (state === 'running' || state === 'error') this.$('.tests').textContent = '';
+  }
+
+  frame() {
+    return this.$('.frame');
   }
 
   disconnectedCallback() {
@@ -261,6 +388,7 @@ class IexConsole extends HTMLElement {
     this.setStatus(resume ? 'Reconnecting…' : 'Starting…', 'connecting');
     const hello = { resumable: true };
     if (resume) hello.resume = resume.token;
+    else if (this.exercise()) hello.exercise = this.exercise();
     const token = this.getAttribute('token');
     if (token) hello.token = token;
     const setup = resume ? '' : this.getAttribute('setup') || '';
@@ -273,7 +401,13 @@ class IexConsole extends HTMLElement {
         if (resume) this.term.write('\x1bc'); // the server redraws the screen
         this.phase = resume ? 'ready' : 'booting';
         this.setStatus('Running', 'running');
-        if (resume) this.flush();
+        if (resume) {
+          this.flush();
+          this.flushCheck();
+        }
+      },
+      onEvent: (msg) => {
+        if (msg.type === 'checked') this.onChecked(msg);
       },
       onOutput: (bytes) => this.onOutput(bytes, setup),
       onExit: (msg) => this.ended(describeExit(msg, null)),
@@ -318,7 +452,7 @@ class IexConsole extends HTMLElement {
         return true; // show the prompt; setup's echo and output stay hidden
       }
       this.phase = 'ready';
-      setTimeout(() => this.flush());
+      setTimeout(() => { this.flush(); this.flushCheck(); });
       return true;
     }
     if (this.phase === 'setup') {
@@ -327,7 +461,7 @@ class IexConsole extends HTMLElement {
         this.setStatus('Running', 'running');
         // Redraw the prompt line as if setup had never been typed.
         this.term.write(`\r\x1b[K${m[0]}`);
-        setTimeout(() => this.flush());
+        setTimeout(() => { this.flush(); this.flushCheck(); });
       }
       return false;
     }
@@ -336,6 +470,11 @@ class IexConsole extends HTMLElement {
 
   ended(d) {
     this.phase = 'ended';
+    this.checkEl.disabled = false;
+    if (this.pendingCheck !== null) {
+      this.pendingCheck = null;
+      this.showVerdict('error', d.detail || d.title);
+    }
     this.store(null);
     this.setStatus(d.title, 'ended');
     this.term.write(`\r\n\x1b[2m[iexbox] ${d.title}. Press Run to start again.\x1b[0m\r\n`);

@@ -147,8 +147,8 @@ export function describeError(msg) {
       };
     case 'not_found':
       return {
-        title: 'This live session is not available',
-        detail: 'The link is wrong, or the session it showed has ended.',
+        title: 'This session or exercise is not available',
+        detail: serverSays || 'The link is wrong, the shared session has ended, or the server has no such exercise.',
         tone: 'info',
       };
     case 'internal':
