@@ -44,7 +44,7 @@ func TestLessonUsesTheWidget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(lesson), `<script src="/embed.js"`) || strings.Count(string(lesson), "<iex-console") != 3 {
-		t.Error("demo/lesson.html should load /embed.js and hold three <iex-console> exercises")
+	if !strings.Contains(string(lesson), `<script src="/embed.js"`) || strings.Count(string(lesson), "<iex-console") != 5 || !strings.Contains(string(lesson), `exercise="enum/double"`) {
+		t.Error("demo/lesson.html should load /embed.js and hold five <iex-console> elements, enum/double among them")
 	}
 }
