@@ -60,6 +60,7 @@ func defaults() config {
 		maxViewers:      200,
 		maxViewersTotal: 2000,
 		tokenMaxLife:    24 * time.Hour,
+		checkTimeout:    10 * time.Second,
 	}
 }
 
