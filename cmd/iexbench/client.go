@@ -35,6 +35,14 @@ type event struct {
 	Code       json.RawMessage `json:"code"`
 	Message    string          `json:"message"`
 	RetryAfter int             `json:"retry_after"`
+	Position   int             `json:"position"` // queued
+	ETA        int             `json:"eta"`      // queued
+}
+
+// queuedAt is one queued event as a waiting client heard it.
+type queuedAt struct {
+	at       time.Time
+	position int
 }
 
 // wsSession is one iexbox.v1 session as a browser runs it: it reads every
@@ -47,6 +55,10 @@ type wsSession struct {
 	// readyAfter is the time from the start of the dial to the ready
 	// event, set by whoever timed the dial.
 	readyAfter time.Duration
+	// helloAt, queued and readyAt tell how the session waited in line.
+	helloAt time.Time
+	queued  []queuedAt
+	readyAt time.Time
 
 	frames atomic.Int64 // binary frames received
 
@@ -75,6 +87,18 @@ var errRefused = errors.New("session refused")
 // waits for the ready event. Output is already being read when it returns.
 // The caller must close the session.
 func dial(ctx context.Context, url string, cols, rows int) (*wsSession, error) {
+	s, err := connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.helloReady(ctx, cols, rows); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// connect opens the WebSocket of a session that has not said hello yet.
+func connect(ctx context.Context, url string) (*wsSession, error) {
 	conn, resp, err := dialer.DialContext(ctx, url, http.Header{})
 	if err != nil {
 		if resp != nil {
@@ -82,35 +106,56 @@ func dial(ctx context.Context, url string, cols, rows int) (*wsSession, error) {
 		}
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
-	s := &wsSession{
+	return &wsSession{
 		terminal: newTerminal(), conn: conn,
 		exit: make(chan event, 1), readDone: make(chan struct{}),
-	}
+	}, nil
+}
+
+// helloReady says hello and waits for the ready event, noting the queued
+// events before it; on failure it closes the connection. Events of unknown
+// type are ignored, as the protocol asks.
+func (s *wsSession) helloReady(ctx context.Context, cols, rows int) error {
+	conn := s.conn
+	s.helloAt = time.Now()
 	if err := s.write(websocket.TextMessage, fmt.Appendf(nil, `{"type":"hello","cols":%d,"rows":%d}`, cols, rows)); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("hello: %w", err)
+		return fmt.Errorf("hello: %w", err)
 	}
-	// The first frame must be ready (or an error); it is read here, before
-	// the reader starts, so that no output can come first unnoticed.
+	// Frames up to ready are read here, before the reader starts, so that
+	// no output can come first unnoticed.
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
-	typ, data, err := conn.ReadMessage()
-	stop()
-	if err == nil && typ != websocket.TextMessage {
-		err = errors.New("output before ready")
-	}
-	if err == nil {
-		err = json.Unmarshal(data, &s.ready)
-	}
-	if err == nil && s.ready.Type != "ready" {
-		err = fmt.Errorf("%w: %s", errRefused, data)
-	}
-	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("wait for ready: %w", err)
+	defer stop()
+	for {
+		typ, data, err := conn.ReadMessage()
+		if err == nil && typ != websocket.TextMessage {
+			err = errors.New("output before ready")
+		}
+		var e event
+		if err == nil {
+			err = json.Unmarshal(data, &e)
+		}
+		if err == nil && e.Type == "error" {
+			err = fmt.Errorf("%w: %s", errRefused, data)
+		}
+		if err != nil {
+			conn.Close()
+			return fmt.Errorf("wait for ready: %w", err)
+		}
+		switch e.Type {
+		case "queued":
+			s.queued = append(s.queued, queuedAt{at: time.Now(), position: e.Position})
+			continue
+		case "ready":
+		default:
+			continue
+		}
+		s.ready, s.readyAt = e, time.Now()
+		break
 	}
 	conn.SetReadDeadline(time.Time{})
 	go s.read()
-	return s, nil
+	return nil
 }
 
 // read is the session's only reader. Binary frames are copied into the

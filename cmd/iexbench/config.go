@@ -19,7 +19,11 @@ import (
 var errHelp = errors.New("help requested")
 
 // measurements are the names -only accepts, in the order they run.
-var measurements = []string{"prompt", "echo", "eval", "throughput", "producer", "churn", "boot", "density"}
+var measurements = []string{"prompt", "echo", "eval", "throughput", "producer", "churn", "boot", "density", "wave", "arrivals"}
+
+// defaultMeasurements run when -only is not given: the classroom ones
+// (wave, arrivals) want a server of their own with the default flags.
+var defaultMeasurements = measurements[:8]
 
 // config is the benchmark's configuration, from flags.
 type config struct {
@@ -50,6 +54,10 @@ type config struct {
 	densityMax                     bool
 	densityStep, densityCap        int
 	openParallel                   int
+	waves                          []int
+	waveGap, waveHold              time.Duration
+	arrivalsRate                   float64
+	arrivalsDuration, arrivalsHold time.Duration
 	cols, rows                     int
 	only                           map[string]bool
 	cgroupParent                   string
@@ -61,7 +69,7 @@ type config struct {
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	c := config{args: args[1:]}
-	var only, manyGaps, tables string
+	var only, manyGaps, tables, waves string
 	fs := flag.NewFlagSet("iexbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.url, "url", "ws://127.0.0.1:8080/ws", "WebSocket URL of the iexbox server with a warm pool")
@@ -103,7 +111,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.openParallel, "open-parallel", 4, "sessions opened at once when opening many")
 	fs.IntVar(&c.cols, "cols", 200, "terminal columns")
 	fs.IntVar(&c.rows, "rows", 50, "terminal rows")
-	fs.StringVar(&only, "only", strings.Join(measurements, ","), "comma-separated measurements to run: "+strings.Join(measurements, ","))
+	fs.StringVar(&waves, "waves", "40,40", "wave: sizes of the waves, clients opened at once from this one address, one wave every -wave-gap")
+	fs.DurationVar(&c.waveGap, "wave-gap", 2*time.Minute, "wave: from the start of one wave to the start of the next")
+	fs.DurationVar(&c.waveHold, "wave-hold", 60*time.Second, "wave: a wave's sessions stay open this long from its start")
+	fs.Float64Var(&c.arrivalsRate, "arrivals-rate", 1, "arrivals: new sessions per second")
+	fs.DurationVar(&c.arrivalsDuration, "arrivals-duration", 120*time.Second, "arrivals: how long sessions keep arriving")
+	fs.DurationVar(&c.arrivalsHold, "arrivals-hold", 30*time.Second, "arrivals: how long each session lasts")
+	fs.StringVar(&only, "only", strings.Join(defaultMeasurements, ","), "comma-separated measurements to run: "+strings.Join(measurements, ","))
 	fs.StringVar(&c.jsonPath, "json", "", "write the figures as JSON to this file")
 	fs.StringVar(&c.label, "label", "", "label of this run's baseline containers (default iexbench-<pid>)")
 	fs.StringVar(&tables, "table", "", "comma-separated JSON reports of earlier runs (say runc.json,runsc.json): print them as one table and measure nothing")
@@ -138,6 +152,16 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			return c, fmt.Errorf("-only %q: want some of %s", m, strings.Join(measurements, ","))
 		}
 		c.only[m] = true
+	}
+	for _, w := range strings.Split(waves, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(w))
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("-waves %q: want sizes such as 40,40", waves)
+		}
+		c.waves = append(c.waves, n)
+	}
+	if c.arrivalsRate <= 0 || c.arrivalsDuration <= 0 {
+		return c, errors.New("-arrivals-rate and -arrivals-duration must be positive")
 	}
 	for _, g := range strings.Split(manyGaps, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(g))

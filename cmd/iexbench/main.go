@@ -66,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		{"churn", b.measureChurn},
 		{"boot", b.measureBoot},
 		{"density", b.measureDensity},
+		{"wave", b.measureWaves},
+		{"arrivals", b.measureArrivals},
 	}
 	var failed []error
 	for _, s := range steps {

@@ -27,6 +27,8 @@ type report struct {
 	Churn      *churnResult      `json:"churn,omitempty"`
 	Boot       *bootResult       `json:"boot,omitempty"`
 	Density    *densityResult    `json:"density,omitempty"`
+	Waves      []*waveResult     `json:"waves,omitempty"`
+	Arrivals   *arrivalsResult   `json:"arrivals,omitempty"`
 
 	Noise      map[string]hostNoise  `json:"host_at_start_of,omitempty"`
 	Throttling map[string]throttling `json:"sandbox_cgroup_throttling,omitempty"`
@@ -139,6 +141,7 @@ func tableRows(r *report) []row {
 			add("most idle sessions", fmt.Sprintf("%d", d.Max.Reached), "", "", ">=300 (runc)", verdict(runc, d.Max.Reached >= 300))
 		}
 	}
+	waveRows(r, add)
 	return rows
 }
 

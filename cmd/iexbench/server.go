@@ -59,9 +59,12 @@ type status struct {
 		Max    int `json:"max"`
 	} `json:"sessions"`
 	Pool *struct {
-		Size     int `json:"size"`
-		Ready    int `json:"ready"`
-		Starting int `json:"starting"`
+		Size     int    `json:"size"`
+		Ready    int    `json:"ready"`
+		Starting int    `json:"starting"`
+		Target   int    `json:"target"`
+		Queued   int    `json:"queued"`
+		Reason   string `json:"reason"`
 	} `json:"pool"`
 }
 

@@ -1,0 +1,411 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// waveResult is one wave: clients opened at once from one address.
+type waveResult struct {
+	Clients     int      `json:"clients"`
+	At          float64  `json:"at_s"` // since the first wave began
+	WarmAtStart int      `json:"warm_at_start"`
+	TargetStart int      `json:"pool_target_at_start"`
+	Refused     int      `json:"refused"`
+	Errors      []string `json:"first_errors,omitempty"`
+	Prompt      dist     `json:"prompt"` // hello to prompt
+	LastS       float64  `json:"last_s"`
+	Waited      int      `json:"waited"` // told queued before ready
+	// Overtaken counts waiting clients served after a client whose hello
+	// was sent later (all come from one address).
+	Overtaken   int     `json:"overtaken"`
+	MaxSilenceS float64 `json:"max_silence_s"` // longest wait without a queued event
+	Boots       int     `json:"boots"`         // sandboxes started during the wave and its refill
+	CPUPerBootS float64 `json:"cpu_s_per_boot"`
+	// CeilingPerS is the boots per second the host's cores allow at that
+	// CPU per boot; BoundS is 1.2 × (clients − warm at start) ÷ it.
+	CeilingPerS float64      `json:"ceiling_per_s"`
+	BoundS      float64      `json:"bound_s"`
+	Pool        []poolSample `json:"pool"`
+}
+
+// arrivalsResult is sessions arriving at a steady rate.
+type arrivalsResult struct {
+	PerSecond   float64      `json:"per_s"`
+	Seconds     float64      `json:"seconds"`
+	HoldS       float64      `json:"hold_s"`
+	Sessions    int          `json:"sessions"`
+	Refused     int          `json:"refused"`
+	Errors      []string     `json:"first_errors,omitempty"`
+	Prompt      dist         `json:"prompt"`
+	Waited      int          `json:"waited"`
+	Boots       int          `json:"boots"`
+	CPUPerBootS float64      `json:"cpu_s_per_boot"`
+	Pool        []poolSample `json:"pool"`
+}
+
+// poolSample is the server's pool and line at one moment.
+type poolSample struct {
+	T        float64 `json:"t"`
+	Active   int     `json:"active"`
+	Ready    int     `json:"ready"`
+	Starting int     `json:"starting"`
+	Target   int     `json:"target"`
+	Queued   int     `json:"queued"`
+}
+
+// waveClient is one client of a wave, as it fared.
+type waveClient struct {
+	i      int
+	s      *wsSession
+	prompt time.Duration
+	err    error
+}
+
+// measureWaves opens the -waves one after another, -wave-gap apart,
+// every client of a wave at once from this one address, each to its
+// prompt and 1+1; a wave's sessions stay open until -wave-hold after its
+// start (or the next wave).
+func (b *bench) measureWaves(ctx context.Context) error {
+	if err := b.warm.waitSettled(ctx, 0, 10*time.Minute); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	var errs []error
+	for i, n := range b.cfg.waves {
+		if i > 0 {
+			select {
+			case <-time.After(time.Until(t0.Add(time.Duration(i) * b.cfg.waveGap))):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		r, err := b.wave(ctx, n, t0)
+		b.report.Waves = append(b.report.Waves, r)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// wave runs one wave of n clients.
+func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, error) {
+	r := &waveResult{Clients: n}
+	st, err := b.warm.getStatus(ctx)
+	if err != nil {
+		return r, err
+	}
+	if st.Pool != nil {
+		r.WarmAtStart, r.TargetStart = st.Pool.Ready, st.Pool.Target
+	}
+	sampler := b.samplePool(ctx)
+	cpu0, starts0 := b.stackCPU(), b.starts(ctx)
+	start := time.Now()
+	r.At = round3(start.Sub(t0).Seconds())
+
+	// Connect everyone, then say hello in order, a moment apart, so the
+	// order of arrival is known.
+	clients := make([]*waveClient, n)
+	var wg sync.WaitGroup
+	for i := range clients {
+		c := &waveClient{i: i}
+		clients[i] = c
+		wg.Go(func() { c.s, c.err = connect(ctx, b.warm.ws) })
+	}
+	wg.Wait()
+	helloStart := time.Now()
+	for _, c := range clients {
+		if c.err != nil {
+			continue
+		}
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			if c.err = c.s.helloReady(ctx, b.cfg.cols, b.cfg.rows); c.err != nil {
+				return
+			}
+			at, err := c.s.wait(ctx, "iex(1)> ")
+			if err != nil {
+				c.err = err
+				return
+			}
+			c.prompt = at.Sub(c.s.helloAt)
+			c.err = c.s.eval(ctx, "1+1", "2")
+		})
+		time.Sleep(2 * time.Millisecond)
+	}
+	wg.Wait()
+	var prompts []time.Duration
+	var last time.Time
+	for _, c := range clients {
+		switch {
+		case errors.Is(c.err, errRefused):
+			r.Refused++
+			fallthrough
+		case c.err != nil:
+			if len(r.Errors) < 5 {
+				r.Errors = append(r.Errors, c.err.Error())
+			}
+			continue
+		}
+		prompts = append(prompts, c.prompt)
+		if end := c.s.helloAt.Add(c.prompt); end.After(last) {
+			last = end
+		}
+	}
+	r.Prompt = summarize(prompts)
+	if !last.IsZero() {
+		r.LastS = round3(last.Sub(helloStart).Seconds())
+	}
+	r.Waited, r.Overtaken, r.MaxSilenceS = lineFigures(clients)
+
+	// Hold the sessions as a class would, then end them; the refill after
+	// the wave is part of its cost.
+	select {
+	case <-time.After(time.Until(start.Add(b.cfg.waveHold))):
+	case <-ctx.Done():
+	}
+	for _, c := range clients {
+		if c.err == nil {
+			c.s.close()
+		}
+	}
+	settleErr := b.warm.waitSettled(ctx, 0, 5*time.Minute)
+	cpu := b.stackCPU() - cpu0
+	r.Boots = b.starts(ctx) - starts0
+	if r.Boots > 0 {
+		r.CPUPerBootS = round3(cpu / float64(r.Boots))
+		r.CeilingPerS = round3(float64(b.report.Machine.Cores) / r.CPUPerBootS)
+		r.BoundS = round3(1.2 * float64(max(n-r.WarmAtStart, 0)) / r.CeilingPerS)
+	}
+	r.Pool = sampler()
+	b.logf("wave of %d: warm at start %d, refused %d, prompt p50 %.0f ms p95 %.0f ms max %.0f ms, last %.1f s, waited %d, overtaken %d, "+
+		"longest silence %.1f s, %d boots at %.2f CPU s each (ceiling %.2f/s, bound %.1f s)",
+		n, r.WarmAtStart, r.Refused, r.Prompt.P50, r.Prompt.P95, r.Prompt.Max, r.LastS, r.Waited, r.Overtaken,
+		r.MaxSilenceS, r.Boots, r.CPUPerBootS, r.CeilingPerS, r.BoundS)
+	return r, settleErr
+}
+
+// lineFigures tells how many clients waited in line, how many of those
+// were served after a later arrival, and the longest a waiting client went
+// without hearing its position (from its hello to its first queued event,
+// between events, and from the last one to ready).
+func lineFigures(clients []*waveClient) (waited, overtaken int, silence float64) {
+	var served []*waveClient
+	for _, c := range clients {
+		if c.err != nil || len(c.s.queued) == 0 {
+			continue
+		}
+		waited++
+		served = append(served, c)
+		prev := c.s.helloAt
+		for _, q := range c.s.queued {
+			silence = max(silence, q.at.Sub(prev).Seconds())
+			prev = q.at
+		}
+		silence = max(silence, c.s.readyAt.Sub(prev).Seconds())
+	}
+	for _, c := range served {
+		for _, d := range served {
+			if d.i > c.i && d.s.readyAt.Before(c.s.readyAt) {
+				overtaken++
+				break
+			}
+		}
+	}
+	return waited, overtaken, round3(silence)
+}
+
+// measureArrivals opens -arrivals-rate sessions a second for
+// -arrivals-duration, each held -arrivals-hold from its start.
+func (b *bench) measureArrivals(ctx context.Context) error {
+	if err := b.warm.waitSettled(ctx, 0, 10*time.Minute); err != nil {
+		return err
+	}
+	r := &arrivalsResult{PerSecond: b.cfg.arrivalsRate, Seconds: b.cfg.arrivalsDuration.Seconds(), HoldS: b.cfg.arrivalsHold.Seconds()}
+	b.report.Arrivals = r
+	sampler := b.samplePool(ctx)
+	cpu0, starts0 := b.stackCPU(), b.starts(ctx)
+	var (
+		mu      sync.Mutex
+		prompts []time.Duration
+		wg      sync.WaitGroup
+	)
+	every := time.Duration(float64(time.Second) / b.cfg.arrivalsRate)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	end := time.Now().Add(b.cfg.arrivalsDuration)
+	for time.Now().Before(end) && ctx.Err() == nil {
+		wg.Go(func() {
+			began := time.Now()
+			s, d, err := b.openPrompt(ctx, b.warm)
+			if err == nil {
+				err = s.eval(ctx, "1+1", "2")
+			}
+			mu.Lock()
+			r.Sessions++
+			switch {
+			case errors.Is(err, errRefused):
+				r.Refused++
+				fallthrough
+			case err != nil:
+				if len(r.Errors) < 5 {
+					r.Errors = append(r.Errors, err.Error())
+				}
+			default:
+				prompts = append(prompts, d)
+				if len(s.queued) > 0 {
+					r.Waited++
+				}
+			}
+			mu.Unlock()
+			if s == nil {
+				return
+			}
+			select {
+			case <-time.After(time.Until(began.Add(b.cfg.arrivalsHold))):
+			case <-ctx.Done():
+			}
+			s.close()
+		})
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+	}
+	wg.Wait()
+	settleErr := b.warm.waitSettled(ctx, 0, 5*time.Minute)
+	cpu := b.stackCPU() - cpu0
+	r.Boots = b.starts(ctx) - starts0
+	if r.Boots > 0 {
+		r.CPUPerBootS = round3(cpu / float64(r.Boots))
+	}
+	r.Prompt = summarize(prompts)
+	r.Pool = sampler()
+	b.logf("arrivals %.1f/s for %.0f s, held %.0f s: %d sessions, refused %d, prompt p50 %.0f ms p95 %.0f ms max %.0f ms, waited %d, %d boots at %.2f CPU s",
+		r.PerSecond, r.Seconds, r.HoldS, r.Sessions, r.Refused, r.Prompt.P50, r.Prompt.P95, r.Prompt.Max, r.Waited, r.Boots, r.CPUPerBootS)
+	return settleErr
+}
+
+// samplePool polls /status every second until the returned func is
+// called, which returns the samples.
+func (b *bench) samplePool(ctx context.Context) func() []poolSample {
+	ctx, cancel := context.WithCancel(ctx)
+	var samples []poolSample
+	done := make(chan struct{})
+	t0 := time.Now()
+	go func() {
+		defer close(done)
+		for {
+			if st, err := b.warm.getStatus(ctx); err == nil && st.Pool != nil {
+				samples = append(samples, poolSample{T: round1(time.Since(t0).Seconds()), Active: st.Sessions.Active,
+					Ready: st.Pool.Ready, Starting: st.Pool.Starting, Target: st.Pool.Target, Queued: st.Pool.Queued})
+			}
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func() []poolSample {
+		cancel()
+		<-done
+		return samples
+	}
+}
+
+// stackCPU is the CPU seconds used so far by what boots a sandbox: the
+// sandboxes' parent cgroup (their programs, and gVisor's sandbox and
+// gofer), the Docker Engine, containerd and its shims, and the server.
+func (b *bench) stackCPU() float64 {
+	s := procCPU(b.warm.pid)
+	for _, p := range []string{"dockerd", "containerd", "containerd-shim"} {
+		s += cpuByName(p)
+	}
+	if b.cfg.cgroupParent != "" {
+		if data, err := os.ReadFile("/sys/fs/cgroup/cpuacct/" + b.cfg.cgroupParent + "/cpuacct.usage"); err == nil {
+			ns, _ := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+			s += float64(ns) / 1e9
+		}
+	}
+	return s
+}
+
+// starts is how many sandboxes the server has started: its count of
+// Docker start requests, from /metrics.
+func (b *bench) starts(ctx context.Context) int {
+	u := strings.Replace(strings.Replace(b.warm.status, "/status", "/metrics", 1), "ws://", "http://", 1)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if rest, ok := strings.CutPrefix(line, `iexbox_docker_request_seconds_count{op="start"} `); ok {
+			v, _ := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return int(v)
+		}
+	}
+	return 0
+}
+
+// waveRows are the wave and arrival figures beside their targets.
+func waveRows(r *report, add func(figure, iexbox, docker, ratio, target, met string)) {
+	for i, w := range r.Waves {
+		name := fmt.Sprintf("wave %d: %d at once, warm at start %d", i+1, w.Clients, w.WarmAtStart)
+		add(name+", refused", strconv.Itoa(w.Refused), "", "", "0", verdict(true, w.Refused == 0))
+		target, met := "p95<=1000", verdict(w.Clients <= 40, w.Prompt.P95 <= 1000)
+		if w.Clients > 40 {
+			target = "p50<=1000 if warm>=50"
+			met = verdict(w.WarmAtStart >= 50, w.Prompt.P50 <= 1000)
+		}
+		add(name+", prompt p50/p95/max ms", f3(w.Prompt.P50, w.Prompt.P95, w.Prompt.Max), "", "", target, met)
+		if w.Waited > 0 {
+			add(name+", last s / bound s", fmt.Sprintf("%.1f / %.1f", w.LastS, w.BoundS), "", "",
+				"<= 1.2 x waiting / ceiling", verdict(w.BoundS > 0, w.LastS <= w.BoundS))
+			add(name+", waited / overtaken / longest silence s", fmt.Sprintf("%d / %d / %.1f", w.Waited, w.Overtaken, w.MaxSilenceS), "", "",
+				"0 overtaken, <=2 s", verdict(true, w.Overtaken == 0 && w.MaxSilenceS <= 2.2))
+		}
+		add(name+", CPU s per boot (ceiling/s)", fmt.Sprintf("%.2f (%.2f)", w.CPUPerBootS, w.CeilingPerS), "", "", "report", "-")
+	}
+	if a := r.Arrivals; a != nil {
+		name := fmt.Sprintf("arrivals %.1f/s for %.0f s, held %.0f s", a.PerSecond, a.Seconds, a.HoldS)
+		add(name+", refused", strconv.Itoa(a.Refused), "", "", "0", verdict(true, a.Refused == 0))
+		add(name+", prompt p50/p95/max ms", f3(a.Prompt.P50, a.Prompt.P95, a.Prompt.Max), "", "", "p95<=1000", verdict(true, a.Prompt.P95 <= 1000))
+		add(name+", waited, CPU s per boot", fmt.Sprintf("%d, %.2f", a.Waited, a.CPUPerBootS), "", "", "report", "-")
+		if len(a.Pool) > 0 {
+			lo := slices.MinFunc(a.Pool, func(x, y poolSample) int { return x.Ready - y.Ready })
+			add(name+", pool ready min / target max", fmt.Sprintf("%d / %d", lo.Ready,
+				slices.MaxFunc(a.Pool, func(x, y poolSample) int { return x.Target - y.Target }).Target), "", "", "report", "-")
+		}
+	}
+}
+
+// eval types expr at the prompt and checks that the reply holds want.
+func (s *wsSession) eval(ctx context.Context, expr, want string) error {
+	if err := s.send(expr + "\r"); err != nil {
+		return err
+	}
+	out, _, err := s.waitText(ctx, "iex(2)> ", 30*time.Second)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "\n"+want) {
+		return fmt.Errorf("%s printed %q, want %s", expr, out, want)
+	}
+	return nil
+}
