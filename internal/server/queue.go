@@ -116,7 +116,11 @@ func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log 
 	var sent time.Time
 	report := func(force bool) error {
 		st := pl.Status()
-		if !force && (st.Ahead == last.Ahead || time.Since(sent) < queuedEvery) && time.Since(sent) < queuedAtLeast {
+		// Checked every queuedEvery: a change waits at most that long, and
+		// the heartbeat goes out before queuedAtLeast has passed.
+		since := time.Since(sent)
+		changed := st.Ahead != last.Ahead && since >= queuedEvery
+		if !force && !changed && since < queuedAtLeast-queuedEvery {
 			return nil
 		}
 		last, sent = st, time.Now()
