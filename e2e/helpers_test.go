@@ -201,7 +201,10 @@ type serverStatus struct {
 	Runtime  string
 	Warnings []string
 	Sessions struct{ Active, Max int }
-	Pool     *struct{ Size, Ready, Starting int }
+	Pool     *struct {
+		Size, Ready, Starting, Target, Max, Queued int
+		Reason                                     string
+	}
 }
 
 // status fetches /status.

@@ -57,6 +57,8 @@ type event struct {
 	Message     string          `json:"message"`
 	RetryAfter  int             `json:"retry_after"`
 	Count       int             `json:"count"` // viewers
+	Position    *int            `json:"position"` // queued
+	ETA         int             `json:"eta"`      // queued
 
 	raw string    // the frame as received
 	at  time.Time // when it arrived
