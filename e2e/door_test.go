@@ -280,7 +280,7 @@ func idleConnection(addr string, dialing chan struct{}) (time.Duration, error) {
 // names (HAProxy's `option httpchk GET /readyz` sends HTTP/1.0 with no
 // Host at all).
 func TestHostNames(t *testing.T) {
-	s := startServer(t, "-runtime", "runc", "-pool", "0")
+	s := startServer(t, "-runtime", "runc", "-pool", "0", "-trusted-proxies", "127.0.0.2")
 	_, port, _ := net.SplitHostPort(s.Addr)
 	rebound := "rebind.example:" + port
 	header := http.Header{"Origin": {"http://" + rebound}}
@@ -307,17 +307,31 @@ func TestHostNames(t *testing.T) {
 		{"/healthz", "web1", http.StatusOK},
 		{"/readyz", "web1:8081", http.StatusOK},
 	} {
-		code := rawGet(t, s.Addr, "HTTP/1.1", tc.path, tc.host)
+		code := rawGet(t, "127.0.0.1", s.Addr, "HTTP/1.1", tc.path, tc.host)
 		if code != tc.want {
 			t.Errorf("GET %s with Host %q: %d, want %d", tc.path, tc.host, code, tc.want)
 		}
 	}
 	// HAProxy's check, and a container health check's.
-	if code := rawGet(t, s.Addr, "HTTP/1.0", "/readyz", ""); code != http.StatusOK {
+	if code := rawGet(t, "127.0.0.1", s.Addr, "HTTP/1.0", "/readyz", ""); code != http.StatusOK {
 		t.Errorf("HTTP/1.0 GET /readyz without Host: %d, want 200", code)
 	}
-	if code := rawGet(t, s.Addr, "HTTP/1.0", "/healthz", ""); code != http.StatusOK {
+	if code := rawGet(t, "127.0.0.1", s.Addr, "HTTP/1.0", "/healthz", ""); code != http.StatusOK {
 		t.Errorf("HTTP/1.0 GET /healthz without Host: %d, want 200", code)
+	}
+	// /metrics is for scrapers on the inside: refused to whatever comes
+	// through the proxy (127.0.0.2), spelt as Go's router reads it.
+	for _, tc := range []struct {
+		from, path string
+		want       int
+	}{
+		{"127.0.0.1", "/metrics", http.StatusOK},
+		{"127.0.0.2", "/metrics", http.StatusNotFound},
+		{"127.0.0.2", "/%6Detrics", http.StatusNotFound},
+	} {
+		if code := rawGet(t, tc.from, s.Addr, "HTTP/1.1", tc.path, s.Addr); code != tc.want {
+			t.Errorf("GET %s from %s: %d, want %d", tc.path, tc.from, code, tc.want)
+		}
 	}
 	// The page's own security headers.
 	resp, err = httpClient.Get(s.URL() + "/")
@@ -333,11 +347,13 @@ func TestHostNames(t *testing.T) {
 	}
 }
 
-// rawGet sends one request with exactly the given protocol version and
-// Host header ("" sends none) and returns the status code.
-func rawGet(t *testing.T, addr, proto, path, host string) int {
+// rawGet sends one request from the loopback address local with exactly
+// the given protocol version and Host header ("" sends none) and returns
+// the status code.
+func rawGet(t *testing.T, local, addr, proto, path, host string) int {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	nd := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 5 * time.Second}
+	conn, err := nd.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

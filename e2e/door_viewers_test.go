@@ -15,6 +15,9 @@ import (
 	"github.com/gorilla/websocket"
 )
 
+// closeNotFound is the close code of error not_found.
+const closeNotFound = 4011
+
 // Figures of TestViewerFlood.
 const (
 	floodSessions      = 10
@@ -227,4 +230,76 @@ func viewersNowLocked(c *wsClient) int {
 		}
 	}
 	return -1
+}
+
+// TestUnshare: the presenter revokes its watch link with unshare: its
+// viewers get exit unshared and close 1000, the old link answers
+// not_found, the presenter is told no one watches, and the next share
+// gives a new link.
+func TestUnshare(t *testing.T) {
+	forEachRuntime(t, func(t *testing.T, rt string) {
+		s := startServer(t, "-runtime", rt, "-pool", "1")
+		p, _ := s.openSession(t, defaultCols, defaultRows)
+		token := share(t, p)
+		v, _ := watch(t, s, token)
+		if !p.waitFor(eventWait, func() bool { return viewersNowLocked(p) == 1 }) {
+			t.Fatalf("presenter told of %d viewers, want 1", viewersNow(p))
+		}
+		p.sendText(t, `{"type":"unshare"}`)
+		if e := v.waitEvent(t, "exit", eventWait); e.Reason != "unshared" || e.exitCode() != "null" {
+			t.Errorf("viewer told %s, want exit unshared with code null", e.raw)
+		}
+		v.requireClose(t, closeExited, eventWait)
+		if !p.waitFor(eventWait, func() bool { return viewersNowLocked(p) == 0 }) {
+			t.Errorf("presenter told of %d viewers after unshare, want 0", viewersNow(p))
+		}
+		old := s.connect(t)
+		old.sendText(t, viewerHello(token))
+		requireRefused(t, old, "not_found", closeNotFound)
+		if again := share(t, p); again == token {
+			t.Error("share after unshare gave the revoked token again")
+		} else {
+			w, _ := watch(t, s, again)
+			w.closeNormally()
+		}
+		requireEval(t, p, "1+1", "2") // the session itself goes on
+	})
+}
+
+// TestResizeBurst: 5,000 resizes sent in a burst make at most 100 resize
+// calls to the engine and at most 100 size events to a viewer; the last
+// size wins.
+func TestResizeBurst(t *testing.T) {
+	forEachRuntime(t, func(t *testing.T, rt string) {
+		s := startServer(t, "-runtime", rt, "-pool", "1")
+		p, _ := s.openSession(t, defaultCols, defaultRows)
+		v, _ := watch(t, s, share(t, p))
+		before := s.metric(t, `iexbox_docker_request_seconds_count{op="resize"}`)
+		start := time.Now()
+		for i := range 5000 {
+			p.sendText(t, fmt.Sprintf(`{"type":"resize","cols":%d,"rows":%d}`, 100+i%50, 30+i%10))
+		}
+		p.sendText(t, `{"type":"resize","cols":123,"rows":45}`)
+		sent := time.Since(start)
+		requireEval(t, p, ":io.columns()", "{:ok, 123}")
+		if !v.waitFor(eventWait, func() bool {
+			return len(v.events) > 0 && v.events[len(v.events)-1].Type == "size" && strings.Contains(v.events[len(v.events)-1].raw, `"cols":123`)
+		}) {
+			t.Fatalf("the viewer never got the last size; events %s", v.eventLog())
+		}
+		calls := s.metric(t, `iexbox_docker_request_seconds_count{op="resize"}`) - before
+		sizes := 0
+		for _, e := range v.allEvents() {
+			if e.Type == "size" {
+				sizes++
+			}
+		}
+		t.Logf("5,001 resizes sent in %v: %.0f engine resize calls, %d size events to the viewer", sent.Round(time.Millisecond), calls, sizes)
+		if calls > 100 || calls < 1 {
+			t.Errorf("%.0f engine resize calls for a burst of 5,001, want 1 to 100", calls)
+		}
+		if sizes > 100 {
+			t.Errorf("%d size events to a viewer for a burst of 5,001, want at most 100", sizes)
+		}
+	})
 }

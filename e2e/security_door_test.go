@@ -80,6 +80,11 @@ func TestAccessTokens(t *testing.T) {
 				{"no expiry", mintToken(secret, `{"client_sessions":5}`)},
 				{"claims swapped under a signature", payload + "." + otherSig},
 				{"padded", valid + "="},
+				// Beyond -token-max-lifetime (24 h by default): a leaked
+				// token must not work for a year.
+				{"expiry too far ahead", mintToken(secret, fmt.Sprintf(`{"exp":%d}`, time.Now().Add(25*time.Hour).Unix()))},
+				// Bound to another client's address.
+				{"bound to another address", mintToken(secret, fmt.Sprintf(`{"exp":%d,"addr":"127.0.0.2"}`, exp))},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					c := s.connect(t)
@@ -106,9 +111,10 @@ func TestAccessTokens(t *testing.T) {
 			if e := requireRefused(t, second, "rate_limited", closeRateLimited); e.RetryAfter <= 0 {
 				t.Errorf("refusal %s, want retry_after > 0", e.raw)
 			}
-			// ...unless its token raises the limit (a classroom).
+			// ...unless its token raises the limit (a classroom), here a
+			// token bound to this client's address.
 			classroom := s.connect(t)
-			classroom.helloToken(t, mintToken(secret, fmt.Sprintf(`{"exp":%d,"client_sessions":2}`, exp)))
+			classroom.helloToken(t, mintToken(secret, fmt.Sprintf(`{"exp":%d,"client_sessions":2,"addr":"127.0.0.1"}`, exp)))
 			classroom.waitEvent(t, "ready", readyWait)
 			classroom.waitPrompt(t, readyWait)
 			requireEval(t, classroom, "1+1", "2")

@@ -26,8 +26,9 @@ type Runtime struct {
 
 var _ session.Backend = (*Runtime)(nil)
 
-// New returns a Runtime that runs argv with the server's environment plus
-// env (KEY=value entries).
+// New returns a Runtime that runs argv with a minimal environment (see
+// childEnv) plus env (KEY=value entries). The server's own environment,
+// which may hold its token secret, never reaches the child.
 func New(argv []string, env []string) *Runtime {
 	return &Runtime{argv: argv, env: env}
 }
@@ -52,6 +53,20 @@ func (r *Runtime) Warnings() []string {
 // Close has nothing to release.
 func (r *Runtime) Close() error { return nil }
 
+// childEnv is all of the server's environment a child gets: where to find
+// programs, a home, a UTF-8 locale and the terminal type.
+func childEnv(getenv func(string) string) []string {
+	path := getenv("PATH")
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	home := getenv("HOME")
+	if home == "" {
+		home = os.TempDir()
+	}
+	return []string{"PATH=" + path, "HOME=" + home, "LANG=C.UTF-8", "TERM=xterm-256color"}
+}
+
 // Start runs the command in its own process group on a pty of the asked size.
 func (r *Runtime) Start(ctx context.Context, spec session.Spec) (session.Sandbox, error) {
 	if len(r.argv) == 0 {
@@ -61,7 +76,7 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (session.Sandbox
 		return nil, fmt.Errorf("start process: %w", err)
 	}
 	cmd := exec.Command(r.argv[0], r.argv[1:]...)
-	cmd.Env = append(append(os.Environ(), "TERM=xterm-256color"), r.env...)
+	cmd.Env = append(childEnv(os.Getenv), r.env...)
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(spec.Cols), Rows: uint16(spec.Rows)})
 	if err != nil {
 		return nil, fmt.Errorf("start process: %w", err)

@@ -297,3 +297,12 @@ func TestProcessResizeDuringClose(t *testing.T) {
 		<-tm.done
 	}
 }
+
+// The child gets a minimal environment, never the server's: its token
+// secret, say.
+func TestProcessEnvironmentMinimal(t *testing.T) {
+	t.Setenv("IEXBOX_TOKEN_SECRET", "not-for-the-child-0123456789")
+	tm := startTerm(t, 80, 24, "sh", "-c", `echo "keys:$(env | cut -d= -f1 | sort | tr '\n' ' ')"`)
+	tm.waitFor(t, `keys:HOME IEXBOX_TEST LANG PATH PWD TERM \r?\n`)
+	tm.wait(t)
+}

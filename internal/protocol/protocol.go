@@ -33,6 +33,8 @@ const (
 	TypeShare  = "share" // the presenter asks for a watch link
 	TypeEnd    = "end"   // the client ends its session on purpose
 	TypeCheck  = "check" // run the session's exercise tests against code
+	// TypeUnshare revokes the watch link: its viewers get exit unshared.
+	TypeUnshare = "unshare"
 )
 
 // Check bounds.
@@ -75,9 +77,6 @@ const (
 	CodeLagging      = "lagging"       // a viewer fell too far behind and was dropped
 )
 
-// ErrProtocol is wrapped by every decoding error: the peer broke the protocol.
-var ErrProtocol = errors.New("protocol violation")
-
 // ClientMessage is a decoded client control message. Cols and Rows are set
 // for hello and resize (already clamped); Bytes for ack.
 type ClientMessage struct {
@@ -117,21 +116,22 @@ type wireClient struct {
 	Code json.RawMessage `json:"code"`
 }
 
-// DecodeClient parses one text frame from a client. Every failure wraps
-// ErrProtocol and carries a message fit to show the client.
+// DecodeClient parses one text frame from a client. Every error it returns
+// is a protocol violation, with a message fit to show the client; the
+// caller marks it as such for the session (session.ErrProtocol).
 func DecodeClient(data []byte) (ClientMessage, error) {
 	var w wireClient
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&w); err != nil {
-		return ClientMessage{}, fmt.Errorf("%w: text frame is not a JSON object", ErrProtocol)
+		return ClientMessage{}, errors.New("text frame is not a JSON object")
 	}
 	// Only JSON whitespace may follow the value: dec.More alone would
 	// accept a stray ']' or '}'.
 	if len(bytes.TrimLeft(data[dec.InputOffset():], " \t\r\n")) > 0 {
-		return ClientMessage{}, fmt.Errorf("%w: text frame holds more than one JSON value", ErrProtocol)
+		return ClientMessage{}, errors.New("text frame holds more than one JSON value")
 	}
 	if w.Type == nil {
-		return ClientMessage{}, fmt.Errorf("%w: message has no \"type\"", ErrProtocol)
+		return ClientMessage{}, errors.New("message has no \"type\"")
 	}
 	m := ClientMessage{Type: *w.Type}
 	switch m.Type {
@@ -157,20 +157,20 @@ func DecodeClient(data []byte) (ClientMessage, error) {
 			return ClientMessage{}, err
 		}
 		if n < 0 {
-			return ClientMessage{}, fmt.Errorf("%w: \"bytes\" must not be negative", ErrProtocol)
+			return ClientMessage{}, errors.New("\"bytes\" must not be negative")
 		}
 		// float64(math.MaxInt64) is 2^63, which int64 cannot hold.
 		m.Bytes = math.MaxInt64
 		if n < math.MaxInt64 {
 			m.Bytes = int64(n)
 		}
-	case TypeShare, TypeEnd:
+	case TypeShare, TypeEnd, TypeUnshare:
 	case TypeCheck:
 		if err := decodeCheck(&w, &m); err != nil {
 			return ClientMessage{}, err
 		}
 	default:
-		return ClientMessage{}, fmt.Errorf("%w: unknown message type %q", ErrProtocol, m.Type)
+		return ClientMessage{}, fmt.Errorf("unknown message type %q", m.Type)
 	}
 	return m, nil
 }
@@ -185,26 +185,26 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 		{"exercise", w.Exercise, &m.Exercise}} {
 		if len(f.raw) > 0 && string(f.raw) != "null" {
 			if err := json.Unmarshal(f.raw, f.dst); err != nil {
-				return fmt.Errorf("%w: %q must be a string", ErrProtocol, f.name)
+				return fmt.Errorf("%q must be a string", f.name)
 			}
 		}
 	}
 	if len(w.Resumable) > 0 && string(w.Resumable) != "null" {
 		if err := json.Unmarshal(w.Resumable, &m.Resumable); err != nil {
-			return fmt.Errorf("%w: \"resumable\" must be true or false", ErrProtocol)
+			return errors.New("\"resumable\" must be true or false")
 		}
 	}
 	if len(m.Exercise) > MaxExerciseName {
-		return fmt.Errorf("%w: \"exercise\" is longer than %d bytes", ErrProtocol, MaxExerciseName)
+		return fmt.Errorf("\"exercise\" is longer than %d bytes", MaxExerciseName)
 	}
 	switch m.Mode {
 	case "", ModePresenter:
 	case ModeViewer:
 		if m.Watch == "" {
-			return fmt.Errorf("%w: a viewer's hello needs \"watch\"", ErrProtocol)
+			return errors.New("a viewer's hello needs \"watch\"")
 		}
 	default:
-		return fmt.Errorf("%w: unknown mode %q", ErrProtocol, m.Mode)
+		return fmt.Errorf("unknown mode %q", m.Mode)
 	}
 	return nil
 }
@@ -212,17 +212,17 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 // decodeCheck decodes a check: code is required, id optional.
 func decodeCheck(w *wireClient, m *ClientMessage) error {
 	if len(w.Code) == 0 || json.Unmarshal(w.Code, &m.Code) != nil || string(w.Code) == "null" {
-		return fmt.Errorf("%w: a check needs \"code\", a string", ErrProtocol)
+		return errors.New("a check needs \"code\", a string")
 	}
 	if len(m.Code) > MaxCheckCode {
-		return fmt.Errorf("%w: \"code\" is longer than %d bytes", ErrProtocol, MaxCheckCode)
+		return fmt.Errorf("\"code\" is longer than %d bytes", MaxCheckCode)
 	}
 	if len(w.ID) > 0 && string(w.ID) != "null" {
 		if json.Unmarshal(w.ID, &m.CheckID) != nil {
-			return fmt.Errorf("%w: \"id\" must be a string", ErrProtocol)
+			return errors.New("\"id\" must be a string")
 		}
 		if len(m.CheckID) > MaxCheckID {
-			return fmt.Errorf("%w: \"id\" is longer than %d bytes", ErrProtocol, MaxCheckID)
+			return fmt.Errorf("\"id\" is longer than %d bytes", MaxCheckID)
 		}
 	}
 	return nil
@@ -231,13 +231,13 @@ func decodeCheck(w *wireClient, m *ClientMessage) error {
 // number decodes a required JSON number field, truncating any fraction.
 func number(field string, raw json.RawMessage) (float64, error) {
 	if len(raw) == 0 {
-		return 0, fmt.Errorf("%w: %q is missing", ErrProtocol, field)
+		return 0, fmt.Errorf("%q is missing", field)
 	}
 	// A JSON number starts with '-' or a digit; this refuses "80", true
 	// and null, which json.Unmarshal would turn into 0.
 	var f float64
 	if c := raw[0]; (c != '-' && (c < '0' || c > '9')) || json.Unmarshal(raw, &f) != nil {
-		return 0, fmt.Errorf("%w: %q must be a number", ErrProtocol, field)
+		return 0, fmt.Errorf("%q must be a number", field)
 	}
 	return f, nil
 }
@@ -377,7 +377,7 @@ const (
 	CloseResumeFailed = 4010
 	CloseNotFound     = 4011
 	CloseLagging      = 4012
-	CloseEnded        = 1000 // the presenter ended the session (viewers)
+	CloseEnded        = 1000 // the presenter ended the session, or revoked the link (viewers)
 )
 
 // Exit reasons.
@@ -388,27 +388,9 @@ const (
 	ReasonOOM         = "oom"
 	ReasonShutdown    = "shutdown"
 	ReasonError       = "error"
-	ReasonClosed      = "closed" // viewers only: the presenter ended or left the session
+	ReasonClosed      = "closed"   // viewers only: the presenter ended or left the session
+	ReasonUnshared    = "unshared" // viewers only: the presenter revoked the watch link
 )
-
-// ExitCloseCode maps an exit reason to its close code.
-func ExitCloseCode(reason string) int {
-	switch reason {
-	case ReasonExited:
-		return CloseExited
-	case ReasonIdleTimeout:
-		return CloseIdleTimeout
-	case ReasonMaxLifetime:
-		return CloseMaxLifetime
-	case ReasonOOM:
-		return CloseOOM
-	case ReasonShutdown:
-		return CloseShutdown
-	case ReasonClosed:
-		return CloseEnded
-	}
-	return CloseError
-}
 
 // ErrorCloseCode maps an error code to its close code.
 func ErrorCloseCode(code string) int {

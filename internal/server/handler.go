@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -104,9 +103,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	// Pings are control frames: safe beside the session's reader and
 	// writer, and they keep a waiting client's connection open.
-	pingCtx, stopPing := context.WithCancel(context.Background())
-	defer stopPing()
-	go c.keepAlive(pingCtx)
+	defer c.keepAlive()()
 
 	started := time.Now()
 	adm, sc, finish, cols, rows, err := s.waitInLine(c, place, hello.Cols, hello.Rows, log)

@@ -101,3 +101,32 @@ func TestGauge(t *testing.T) {
 		t.Fatal("a double release made room twice")
 	}
 }
+
+// /metrics is refused through a trusted proxy, however the path is spelt;
+// Go's router serves it only under the decoded path /metrics and redirects
+// unclean spellings to it, which is what the deploy examples block.
+func TestMetricsPrivate(t *testing.T) {
+	proxies, _ := ParseTrustedProxies("127.0.0.2")
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("iexbox_up 1\n")) })
+	s := New(Config{TrustedProxies: proxies, Metrics: metrics, Log: slog.New(slog.DiscardHandler)})
+	for _, tt := range []struct {
+		remote, target string
+		want           int
+	}{
+		{"127.0.0.1:5000", "/metrics", http.StatusOK},
+		{"127.0.0.1:5000", "/%6Detrics", http.StatusOK},
+		{"127.0.0.1:5000", "//metrics", http.StatusTemporaryRedirect},
+		{"127.0.0.1:5000", "/./metrics", http.StatusTemporaryRedirect},
+		{"127.0.0.2:5000", "/metrics", http.StatusNotFound},
+		{"127.0.0.2:5000", "/%6Detrics", http.StatusNotFound},
+	} {
+		r := httptest.NewRequest("GET", tt.target, nil)
+		r.RemoteAddr = tt.remote
+		r.Host = "127.0.0.1:8080"
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, r)
+		if w.Code != tt.want {
+			t.Errorf("GET %s from %s: %d, want %d", tt.target, tt.remote, w.Code, tt.want)
+		}
+	}
+}

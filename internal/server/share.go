@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"time"
@@ -20,9 +19,7 @@ func (s *Server) serveResume(c *wsClient, hello protocol.ClientMessage, log *slo
 		return
 	}
 	log = s.cfg.Log.With("session", live.ID())
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go c.keepAlive(ctx)
+	defer c.keepAlive()()
 	err := live.Attach(c, s.greeter(c, live), hello.Cols, hello.Rows)
 	if errors.Is(err, session.ErrSessionOver) {
 		s.refuse(c, log, protocol.CodeResumeFailed, "this session has ended", 0)
@@ -53,9 +50,7 @@ func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, client s
 	defer leave()
 	log = s.cfg.Log.With("session", live.ID(), "viewer", true)
 	c.viewer = true
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	go c.keepAlive(ctx)
+	defer c.keepAlive()()
 	started := time.Now()
 	err := live.Watch(c, func(cols, rows int) error {
 		return c.sendReady(protocol.Ready{

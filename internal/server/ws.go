@@ -1,11 +1,11 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,18 +72,29 @@ func (c *wsClient) unqueue() {
 	c.conn.SetReadDeadline(time.Now().Add(pongWait))
 }
 
-// keepAlive pings until ctx ends; pings are control frames, safe beside the
-// reader and the writer.
-func (c *wsClient) keepAlive(ctx context.Context) {
-	t := time.NewTicker(pingPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-t.C:
-			c.ping()
-		case <-ctx.Done():
-			return
+// keepAlive pings every pingPeriod until the returned stop is called;
+// stop waits for the pinging goroutine to end, so none outlives its
+// connection. Pings are control frames, safe beside the reader and the
+// writer.
+func (c *wsClient) keepAlive() (stop func()) {
+	done, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(pingPeriod)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				c.ping()
+			case <-quit:
+				return
+			}
 		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(quit) })
+		<-done
 	}
 }
 
@@ -153,6 +164,8 @@ func (c *wsClient) Receive() (session.Message, error) {
 			return session.Message{}, protocolError(errors.New("check before ready"))
 		}
 		return session.Message{Kind: session.Check, Code: m.Code, CheckID: m.CheckID}, nil
+	case protocol.TypeUnshare:
+		return session.Message{Kind: session.Unshare}, nil
 	}
 	return session.Message{}, protocolError(fmt.Errorf("unexpected %q after hello", m.Type))
 }
@@ -225,17 +238,46 @@ func (c *wsClient) sendJSON(v any) error {
 	return c.conn.WriteMessage(websocket.TextMessage, data)
 }
 
-// End sends the exit event (or, for a protocol violation, the error event)
-// and then the close frame with the outcome's close code.
+// ending is what a client is told of how its session ended: an exit
+// event with the reason and a close code, or, where errorCode is set, an
+// error event with that code (and the code's close code).
+type ending struct {
+	close     int
+	errorCode string
+	message   string // of the error event
+}
+
+// endings is the one table from a session's end reason to its event and
+// close code (docs/protocol.md, "Close codes"). A reason missing here is
+// told as exit error, close 1011.
+var endings = map[session.Reason]ending{
+	session.ReasonExited:      {close: protocol.CloseExited},
+	session.ReasonIdleTimeout: {close: protocol.CloseIdleTimeout},
+	session.ReasonMaxLifetime: {close: protocol.CloseMaxLifetime},
+	session.ReasonOOM:         {close: protocol.CloseOOM},
+	session.ReasonShutdown:    {close: protocol.CloseShutdown},
+	session.ReasonError:       {close: protocol.CloseError},
+	session.ReasonClosed:      {close: protocol.CloseEnded},
+	session.ReasonUnshared:    {close: protocol.CloseEnded},
+	session.ReasonProtocol:    {errorCode: protocol.CodeProtocol},
+	session.ReasonLagging:     {errorCode: protocol.CodeLagging, message: "this viewer fell too far behind; reconnect to catch up"},
+}
+
+// End sends the end's event, then the close frame with its close code.
 func (c *wsClient) End(e session.End) error {
-	switch e.Reason {
-	case session.ReasonProtocol:
-		return c.refuse(protocol.CodeProtocol, protocolMessage(e.Err), 0)
-	case session.ReasonLagging:
-		return c.refuse(protocol.CodeLagging, "this viewer fell too far behind; reconnect to catch up", 0)
+	how, ok := endings[e.Reason]
+	if !ok {
+		how = endings[session.ReasonError]
+	}
+	if how.errorCode != "" {
+		msg := how.message
+		if e.Reason == session.ReasonProtocol {
+			msg = protocolMessage(e.Err)
+		}
+		return c.refuse(how.errorCode, msg, 0)
 	}
 	err := c.sendJSON(protocol.Exit{Type: protocol.TypeExit, Reason: string(e.Reason), Code: e.Code})
-	return errors.Join(err, c.closeFrame(protocol.ExitCloseCode(string(e.Reason)), string(e.Reason)))
+	return errors.Join(err, c.closeFrame(how.close, string(e.Reason)))
 }
 
 // refuse sends an error event and closes with the code's close code.
@@ -258,17 +300,11 @@ func (c *wsClient) ping() error {
 func (c *wsClient) Close() error { return c.conn.Close() }
 
 // protocolMessage is what the client is told about its violation: the
-// decoder's own words, without the sentinels' repeated prefixes.
+// decoder's own words, without the sentinel's prefix.
 func protocolMessage(err error) string {
 	if err == nil {
-		return "protocol violation"
+		return session.ErrProtocol.Error()
 	}
-	msg := err.Error()
-	for {
-		rest, ok := strings.CutPrefix(msg, "protocol violation: ")
-		if !ok {
-			return msg
-		}
-		msg = rest
-	}
+	msg, _ := strings.CutPrefix(err.Error(), session.ErrProtocol.Error()+": ")
+	return msg
 }

@@ -169,6 +169,8 @@ func (s *Session) receive(a *attachment) {
 			case a.events <- Event{Kind: Shared, Watch: s.share()}:
 			default: // a client asking faster than it reads gets fewer answers
 			}
+		case Unshare:
+			s.unshare()
 		case EndSession:
 			s.cancel(errEnded)
 			return

@@ -7,7 +7,8 @@ type Reason string
 
 // Reasons a session ends. The first six are reported to the client in an
 // exit event; ReasonClosed and ReasonProtocol are not exits of the sandbox
-// (viewers are told ReasonClosed), and ReasonLagging ends one viewer only.
+// (viewers are told ReasonClosed), and ReasonLagging and ReasonUnshared end
+// viewers only.
 const (
 	ReasonExited      Reason = "exited"       // the program exited by itself
 	ReasonIdleTimeout Reason = "idle_timeout" // no keyboard input for too long
@@ -18,6 +19,7 @@ const (
 	ReasonClosed      Reason = "closed"       // the client went away
 	ReasonProtocol    Reason = "protocol"     // the client broke the protocol
 	ReasonLagging     Reason = "lagging"      // a viewer fell too far behind
+	ReasonUnshared    Reason = "unshared"     // the presenter revoked the watch link (viewers)
 )
 
 // End is the outcome of a session.

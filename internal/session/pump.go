@@ -1,36 +1,59 @@
 package session
 
-import "bytes"
+import (
+	"bytes"
+	"time"
+)
 
-// applyResizes applies the latest size, so a slow runtime never blocks a
-// reader.
+// resizeEvery is the shortest time between two resizes applied: a client
+// that sends thousands in a burst makes at most one engine call and one
+// size event per viewer every resizeEvery. The latest size always wins.
+const resizeEvery = 50 * time.Millisecond
+
+// applyResizes applies the latest size, at most every resizeEvery, so a
+// slow runtime never blocks a reader and a burst costs little; viewers
+// follow each size applied.
 func (s *Session) applyResizes() {
 	defer s.wg.Done()
+	var last time.Time
 	for {
+		var size [2]int
 		select {
-		case size := <-s.resizes:
-			if err := s.sb.Resize(s.ctx, size[0], size[1]); err != nil && s.ctx.Err() == nil {
-				s.log.Debug("resize", "err", err)
-			}
+		case size = <-s.resizes:
 		case <-s.ctx.Done():
 			return
 		}
+		if wait := resizeEvery - time.Since(last); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-s.ctx.Done():
+				return
+			}
+			select { // a newer size came meanwhile: it wins
+			case size = <-s.resizes:
+			default:
+			}
+		}
+		last = time.Now()
+		if err := s.sb.Resize(s.ctx, size[0], size[1]); err != nil && s.ctx.Err() == nil {
+			s.log.Debug("resize", "err", err)
+		}
+		s.mu.Lock()
+		if s.size != size {
+			s.size = size
+			s.fanout(frame{cols: size[0], rows: size[1]})
+		}
+		s.mu.Unlock()
 	}
 }
 
-// resize asks for a new size; the latest wins. Viewers follow it.
+// resize asks for a new size; the latest wins.
 func (s *Session) resize(cols, rows int) {
 	select { // replace a size not yet applied
 	case <-s.resizes:
 	default:
 	}
 	s.resizes <- [2]int{cols, rows}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.size != [2]int{cols, rows} {
-		s.size = [2]int{cols, rows}
-		s.fanout(frame{cols: cols, rows: rows})
-	}
 }
 
 // pump reads the sandbox's output into the history, the viewers' queues

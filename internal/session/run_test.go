@@ -513,12 +513,14 @@ func TestRunResizeLatestWins(t *testing.T) {
 			t.Errorf("input waited for a resize")
 		}
 		close(gate)
+		time.Sleep(resizeEvery) // the next resize waits its turn
 		synctest.Wait()
 		if got, want := fmt.Sprint(sb.gotSizes()), "[[10 10] [20 20]]"; got != want {
 			t.Errorf("resizes applied %s, want %s: the stale ones must be dropped", got, want)
 		}
 
 		c.resize(30, 40)
+		time.Sleep(resizeEvery)
 		synctest.Wait()
 		if got, want := fmt.Sprint(sb.gotSizes()), "[[10 10] [20 20] [30 40]]"; got != want {
 			t.Errorf("resizes applied %s, want %s", got, want)
@@ -566,6 +568,33 @@ func TestRunSandboxWriteFailure(t *testing.T) {
 		if end.Reason != ReasonExited || end.Code == nil || *end.Code != 1 {
 			t.Errorf("end = %v, want exited (code 1)", end)
 		}
+		checkTornDown(t, sb, c)
+	})
+}
+
+// A burst of resizes, one a millisecond for 5 s, is applied at most every
+// resizeEvery, and the last size wins.
+func TestRunResizeBurstPaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb, c := newFakeSandbox(), newFakeClient()
+		r := startRun(t, t.Context(), sb, c, Limits{})
+		const burst = 5000
+		for i := range burst {
+			c.resize(10+i%100, 10)
+			time.Sleep(time.Millisecond)
+		}
+		c.resize(123, 45)
+		time.Sleep(resizeEvery)
+		synctest.Wait()
+		sizes := sb.gotSizes()
+		if max := burst*time.Millisecond/resizeEvery + 2; len(sizes) > int(max) {
+			t.Errorf("%d resizes applied for a burst of %d over %v, want at most %d", len(sizes), burst, burst*time.Millisecond, max)
+		}
+		if got := fmt.Sprint(sizes[len(sizes)-1]); got != "[123 45]" {
+			t.Errorf("last size applied %s, want [123 45]", got)
+		}
+		c.fail(io.EOF)
+		r.result()
 		checkTornDown(t, sb, c)
 	})
 }

@@ -4,6 +4,32 @@
 // connection that may drop and resume, read-only viewers, and the registry
 // that caps, finds (by token) and shuts down all live sessions. Runtimes (Docker, a
 // local pty process) and transports (WebSocket) are adapters around it.
+//
+// # Goroutines of a session
+//
+// The goroutine that calls Session.Run owns the session: it attaches the
+// first client, waits for the end, reports it and destroys the sandbox.
+// Run starts, and joins (Session.wg) before it returns:
+//
+//   - applyResizes: applies the latest terminal size, at most every
+//     resizeEvery, and tells viewers;
+//   - forwardWarnings: hands the clock's warnings to the attached presenter;
+//   - the clock: enforces the idle and lifetime limits;
+//   - pump: the only reader of the sandbox's output, feeding the history,
+//     the viewers' queues and the presenter;
+//   - per presenter connection (attach, again on every resume): receive,
+//     the connection's only reader; send, its only writer; and
+//     watchAttachment, which closes the connection once it is done with.
+//
+// finish starts one more, which destroys the sandbox while the clients are
+// told, and waits for it. A detached resumable session has a grace timer
+// (time.AfterFunc) that only cancels the session's context.
+//
+// A viewer is served on the goroutine that calls Session.Watch (its only
+// writer); Watch starts two more and joins them before it returns: the
+// viewer's reader, which drops all it sends, and a watchdog that closes a
+// connection stuck in a write once the viewer is dropped or the session
+// ends. Pings are the transport's own, joined by the transport.
 package session
 
 import (
@@ -126,6 +152,8 @@ const (
 	EndSession
 	// Check asks to run the session's exercise tests against Code.
 	Check
+	// Unshare revokes the watch token and drops every viewer.
+	Unshare
 )
 
 // Message is one message from the client.
@@ -143,8 +171,8 @@ type Message struct {
 // Client is the person's end of a session, as the session needs it.
 type Client interface {
 	// Receive blocks until the next message. Only the session's reader
-	// goroutine calls it. An error ends the session: wrap
-	// protocol.ErrProtocol for a protocol violation, anything else means
+	// goroutine calls it. An error ends the session: wrap ErrProtocol
+	// for a protocol violation, anything else means
 	// the client has gone.
 	Receive() (Message, error)
 	// SendOutput and SendWarning are called by the session's single writer

@@ -23,7 +23,16 @@ type frame struct {
 // viewer is one read-only connection watching a shared session.
 type viewer struct {
 	q       chan frame
-	lagging chan struct{} // closed when it fell behind and was dropped
+	dropped chan struct{} // closed when the session dropped it, for why
+	why     Reason        // ReasonLagging or ReasonUnshared; set before dropped closes
+}
+
+// drop removes v from the session for why. The caller holds s.mu.
+func (s *Session) drop(v *viewer, why Reason) {
+	delete(s.viewers, v)
+	v.why = why
+	close(v.dropped)
+	s.nudgePresenter()
 }
 
 // ViewerGreeter tells a viewer it is watching, with the presenter's
@@ -41,6 +50,23 @@ func (s *Session) share() string {
 	return s.watchTk
 }
 
+// unshare revokes the session's watch token and drops its viewers with
+// ReasonUnshared; the next share makes a new token.
+func (s *Session) unshare() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.watchTk == "" {
+		return
+	}
+	s.opts.Directory.revoke(s.watchTk)
+	s.watchTk = ""
+	for v := range s.viewers {
+		s.drop(v, ReasonUnshared)
+	}
+	s.nudgePresenter() // the count is 0 now, with or without viewers before
+	s.log.Info("unshared")
+}
+
 // Watch serves c as a read-only viewer until the session ends, the viewer
 // leaves, or it falls too far behind. The viewer first gets the recent
 // output (since the last full-screen clear), then the live stream; all it
@@ -48,7 +74,7 @@ func (s *Session) share() string {
 // own bounded queue. Watch returns ErrTooManyViewers or ErrSessionOver
 // without greeting c.
 func (s *Session) Watch(c Client, greet ViewerGreeter) error {
-	v := &viewer{q: make(chan frame, viewerQueue), lagging: make(chan struct{})}
+	v := &viewer{q: make(chan frame, viewerQueue), dropped: make(chan struct{})}
 	s.mu.Lock()
 	switch {
 	case s.ending || s.ctx.Err() != nil:
@@ -88,7 +114,7 @@ func (s *Session) Watch(c Client, greet ViewerGreeter) error {
 	served := make(chan struct{})
 	wg.Go(func() { // a viewer stuck in a write must not outlive its end
 		select {
-		case <-v.lagging:
+		case <-v.dropped:
 		case <-s.ended:
 		case <-served:
 			return
@@ -127,8 +153,8 @@ func (s *Session) serveViewer(c Client, v *viewer, replay []byte, gone <-chan st
 			if send(f) != nil {
 				return
 			}
-		case <-v.lagging:
-			c.End(End{Reason: ReasonLagging})
+		case <-v.dropped:
+			c.End(End{Reason: v.why})
 			return
 		case <-s.ended:
 			for len(v.q) > 0 { // the pump has stopped: this is all output
@@ -155,9 +181,7 @@ func (s *Session) fanout(f frame) {
 		select {
 		case v.q <- f:
 		default:
-			delete(s.viewers, v)
-			close(v.lagging)
-			s.nudgePresenter()
+			s.drop(v, ReasonLagging)
 		}
 	}
 }
