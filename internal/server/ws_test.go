@@ -116,23 +116,28 @@ func TestHelloReadyEcho(t *testing.T) {
 func TestResizeReachesTerminal(t *testing.T) {
 	ts := newTestServer(t, serverOpts{argv: []string{"sh", "-c", `stty size; while read l; do stty size; done`}})
 	p, _ := ts.start(t, 81, 25)
-	p.waitOutput("25 81")
-	p.sendText(`{"type":"resize","cols":123,"rows":45}`)
-	// The resize is applied beside the input stream, so ask until the new
-	// size shows; each newline prints one size.
+	// A resize is applied beside the input stream (and a sandbox booted
+	// ahead of the hello starts at another size), so ask until the size
+	// shows; each newline prints one size.
 	sizes := regexp.MustCompile(`(?m)^\d+ \d+\r$`)
-	for i := 0; !strings.Contains(p.output.String(), "45 123"); i++ {
-		if i == 50 {
-			t.Fatalf("resize never reached the terminal: %q", p.output.String())
-		}
-		seen := len(sizes.FindAllString(p.output.String(), -1))
-		p.sendBinary([]byte("\n"))
-		for len(sizes.FindAllString(p.output.String(), -1)) == seen {
-			if _, _, err := p.read(); err != nil {
-				t.Fatalf("waiting for a size: %v; got %q", err, p.output.String())
+	until := func(want string) {
+		t.Helper()
+		for i := 0; !strings.Contains(p.output.String(), want); i++ {
+			if i == 50 {
+				t.Fatalf("size %s never reached the terminal: %q", want, p.output.String())
+			}
+			seen := len(sizes.FindAllString(p.output.String(), -1))
+			p.sendBinary([]byte("\n"))
+			for len(sizes.FindAllString(p.output.String(), -1)) == seen {
+				if _, _, err := p.read(); err != nil {
+					t.Fatalf("waiting for a size: %v; got %q", err, p.output.String())
+				}
 			}
 		}
 	}
+	until("25 81")
+	p.sendText(`{"type":"resize","cols":123,"rows":45}`)
+	until("45 123")
 }
 
 func TestBadInputBeforeHello(t *testing.T) {
