@@ -132,7 +132,11 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(patience))
 	c.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello","cols":80,"rows":24}`))
 	var ready protocol.Ready
-	if err := c.ReadJSON(&ready); err != nil || ready.Type != "ready" || ready.Runtime != "process" ||
+	err = c.ReadJSON(&ready)
+	for err == nil && ready.Type == protocol.TypeQueued { // waiting for the pool's first sandbox
+		err = c.ReadJSON(&ready)
+	}
+	if err != nil || ready.Type != "ready" || ready.Runtime != "process" ||
 		ready.Instance != "cmd-test" || ready.IdleTimeout != 60 || ready.MaxLifetime != 1800 {
 		t.Fatalf("ready = %+v, %v", ready, err)
 	}

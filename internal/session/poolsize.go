@@ -25,11 +25,14 @@ const (
 	maxArrivals = 10000 // arrivals remembered, at most
 )
 
+// unknownBound bounds a pool whose backend knows no memory figures (the
+// process backend): a few, as a fixed pool would hold.
+const unknownBound = 4
+
 // AutoPoolBounds derives a demand-sized pool's bounds from memory: at most
 // share of capacity (what all sandboxes together may use) divided by the
 // footprint of one idle sandbox, and at most poolMax and maxSessions; the
-// floor is half of that. Unknown figures (0) leave poolMax (or 4) as the
-// bound.
+// floor is half of that. Unknown figures (0) bound it at unknownBound.
 func AutoPoolBounds(capacity, footprint int64, share float64, poolMax, maxSessions int) AutoSize {
 	bound := poolMax
 	why := fmt.Sprintf("-pool-max %d", poolMax)
@@ -40,8 +43,8 @@ func AutoPoolBounds(capacity, footprint int64, share float64, poolMax, maxSessio
 			why = fmt.Sprintf("%.0f%% of %d MiB for all sandboxes / %d MiB per idle sandbox",
 				share*100, capacity>>20, footprint>>20)
 		}
-	} else if bound <= 0 {
-		bound, why = 4, "memory unknown"
+	} else if bound <= 0 || bound > unknownBound {
+		bound, why = unknownBound, "memory unknown"
 	}
 	if maxSessions > 0 && maxSessions < bound {
 		bound, why = maxSessions, fmt.Sprintf("-max-sessions %d", maxSessions)
