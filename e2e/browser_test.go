@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -398,4 +399,33 @@ func TestBrowserWidgetInAnIframe(t *testing.T) {
 	if n := sessionContainers(t, s); n != 1 {
 		t.Errorf("%d containers for one framed widget, want 1", n)
 	}
+}
+
+// TestBrowserOnLocalhost: with the host check and the Content-Security-
+// Policy in place, the page and the lesson demo work when addressed as
+// localhost too (the other tests use 127.0.0.1), and no policy violation
+// is reported.
+func TestBrowserOnLocalhost(t *testing.T) {
+	s := startServer(t, "-pool", "0")
+	_, port, _ := net.SplitHostPort(s.Addr)
+	base := "http://localhost:" + port
+	ctx := newBrowser(t)
+	run(t, ctx, chromedp.Navigate(base+"/"))
+	waitJS(t, ctx, "running", `!!(window.iexbox && window.iexbox.state() === 'running')`)
+	waitBuffer(t, ctx, "window.iexbox.term", "iex(1)>")
+	run(t, ctx, chromedp.Click(chromedp.CSS(".xterm")))
+	typeLine(t, ctx, "Enum.map(1..3, &(&1 * 2))")
+	waitBuffer(t, ctx, "window.iexbox.term", "[2, 4, 6]")
+
+	run(t, ctx, chromedp.Navigate(base+"/demo/lesson.html"))
+	// Violations reported from here on are counted.
+	eval[bool](t, ctx, `(window.cspViolations = [], document.addEventListener('securitypolicyviolation', e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI)), true)`)
+	waitJS(t, ctx, "the consoles defined", `customElements.get('iex-console') !== undefined`)
+	first := `document.querySelector('iex-console')`
+	clickShadow(t, ctx, first, ".run")
+	waitBuffer(t, ctx, first+".term", "iex(2)>")
+	if v := eval[[]string](t, ctx, `window.cspViolations`); len(v) > 0 {
+		t.Errorf("Content-Security-Policy violations on the lesson page: %v", v)
+	}
+	screenshot(t, ctx, "lesson-localhost.png")
 }
