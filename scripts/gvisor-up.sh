@@ -7,7 +7,9 @@
 #   is the root one without it, even under `docker run --network none`.
 # --platform=systrap: the fast platform of current gVisor.
 # --oci-seccomp: enforce the container's seccomp profile inside gVisor too,
-#   so a call iexbox's profile removes is refused under both runtimes.
+#   so a call iexbox's profile removes is refused under both runtimes. The
+#   server's start-up probe refuses a runsc that does not (a denied call
+#   must fail).
 set -euo pipefail
 export PATH=/usr/local/go/bin:$PATH
 
@@ -30,8 +32,18 @@ if [[ ! -x $BIN || "$(cat "$STAMP" 2>/dev/null)" != "$RUNSC_VERSION" ]]; then
 fi
 
 want='{"path":"'$BIN'","runtimeArgs":["--network=none","--platform=systrap","--oci-seccomp"]}'
-if docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"' &&
-   grep -q -- '--oci-seccomp' "$DAEMON_JSON" 2>/dev/null; then
+# registered: dockerd has loaded a runsc entry that is this binary with
+# --oci-seccomp among its own arguments (a flag elsewhere in daemon.json,
+# or in another runtime's entry, proves nothing).
+registered() {
+  docker info --format '{{json .Runtimes}}' 2>/dev/null | python3 -c '
+import json, sys
+want = json.loads(sys.argv[1])
+rt = json.load(sys.stdin).get("runsc") or {}
+ok = rt.get("path") == want["path"] and "--oci-seccomp" in (rt.get("runtimeArgs") or [])
+sys.exit(0 if ok else 1)' "$want"
+}
+if registered; then
   exit 0
 fi
 mkdir -p "$(dirname "$DAEMON_JSON")"
@@ -51,8 +63,8 @@ PY
 # SIGHUP makes dockerd reload its runtimes without stopping containers.
 pkill -HUP -x dockerd
 for _ in $(seq 50); do
-  docker info --format '{{json .Runtimes}}' 2>/dev/null | grep -q '"runsc"' && exit 0
+  registered && exit 0
   sleep 0.2
 done
-echo "gvisor-up: dockerd did not register runsc; see $DAEMON_JSON" >&2
+echo "gvisor-up: dockerd did not register runsc with --oci-seccomp; see $DAEMON_JSON" >&2
 exit 1

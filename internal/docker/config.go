@@ -68,7 +68,7 @@ func (r *Runtime) hostConfig(cols, rows int, user string) (*container.HostConfig
 	security := []string{"no-new-privileges"}
 	// Docker's default is the daemon's to send, except under gVisor, where
 	// it stops every thread (see seccompProfile).
-	if gvisor := c.Isolation == "runsc"; !c.EngineSeccomp || gvisor {
+	if gvisor := sandbox.GVisor(c.Isolation); !c.EngineSeccomp || gvisor {
 		profile, err := seccompProfile(gvisor, c.EngineSeccomp)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"iexbox/internal/cgroup"
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -94,11 +95,18 @@ func open(ctx context.Context, cli api, cfg Config, opts Options, log *slog.Logg
 	if err := New(cli, cfg, log, obs).Check(ctx); err != nil {
 		return nil, err
 	}
-	if cfg.Isolation == "" || cfg.Isolation == "auto" {
+	switch {
+	case cfg.Isolation == "" || cfg.Isolation == "auto":
 		cfg.Isolation = "runsc"
 		if err := New(cli, cfg, log, obs).Probe(ctx); err != nil {
 			cfg.Isolation = "runc"
 			b.warn(log, "gVisor (runsc) is not usable here, sandboxes run under runc: "+err.Error())
+		}
+	case sandbox.GVisor(cfg.Isolation):
+		// Asked for by name: a gVisor that does not work, or does not
+		// enforce the profile, is refused rather than run.
+		if err := New(cli, cfg, log, obs).Probe(ctx); err != nil {
+			return nil, err
 		}
 	}
 	rt := New(cli, cfg, log, obs)
@@ -133,7 +141,7 @@ func (b *Backend) warn(log *slog.Logger, w string) {
 // Footprint is what one idle sandbox costs the host under the isolation
 // runtime in use.
 func (b *Backend) Footprint() int64 {
-	if b.cfg.Isolation == "runsc" {
+	if sandbox.GVisor(b.cfg.Isolation) {
 		return footprintRunsc
 	}
 	return footprintRunc

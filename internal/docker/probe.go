@@ -7,13 +7,26 @@ import (
 	"github.com/docker/docker/api/types/container"
 )
 
+// probeScript is what the probe container runs: a call the seccomp
+// profile denies (unshare, by the image's own unshare program) must fail.
+// Exit 0: the runtime works and enforces the profile; probeNotEnforced:
+// the call went through (runsc registered without --oci-seccomp makes its
+// own kernel take every call, namespaces included); probeNoTool: the image
+// lacks the program, so nothing was shown.
+const (
+	probeScript      = `command -v unshare >/dev/null || exit 43; unshare -U true 2>/dev/null && exit 42; exit 0`
+	probeNotEnforced = 42
+	probeNoTool      = 43
+)
+
 // Probe starts one throw-away container with the full hardening under the
 // configured OCI runtime and waits for it to exit cleanly. It tells whether
 // the runtime (gVisor's runsc in particular) really works on this host, not
-// just whether it is registered.
+// just whether it is registered, and whether it enforces the seccomp
+// profile: a call the profile denies must be refused.
 func (r *Runtime) Probe(ctx context.Context) (err error) {
 	cfg := r.cfg.containerConfig("probe")
-	cfg.Cmd = []string{"true"}
+	cfg.Cmd = []string{"sh", "-c", probeScript}
 	cfg.Tty, cfg.OpenStdin, cfg.AttachStdin = false, false, false
 	host, err := r.hostConfig(80, 24, r.cfg.fixedUser())
 	if err != nil {
@@ -36,10 +49,15 @@ func (r *Runtime) Probe(ctx context.Context) (err error) {
 	}
 	select {
 	case st := <-waitCh:
-		if st.StatusCode != 0 {
-			return fmt.Errorf("probe %s: exit status %d", r.cfg.Isolation, st.StatusCode)
+		switch st.StatusCode {
+		case 0:
+			return nil
+		case probeNotEnforced:
+			return fmt.Errorf("probe %s: the seccomp profile is not enforced (a denied call, unshare, went through): register runsc with --oci-seccomp (scripts/gvisor-up.sh)", r.cfg.Isolation)
+		case probeNoTool:
+			return fmt.Errorf("probe %s: the image has no unshare program to check the seccomp profile with", r.cfg.Isolation)
 		}
-		return nil
+		return fmt.Errorf("probe %s: exit status %d", r.cfg.Isolation, st.StatusCode)
 	case err := <-errCh:
 		return fmt.Errorf("probe %s: wait: %w", r.cfg.Isolation, err)
 	case <-ctx.Done():

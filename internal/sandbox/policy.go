@@ -18,7 +18,8 @@ import (
 type Policy struct {
 	Image string // sandbox image, never pulled
 	// Isolation is the isolation runtime: "runsc" (gVisor's user-space
-	// kernel), "runc", or "auto" until a backend has picked one.
+	// kernel), "runc", or "auto" until a backend has picked one. Another
+	// registration of gVisor's runsc (other flags) is named runsc-<suffix>.
 	Isolation string
 
 	Memory    int64   // bytes; no swap beyond it
@@ -104,13 +105,20 @@ func (p Policy) WithDefaults() Policy {
 	return p
 }
 
+// GVisor reports whether an isolation runtime is gVisor's runsc: "runsc",
+// or runsc-<suffix>, a second registration with other flags (such as
+// runsc-kvm).
+func GVisor(isolation string) bool {
+	return isolation == "runsc" || strings.HasPrefix(isolation, "runsc-") && len(isolation) > len("runsc-")
+}
+
 // Validate reports the first setting no sandbox may run with. Messages
 // name the flag that sets the field.
 func (p Policy) Validate() error {
-	switch p.Isolation {
-	case "auto", "runsc", "runc":
+	switch {
+	case p.Isolation == "auto", p.Isolation == "runc", GVisor(p.Isolation):
 	default:
-		return fmt.Errorf("-runtime %q: want auto, runsc or runc", p.Isolation)
+		return fmt.Errorf("-runtime %q: want auto, runsc or runc (or runsc-<suffix>, another registration of gVisor)", p.Isolation)
 	}
 	if p.Memory < 32<<20 {
 		return errors.New("-memory: want at least 32m")
