@@ -56,7 +56,7 @@ type event struct {
 	Code        json.RawMessage `json:"code"` // exit: a number or null; error: a string
 	Message     string          `json:"message"`
 	RetryAfter  int             `json:"retry_after"`
-	Count       int             `json:"count"` // viewers
+	Count       int             `json:"count"`    // viewers
 	Position    *int            `json:"position"` // queued
 	ETA         int             `json:"eta"`      // queued
 
