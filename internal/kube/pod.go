@@ -1,0 +1,166 @@
+package kube
+
+import (
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Seccomp profiles the nodes hold, relative to the kubelet's seccomp
+// folder (deploy/kubernetes/seccomp): the Docker backend's profiles. The
+// gVisor one allows clone3, which RuntimeDefault answers with an error that
+// gVisor turns into EPERM, so the BEAM could not start a thread.
+const (
+	seccompRunc   = "iexbox/runc.json"
+	seccompGVisor = "iexbox/gvisor.json"
+)
+
+// cpuRequest is what an idle sandbox asks of a node's CPU: small, so a node
+// packs idle learners; the limit is the policy's.
+const cpuRequest = "10m"
+
+// goSignal is what the server types once it is attached: the Pod's shell
+// waits for it before it starts the program, because Kubernetes attaches
+// only to a running container and would lose the program's banner.
+const goSignal = "\n"
+
+// isolation is how Pods are isolated, as Open found the cluster.
+type isolation struct {
+	runtimeClass string // "" for the node's default runtime (runc)
+	seccomp      string // a Localhost profile, "" for RuntimeDefault
+}
+
+// footprint is what one idle sandbox costs a node under iso.
+func (iso isolation) footprint() int64 {
+	if iso.runtimeClass != "" {
+		return footprintGVisor
+	}
+	return footprintRunc
+}
+
+// pod is the Pod of one sandbox under iso: the whole hardening in one
+// place. uid is the terminal's uid (the Pod's).
+func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) *corev1.Pod {
+	no, yes := false, true
+	var grace int64
+	seccomp := &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	if iso.seccomp != "" {
+		profile := iso.seccomp
+		seccomp = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: &profile}
+	}
+	var runtimeClass *string
+	if iso.runtimeClass != "" {
+		rc := iso.runtimeClass
+		runtimeClass = &rc
+	}
+	memory := resource.NewQuantity(c.Memory, resource.BinarySI)
+	request := resource.NewQuantity(min(iso.footprint(), c.Memory), resource.BinarySI)
+	cpu := resource.NewMilliQuantity(int64(c.CPUs*1000), resource.DecimalSI)
+	tmpfs := resource.NewQuantity(c.TmpfsSize, resource.BinarySI)
+	shm := resource.NewQuantity(c.ShmSize, resource.BinarySI)
+	memoryDir := func(name string, size *resource.Quantity) corev1.Volume {
+		return corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{
+			EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory, SizeLimit: size},
+		}}
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "iexbox-" + sessionID,
+			Labels: map[string]string{
+				LabelInstance: c.Instance,
+				LabelSession:  sessionID,
+			},
+		},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			TerminationGracePeriodSeconds: &grace,
+			AutomountServiceAccountToken:  &no,
+			EnableServiceLinks:            &no,
+			HostNetwork:                   false,
+			HostPID:                       false,
+			HostIPC:                       false,
+			Hostname:                      "iexbox",
+			// No resolver: nothing answers on the sandbox's own loopback.
+			DNSPolicy:        corev1.DNSNone,
+			DNSConfig:        &corev1.PodDNSConfig{Nameservers: []string{"127.0.0.1"}},
+			RuntimeClassName: runtimeClass,
+			NodeSelector:     c.NodeSelector,
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   &yes,
+				RunAsUser:      &uid,
+				RunAsGroup:     &uid,
+				FSGroup:        &uid,
+				SeccompProfile: seccomp,
+			},
+			Containers: []corev1.Container{{
+				Name:            containerName,
+				Image:           c.Image,
+				ImagePullPolicy: corev1.PullIfNotPresent,
+				Command:         c.command(cols, rows),
+				Env:             envVars(c.Env()),
+				WorkingDir:      c.Home,
+				Stdin:           true,
+				StdinOnce:       false,
+				TTY:             true,
+				SecurityContext: &corev1.SecurityContext{
+					RunAsNonRoot:             &yes,
+					RunAsUser:                &uid,
+					RunAsGroup:               &uid,
+					AllowPrivilegeEscalation: &no,
+					Privileged:               &no,
+					ReadOnlyRootFilesystem:   boolPtr(!c.WritableRoot),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+					SeccompProfile:           seccomp,
+				},
+				Resources: corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{
+						corev1.ResourceCPU:    resource.MustParse(cpuRequest),
+						corev1.ResourceMemory: *request,
+					},
+					Limits: corev1.ResourceList{
+						corev1.ResourceCPU:    *cpu,
+						corev1.ResourceMemory: *memory,
+					},
+				},
+				VolumeMounts: []corev1.VolumeMount{
+					{Name: "tmp", MountPath: "/tmp"},
+					{Name: "home", MountPath: c.Home},
+					{Name: "shm", MountPath: "/dev/shm"},
+				},
+				TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+			}},
+			Volumes: []corev1.Volume{
+				memoryDir("tmp", tmpfs),
+				memoryDir("home", tmpfs),
+				memoryDir("shm", shm),
+			},
+		},
+	}
+}
+
+// command is the Pod's program: a shell that sets what a Pod has no field
+// for (the open-file and process limits, the first terminal size), waits
+// for the server's go signal without echoing it, and becomes the program.
+// RLIMIT_NPROC counts the processes and threads of the sandbox's uid,
+// which no other sandbox shares.
+func (c Config) command(cols, rows int) []string {
+	script := "ulimit -n " + strconv.FormatInt(c.NoFile, 10) +
+		" && ulimit -p " + strconv.FormatInt(c.Pids, 10) +
+		" && stty -echo cols " + strconv.Itoa(cols) + " rows " + strconv.Itoa(rows) +
+		" && read -r _ && stty echo && exec \"$@\""
+	return append([]string{"/bin/sh", "-c", script, "sh"}, c.Cmd...)
+}
+
+func envVars(env []string) []corev1.EnvVar {
+	out := make([]corev1.EnvVar, 0, len(env))
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		out = append(out, corev1.EnvVar{Name: k, Value: v})
+	}
+	return out
+}
+
+func boolPtr(b bool) *bool { return &b }
