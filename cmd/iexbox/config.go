@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"iexbox/internal/flagenv"
+	"iexbox/internal/kube"
 	"iexbox/internal/sandbox"
 )
 
@@ -77,6 +78,11 @@ type config struct {
 	tokenMaxLife    time.Duration
 	exercises       string
 	checkTimeout    time.Duration
+	kubeconfig      string
+	namespace       string
+	serverNamespace string
+	runtimeClass    string
+	nodeSelector    string
 
 	// Parsed once by validate, from the flags above.
 	parsed
@@ -89,6 +95,7 @@ type parsed struct {
 	sandboxesMem                int64
 	sandboxesCPUsOrDefault      float64
 	poolSize                    int // the pinned size; -1 for auto
+	nodeSelectorMap             map[string]string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -97,7 +104,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("iexbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
-	fs.StringVar(&c.backend, "backend", "docker", "where sandboxes run: docker (one Docker Engine) or process (a local pty: development only, loopback only)")
+	fs.StringVar(&c.backend, "backend", "docker", "where sandboxes run: docker (one Docker Engine), kubernetes (one Pod per session on a cluster) or process (a local pty: development only, loopback only)")
 	fs.StringVar(&c.image, "image", def.Image, "sandbox image; never pulled (build it with `make image`)")
 	fs.StringVar(&c.runtime, "runtime", def.Isolation, "isolation runtime of sandboxes: runsc (gVisor) or runc; auto picks runsc when a probe sandbox starts under it, else runc with a warning (process: the same as -backend process)")
 	fs.StringVar(&c.command, "command", "iex", "program the process backend runs")
@@ -147,6 +154,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&c.tokenMaxLife, "token-max-lifetime", 24*time.Hour, "refuse access tokens whose expiry lies further ahead than this (0: no bound)")
 	fs.StringVar(&c.exercises, "exercises", "", "folder of exercises (each folder holding a test.exs is one, named by its path); default: the examples built in")
 	fs.DurationVar(&c.checkTimeout, "check-timeout", 10*time.Second, "longest run of one exercise check, from the request to its result")
+	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubernetes: kubeconfig file (default: the in-cluster configuration when running in a Pod, else $KUBECONFIG or ~/.kube/config)")
+	fs.StringVar(&c.namespace, "namespace", kube.DefaultNamespace, "kubernetes: namespace of the sandbox Pods")
+	fs.StringVar(&c.serverNamespace, "server-namespace", kube.DefaultServerNamespace, "kubernetes: namespace of the servers, where each instance renews its Lease")
+	fs.StringVar(&c.runtimeClass, "runtime-class", kube.DefaultRuntimeClass, "kubernetes: the gVisor RuntimeClass; -runtime auto uses it when a probe Pod runs under it, runsc requires it, runc uses none")
+	fs.StringVar(&c.nodeSelector, "node-selector", "", "kubernetes: comma-separated key=value node labels sandbox Pods must be placed on")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -190,13 +202,13 @@ func (c *config) validate() error {
 		c.backend, c.runtime = "process", "auto"
 	}
 	switch c.backend {
-	case "docker":
+	case "docker", "kubernetes":
 	case "process":
 		if !loopback(c.addr) {
 			return fmt.Errorf("-backend process isolates nothing and only listens on loopback, not %q", c.addr)
 		}
 	default:
-		return fmt.Errorf("-backend %q: want docker or process", c.backend)
+		return fmt.Errorf("-backend %q: want docker, kubernetes or process", c.backend)
 	}
 	if c.maxViewers < 0 || c.maxViewersTotal < 0 {
 		return errors.New("-max-viewers and -max-viewers-total must not be negative")
@@ -238,6 +250,10 @@ func (c *config) validate() error {
 	p.Image, p.Isolation, p.CPUs, p.Pids, p.NoFile = c.image, c.runtime, c.cpus, c.pids, c.nofile
 	p.UIDBase, p.User, p.WritableRoot, p.EngineSeccomp = c.uidBase, c.user, !c.readOnly, !c.seccomp
 	if err := c.policy.Validate(); err != nil {
+		return err
+	}
+	var err error
+	if c.nodeSelectorMap, err = parseSelector(c.nodeSelector); err != nil {
 		return err
 	}
 	if c.instance != "" && !instanceName.MatchString(c.instance) {
@@ -333,6 +349,22 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// parseSelector reads key=value,key=value.
+func parseSelector(s string) (map[string]string, error) {
+	var m map[string]string
+	for _, kv := range splitList(s) {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("-node-selector %q: want key=value pairs", s)
+		}
+		if m == nil {
+			m = map[string]string{}
+		}
+		m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return m, nil
 }
 
 func splitList(s string) []string {

@@ -61,6 +61,9 @@ func defaults() config {
 		maxViewersTotal: 2000,
 		tokenMaxLife:    24 * time.Hour,
 		checkTimeout:    10 * time.Second,
+		namespace:       "iexbox-sandboxes",
+		serverNamespace: "iexbox",
+		runtimeClass:    "gvisor",
 	}
 }
 
@@ -117,6 +120,12 @@ func TestParseConfigSources(t *testing.T) {
 			func(c *config) { c.backend, c.command = "process", "cat -u" }},
 		{"-runtime process is -backend process", []string{"-runtime", "process", "-command", "cat -u"}, nil,
 			func(c *config) { c.backend, c.command = "process", "cat -u" }},
+		{"kubernetes backend", []string{"-backend", "kubernetes", "-kubeconfig", "/k", "-namespace", "s", "-runtime-class", "rc",
+			"-node-selector", "a=b, c=d"}, map[string]string{"IEXBOX_SERVER_NAMESPACE": "srv"},
+			func(c *config) {
+				c.backend, c.kubeconfig, c.namespace, c.runtimeClass, c.nodeSelector = "kubernetes", "/k", "s", "rc", "a=b, c=d"
+				c.serverNamespace = "srv"
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,7 +199,8 @@ func TestParseConfigRejects(t *testing.T) {
 		{"memory from env", nil, map[string]string{"IEXBOX_MEMORY": "huge"}, `-memory "huge"`},
 		{"tmpfs size", []string{"-tmpfs-size", "x"}, nil, "-tmpfs-size"},
 		{"unknown runtime", []string{"-runtime", "kata"}, nil, "want auto, runsc or runc"},
-		{"unknown backend", []string{"-backend", "lxc"}, nil, "want docker or process"},
+		{"unknown backend", []string{"-backend", "lxc"}, nil, "want docker, kubernetes or process"},
+		{"node selector without value", []string{"-node-selector", "a"}, nil, "-node-selector"},
 		{"instance with spaces", []string{"-instance", "my box"}, nil, "-instance"},
 		{"instance with slash", []string{"-instance", "a/b"}, nil, "-instance"},
 		{"instance leading dash", []string{"-instance", "-x"}, nil, "-instance"},
@@ -294,5 +304,18 @@ func TestSplitList(t *testing.T) {
 		if got := splitList(in); strings.Join(got, " ") != strings.Trim(want, "[]") {
 			t.Errorf("splitList(%q) = %q, want %s", in, got, want)
 		}
+	}
+}
+
+func TestParseSelector(t *testing.T) {
+	got, err := parseSelector(" sandbox=gvisor , zone=a")
+	if err != nil || !reflect.DeepEqual(got, map[string]string{"sandbox": "gvisor", "zone": "a"}) {
+		t.Errorf("got %v, %v", got, err)
+	}
+	if got, err := parseSelector(""); err != nil || got != nil {
+		t.Errorf("empty: %v, %v", got, err)
+	}
+	if _, err := parseSelector("=x"); err == nil {
+		t.Error("accepted an empty key")
 	}
 }

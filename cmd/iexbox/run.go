@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"iexbox/internal/docker"
+	"iexbox/internal/kube"
 	"iexbox/internal/metrics"
 	"iexbox/internal/process"
 	"iexbox/internal/server"
@@ -227,6 +228,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // knows them all.
 func openBackend(ctx context.Context, cfg config, instance string, log *slog.Logger, met *metrics.Metrics) (session.Backend, error) {
 	switch cfg.backend {
+	case "kubernetes":
+		return kube.Open(ctx, kube.Config{
+			Policy:          cfg.policy,
+			Instance:        instance,
+			Kubeconfig:      cfg.kubeconfig,
+			Namespace:       cfg.namespace,
+			ServerNamespace: cfg.serverNamespace,
+			RuntimeClass:    cfg.runtimeClass,
+			NodeSelector:    cfg.nodeSelectorMap,
+		}, log, met)
 	case "process":
 		b := process.New(strings.Fields(cfg.command), nil)
 		for _, w := range b.Warnings() {

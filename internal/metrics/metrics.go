@@ -24,6 +24,8 @@ type Metrics struct {
 	bytes          *prometheus.CounterVec
 	dockerSeconds  *prometheus.HistogramVec
 	dockerErrors   *prometheus.CounterVec
+	kubeSeconds    *prometheus.HistogramVec
+	kubeErrors     *prometheus.CounterVec
 }
 
 // Gauges are read when scraped.
@@ -71,8 +73,17 @@ func New(g Gauges) *Metrics {
 		dockerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "iexbox_docker_errors_total", Help: "Docker Engine API errors, by operation.",
 		}, []string{"op"}),
+		kubeSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "iexbox_kubernetes_request_seconds",
+			Help:    "Kubernetes API latency, by operation (create, schedule: from create to a running container, attach, exec, delete, list).",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"op"}),
+		kubeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iexbox_kubernetes_errors_total", Help: "Kubernetes API errors, by operation.",
+		}, []string{"op"}),
 	}
-	reg.MustRegister(m.sessionsEnded, m.refused, m.timeToPrompt, m.sessionSeconds, m.bytes, m.dockerSeconds, m.dockerErrors)
+	reg.MustRegister(m.sessionsEnded, m.refused, m.timeToPrompt, m.sessionSeconds, m.bytes, m.dockerSeconds, m.dockerErrors,
+		m.kubeSeconds, m.kubeErrors)
 	gauge := func(name, help string, f func() int) {
 		if f != nil {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f()) }))
@@ -145,5 +156,13 @@ func (m *Metrics) DockerRequest(op string, took time.Duration, err error) {
 	m.dockerSeconds.WithLabelValues(op).Observe(took.Seconds())
 	if err != nil {
 		m.dockerErrors.WithLabelValues(op).Inc()
+	}
+}
+
+// KubernetesRequest records one Kubernetes API call.
+func (m *Metrics) KubernetesRequest(op string, took time.Duration, err error) {
+	m.kubeSeconds.WithLabelValues(op).Observe(took.Seconds())
+	if err != nil {
+		m.kubeErrors.WithLabelValues(op).Inc()
 	}
 }

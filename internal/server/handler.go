@@ -119,6 +119,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	live, opened, err := adm.Open(session.Request{Cols: cols, Rows: rows, Resumable: hello.Resumable,
 		Exercise: hello.Exercise})
+	if errors.Is(err, session.ErrCapacity) { // a full cluster, told by the backend
+		s.refuse(c, log, protocol.CodeCapacity, "no room for a sandbox now", retryAfter, "err", err)
+		return
+	}
 	if err != nil {
 		s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", err)
 		return

@@ -42,6 +42,8 @@ type serverOpts struct {
 	// queueTimeout and clients are Config's QueueTimeout and ClientLimits.
 	queueTimeout time.Duration
 	clients      ClientLimits
+	// runtime replaces the process runtime running argv.
+	runtime session.Runtime
 }
 
 // newTestServer serves a Server for o. Cleanup shuts the sessions down,
@@ -60,7 +62,11 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 	}
 	mgr := session.NewManager(o.max)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	pool := session.NewPool(process.New(o.argv, nil), session.PoolConfig{}, mgr, log)
+	var rt session.Runtime = process.New(o.argv, nil)
+	if o.runtime != nil {
+		rt = o.runtime
+	}
+	pool := session.NewPool(rt, session.PoolConfig{}, mgr, log)
 	poolCtx, stopPool := context.WithCancel(context.Background())
 	poolDone := make(chan struct{})
 	go func() {

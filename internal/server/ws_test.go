@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -312,6 +313,26 @@ func TestSandboxStartFails(t *testing.T) {
 	p := ts.connect(t)
 	p.hello(80, 24)
 	if e := p.expectError(protocol.CodeUnavailable, protocol.CloseUnavailable); e.RetryAfter <= 0 {
+		t.Errorf("error %+v, want retry_after", e)
+	}
+	ts.waitActive(t, 0)
+}
+
+// fullRuntime is a backend with no room, as a full cluster answers.
+type fullRuntime struct{}
+
+func (fullRuntime) Start(context.Context, session.Spec) (session.Sandbox, error) {
+	return nil, fmt.Errorf("start pod: %w: no node can take the pod", session.ErrCapacity)
+}
+func (fullRuntime) Name() string { return "full" }
+
+// TestSandboxStartNoRoom: a backend that has no room refuses with
+// capacity, not unavailable.
+func TestSandboxStartNoRoom(t *testing.T) {
+	ts := newTestServer(t, serverOpts{runtime: fullRuntime{}})
+	p := ts.connect(t)
+	p.hello(80, 24)
+	if e := p.expectError(protocol.CodeCapacity, protocol.CloseCapacity); e.RetryAfter <= 0 {
 		t.Errorf("error %+v, want retry_after", e)
 	}
 	ts.waitActive(t, 0)
