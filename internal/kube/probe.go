@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
+
+	"iexbox/internal/sandbox"
 )
 
 // probeTimeout bounds one probe Pod, from create to its exit.
@@ -37,10 +39,10 @@ func (c Config) candidates() []isolation {
 	if c.EngineSeccomp {
 		runc = runc[1:]
 	}
-	switch c.Isolation {
-	case "runsc":
+	switch {
+	case sandbox.GVisor(c.Isolation): // on Kubernetes the class names the registration
 		return gvisor
-	case "runc":
+	case c.Isolation == "runc":
 		return runc
 	}
 	return append(gvisor, runc...)
