@@ -119,12 +119,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 	live, opened, err := adm.Open(session.Request{Cols: cols, Rows: rows, Resumable: hello.Resumable,
 		Exercise: hello.Exercise})
-	if errors.Is(err, session.ErrCapacity) { // a full cluster, told by the backend
-		s.refuse(c, log, protocol.CodeCapacity, "no room for a sandbox now", retryAfter, "err", err)
-		return
-	}
 	if err != nil {
-		s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", err)
+		s.refuseStart(c, log, err)
 		return
 	}
 	log = s.cfg.Log.With("session", live.ID())
@@ -160,6 +156,17 @@ func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
 // secondsLeft rounds a time left up to whole seconds, so a page never shows
 // less than remains.
 func secondsLeft(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
+// refuseStart turns a connection away whose sandbox could not start: a
+// backend with no room (a full cluster) wraps session.ErrCapacity, so the
+// client retries later; anything else is unavailable.
+func (s *Server) refuseStart(c *wsClient, log *slog.Logger, err error) {
+	if errors.Is(err, session.ErrCapacity) {
+		s.refuse(c, log, protocol.CodeCapacity, "no room for a sandbox now", retryAfter, "err", err)
+		return
+	}
+	s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", err)
+}
 
 // refuse turns a connection away before its session began: logged,
 // counted, and told why.

@@ -94,7 +94,7 @@ func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log 
 		adm, err := s.take(c, pl, log)
 		return adm, c, func() {}, cols, rows, err
 	} else if st.Failed != nil {
-		s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", st.Failed)
+		s.refuseStart(c, log, st.Failed)
 		return nil, nil, nil, 0, 0, errLeftLine
 	}
 	deadline := time.Now().Add(s.cfg.QueueTimeout)
@@ -158,7 +158,7 @@ func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log 
 			}
 		case <-pl.Changed():
 			if st := pl.Status(); st.Failed != nil {
-				s.refuse(c, log, protocol.CodeUnavailable, "the sandbox could not be started", retryAfter, "err", st.Failed)
+				s.refuseStart(c, log, st.Failed)
 				return nil, nil, nil, 0, 0, errLeftLine
 			}
 			if pl.Status().Granted {
