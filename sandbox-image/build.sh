@@ -147,6 +147,14 @@ rm -rf "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* "$root"/var/cache/deb
        "$root"/usr/share/lintian "$root"/usr/share/linda
 find "$root/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
 find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+# The server starts iex's BEAM directly rather than through the iex, elixir
+# and erl shell scripts, whose forks cost a third of a boot's CPU under gVisor
+# (docs/benchmarks.md): a path to this release's ERTS binaries that does not
+# name its version. internal/sandbox's Policy holds the command.
+erts=$(cd "$root/usr/lib/erlang" && ls -d erts-*/ | head -n1)
+[[ -x $root/usr/lib/erlang/${erts}bin/erlexec ]] || { log "no erlexec in /usr/lib/erlang/$erts"; exit 1; }
+ln -s "/usr/lib/erlang/${erts}bin" "$root/opt/iexbox/erts-bin"
+
 # Docker provides these at run time; don't ship the build host's values.
 : >"$root/etc/resolv.conf"; : >"$root/etc/hostname"
 rm -rf "${root:?}"/dev/* "$root"/tmp/* "$root"/run/*
@@ -172,6 +180,13 @@ out=$(docker run --rm --network none --read-only --cap-drop ALL --security-opt n
   --tmpfs /tmp --tmpfs /home/iex:uid=$USER_ID,gid=$USER_ID -e ERL_AFLAGS='+Bc +S 1:1' \
   "$tmp_tag" elixir -e 'IO.puts(1+1)' 2>&1) || true
 if [[ "$out" != 2 ]]; then log "smoke test failed: $out"; exit 1; fi
+# The direct start the server uses (sandbox.Default's Cmd and Env).
+out=$(echo 'IO.puts(1+1); System.halt()' | docker run -i --rm --network none --read-only --cap-drop ALL \
+  --security-opt no-new-privileges --tmpfs /tmp --tmpfs /home/iex:uid=$USER_ID,gid=$USER_ID -e ERL_AFLAGS='+Bc +S 1:1' \
+  -e ROOTDIR=/usr/lib/erlang -e BINDIR=/opt/iexbox/erts-bin -e EMU=beam -e PROGNAME=erl "$tmp_tag" \
+  /opt/iexbox/erts-bin/erlexec -noshell -elixir_root /usr/lib/elixir/lib -pa /usr/lib/elixir/lib/elixir/ebin \
+  -user elixir -extra --no-halt +iex 2>&1) || true
+if [[ "$out" != *"iex(1)> 2"* ]]; then log "smoke test of the direct start failed: $out"; exit 1; fi
 
 docker tag "$tmp_tag" "$IMAGE"
 # Drop the previous image unless a container still uses it.
