@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -159,7 +160,7 @@ func (c *wsClient) read() {
 		case websocket.BinaryMessage:
 			c.update(func() {
 				c.out = append(c.out, data...)
-				if len(c.events) == 0 || c.events[0].Type != "ready" {
+				if !slices.ContainsFunc(c.events, func(e event) bool { return e.Type == "ready" }) {
 					c.outputBeforeReady = true
 				}
 			})
