@@ -59,6 +59,7 @@ type wsSession struct {
 	helloAt time.Time
 	queued  []queuedAt
 	readyAt time.Time
+	reading bool // read runs: close waits for it
 
 	frames atomic.Int64 // binary frames received
 
@@ -154,6 +155,7 @@ func (s *wsSession) helloReady(ctx context.Context, cols, rows int) error {
 		break
 	}
 	conn.SetReadDeadline(time.Time{})
+	s.reading = true
 	go s.read()
 	return nil
 }
@@ -267,7 +269,9 @@ func (s *wsSession) close() {
 			websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second))
 		s.wmu.Unlock()
 		s.conn.Close()
-		<-s.readDone
+		if s.reading {
+			<-s.readDone
+		}
 	})
 }
 
