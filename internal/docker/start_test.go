@@ -159,7 +159,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Errorf("image %q", cfg.Image)
 	case cfg.User == "" || strings.HasPrefix(cfg.User, "0:") || cfg.User == "root":
 		t.Errorf("user %q, want non-root", cfg.User)
-	case fmt.Sprint(cfg.Cmd) != "[iex]":
+	case !slices.Equal(cfg.Cmd, sandbox.IExCmd):
 		t.Errorf("cmd %v", cfg.Cmd)
 	case host.NetworkMode != "none":
 		t.Errorf("network %q", host.NetworkMode)
