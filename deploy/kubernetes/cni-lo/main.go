@@ -126,10 +126,17 @@ func add(getenv func(string) string, raw []byte, conf netConf, stdout io.Writer)
 			return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(msg))
 		}
 	}
+	// The result names the interface the runtime asked for (CNI_IFNAME,
+	// eth0): containerd takes the Pod's address from that interface's
+	// entry and fails the sandbox without it, though the address is on lo.
+	name := getenv("CNI_IFNAME")
+	if name == "" {
+		name = "lo"
+	}
 	zero := 0
 	return json.NewEncoder(stdout).Encode(result{
 		CNIVersion: conf.CNIVersion,
-		Interfaces: []iface{{Name: "lo", Sandbox: netns}},
+		Interfaces: []iface{{Name: name, Sandbox: netns}},
 		IPs:        []ipConfig{{Address: host, Interface: &zero}},
 	})
 }
