@@ -7,7 +7,7 @@ SHELL := /bin/bash
 ARGS ?=
 WEB_SRC := static/package.json $(wildcard static/package-lock.json) $(shell find static/src -type f 2>/dev/null)
 
-.PHONY: docker gvisor image web build run vet unit e2e chromium test bench clean
+.PHONY: docker gvisor image kube web build run vet unit e2e chromium test bench clean
 
 # Start (and if needed install) Docker Engine.
 docker:
@@ -21,6 +21,12 @@ gvisor: docker
 # Sandbox image; build.sh skips the work when the inputs' hash is unchanged.
 image: docker
 	sandbox-image/build.sh
+
+# A real single-node Kubernetes cluster (runc and gVisor) with the sandbox
+# image imported; builds are cached in /var/cache/iexbox-kube (about 8
+# minutes cold, seconds warm). scripts/kube-down.sh stops it.
+kube: image gvisor
+	scripts/kube-up.sh
 
 # The browser bundle; npm runs only when a source is newer than dist/app.js.
 web: static/dist/app.js
