@@ -40,6 +40,11 @@ func TestNoExecInWritableDirs(t *testing.T) {
 					// The script's output is assembled so that the echo of
 					// this line cannot contain it.
 					c.eval(t, `script = Path.join(dir, "x.sh"); File.write!(script, "#!/bin/sh\necho pw" <> "ned\n"); File.chmod!(script, 0o755)`)
+					// The execute bits are there: a refusal is the mount's
+					// noexec, not a missing bit (which gives EACCES too).
+					if got := c.eval(t, `File.stat!(script).mode |> Bitwise.band(0o777) |> Integer.to_string(8)`); got != `"755"` {
+						t.Fatalf("the script's mode is %s, want 755", got)
+					}
 					// runc refuses at once (:eacces raised); gVisor at exec,
 					// which the BEAM reports as exit status 13 (EACCES).
 					got := c.eval(t, `System.cmd(script, [])`)

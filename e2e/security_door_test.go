@@ -298,8 +298,12 @@ const slowClients = 50
 func TestSlowClients(t *testing.T) {
 	forEachRuntime(t, func(t *testing.T, rt string) {
 		s := startServer(t, "-runtime", rt, "-pool", "1", "-client-sessions", "0", "-client-rate", "0")
-		// The innocent session is opened and warmed first.
-		innocent, _ := s.openSession(t, defaultCols, defaultRows)
+		// The innocent session, from another address, is opened and warmed
+		// first.
+		innocent := s.connectFrom(t, "127.0.0.2", nil)
+		innocent.hello(t, defaultCols, defaultRows)
+		innocent.waitEvent(t, "ready", readyWait)
+		innocent.waitPrompt(t, readyWait)
 		requireEval(t, innocent, "1+1", "2")
 		// Every session is at its prompt before any floods, so that all are
 		// stalled together. They boot ten at a time: fifty at once on two

@@ -94,12 +94,16 @@ type arena struct {
 
 func newArena(t *testing.T, rt string, flags ...string) *arena {
 	t.Helper()
-	// Every attacker comes from 127.0.0.1: no per-client limit here (they
-	// have their own test). A pool of 2 keeps the next attacker warm.
+	// Every attacker comes from 127.0.0.1, the innocent client from
+	// 127.0.0.2: no per-client limit here (they have their own test). A pool of 2 keeps the next attacker warm.
 	s := startServer(t, append([]string{"-runtime", rt, "-pool", "2",
 		"-client-sessions", "0", "-client-rate", "0"}, flags...)...)
 	a := &arena{s: s, rt: rt}
-	a.innocent, _ = s.openSession(t, defaultCols, defaultRows)
+	// The innocent client comes from another address than the attackers.
+	a.innocent = s.connectFrom(t, "127.0.0.2", nil)
+	a.innocent.hello(t, defaultCols, defaultRows)
+	a.innocent.waitEvent(t, "ready", readyWait)
+	a.innocent.waitPrompt(t, readyWait)
 	a.innocentAnswers(t) // warm: the first eval loads modules
 	return a
 }

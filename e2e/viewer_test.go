@@ -49,11 +49,18 @@ func TestViewerSeesThePresenter(t *testing.T) {
 	if e := p.waitEvent(t, "viewers", eventWait); field[int](t, e, "count") != 1 {
 		t.Errorf("presenter told %s, want count 1", e.raw)
 	}
-	v.send(t, "System.halt()\r") // never delivered
+	// A viewer's input never reaches the sandbox: were it delivered, iex
+	// would print the marker (assembled, so its echo differs).
+	v.send(t, `IO.puts("VIEWER" <> "-TYPED")`+"\r")
 	p.eval(t, `IO.puts("live " <> "output")`)
 	v.waitOutput(t, "live output", eventWait)
 	if got := p.eval(t, "1 + 1"); got != "2" {
 		t.Errorf("1 + 1 = %q after a viewer typed", got)
+	}
+	for who, c := range map[string]*wsClient{"presenter": p, "viewer": v} {
+		if strings.Contains(cleanOutput(c.rawOutput()), "VIEWER-TYPED") {
+			t.Errorf("the %s saw the viewer's input evaluated", who)
+		}
 	}
 
 	p.send(t, "System.halt()\r")

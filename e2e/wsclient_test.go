@@ -441,3 +441,10 @@ func responseSummary(resp *http.Response) string {
 	}
 	return resp.Status
 }
+
+// rawOutput is a copy of the terminal output kept so far.
+func (c *wsClient) rawOutput() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]byte(nil), c.out...)
+}
