@@ -85,8 +85,8 @@ blob() {
 }
 
 # make_pki DIR NODE_IP NODE: a cluster CA and the certificates of every
-# component, made once; the serving certificates again when the node's
-# address changed.
+# component, made once; the serving ones again when the node's address
+# changed.
 make_pki() {
   local dir=$1 ip=$2 node=$3
   mkdir -p "$dir"
@@ -109,19 +109,20 @@ make_pki() {
     issue kubelet-client "/O=system:nodes/CN=system:node:$node" "$client"
     local san="IP:127.0.0.1,IP:$ip,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default"
     san+=",DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+    # The serving certificates name the node's address: new ones when it
+    # changed.
+    if [[ $(cat node-ip 2>/dev/null) != "$ip" ]]; then rm -f apiserver.crt kubelet.crt; fi
     issue apiserver "/CN=kube-apiserver" "extendedKeyUsage=serverAuth
-subjectAltName=$san" "IP Address:$ip"
+subjectAltName=$san"
     issue kubelet "/CN=$node" "extendedKeyUsage=serverAuth
-subjectAltName=IP:$ip,DNS:$node" "IP Address:$ip"
+subjectAltName=IP:$ip,DNS:$node"
+    echo "$ip" > node-ip
   )
 }
 
-# issue NAME SUBJECT EXTENSIONS [MUST_CONTAIN]: NAME.crt signed by the CA,
-# unless it exists (and its text has MUST_CONTAIN).
+# issue NAME SUBJECT EXTENSIONS: NAME.crt signed by the CA, unless it exists.
 issue() {
-  if [[ -f $1.crt ]] && { [[ -z ${4:-} ]] || openssl x509 -in "$1.crt" -noout -text | grep -qF "$4"; }; then
-    return
-  fi
+  [[ -f $1.crt ]] && return
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$1.key" \
     -subj "$2" -out "$1.csr" 2>/dev/null
   openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \

@@ -318,11 +318,9 @@ wait_for "node $NODE Ready" 90 node_ready
 
 # ---------------------------------------------------------------- cluster objects
 
-"${kubectl[@]}" apply -f "$manifests/namespaces.yaml" -f "$manifests/rbac.yaml" \
-  -f "$manifests/runtimeclass.yaml" -f "$manifests/networkpolicy.yaml" >/dev/null
-# A long-lived token of the server's ServiceAccount, for a server that runs
-# outside the cluster (the e2e suite's).
-"${kubectl[@]}" apply -f - >/dev/null <<EOF
+# With them, a long-lived token of the server's ServiceAccount, for a
+# server that runs outside the cluster (the e2e suite's).
+cat > "$STATE/conf/iexbox-token.yaml" <<EOF
 apiVersion: v1
 kind: Secret
 metadata:
@@ -332,6 +330,14 @@ metadata:
     kubernetes.io/service-account.name: iexbox
 type: kubernetes.io/service-account-token
 EOF
+objects=("$manifests/namespaces.yaml" "$manifests/rbac.yaml" "$manifests/runtimeclass.yaml"
+  "$manifests/networkpolicy.yaml" "$STATE/conf/iexbox-token.yaml")
+# Applied again only when a file changed (or after kube-down.sh --purge).
+applied=$(cat "${objects[@]}" | sha256sum | cut -c1-64)
+if [[ $(cat "$STATE/applied.sha256" 2>/dev/null) != "$applied" ]]; then
+  "${kubectl[@]}" apply "${objects[@]/#/-f}" >/dev/null
+  echo "$applied" > "$STATE/applied.sha256"
+fi
 wait_for "the iexbox ServiceAccount token" 30 sa_token
 write_kubeconfig "$STATE/iexbox.kubeconfig" token "$(sa_token)" iexbox-sandboxes
 # Pods are admitted only once their namespace's default ServiceAccount exists.
