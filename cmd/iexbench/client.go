@@ -117,12 +117,25 @@ func connect(ctx context.Context, url string) (*wsSession, error) {
 // events before it; on failure it closes the connection. Events of unknown
 // type are ignored, as the protocol asks.
 func (s *wsSession) helloReady(ctx context.Context, cols, rows int) error {
-	conn := s.conn
+	if err := s.hello(cols, rows); err != nil {
+		return err
+	}
+	return s.awaitReady(ctx)
+}
+
+// hello says hello; on failure it closes the connection.
+func (s *wsSession) hello(cols, rows int) error {
 	s.helloAt = time.Now()
 	if err := s.write(websocket.TextMessage, fmt.Appendf(nil, `{"type":"hello","cols":%d,"rows":%d}`, cols, rows)); err != nil {
-		conn.Close()
+		s.conn.Close()
 		return fmt.Errorf("hello: %w", err)
 	}
+	return nil
+}
+
+// awaitReady reads up to the ready event after hello (see helloReady).
+func (s *wsSession) awaitReady(ctx context.Context) error {
+	conn := s.conn
 	// Frames up to ready are read here, before the reader starts, so that
 	// no output can come first unnoticed.
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })

@@ -125,15 +125,20 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 		wg.Go(func() { c.s, c.err = connect(ctx, b.warm.ws) })
 	}
 	wg.Wait()
+	// Hellos go out from this one goroutine, in order, a moment apart: the
+	// order of arrival is the clients' order.
 	helloStart := time.Now()
 	for _, c := range clients {
 		if c.err != nil {
 			continue
 		}
+		if c.err = c.s.hello(b.cfg.cols, b.cfg.rows); c.err != nil {
+			continue
+		}
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer cancel()
-			if c.err = c.s.helloReady(ctx, b.cfg.cols, b.cfg.rows); c.err != nil {
+			if c.err = c.s.awaitReady(ctx); c.err != nil {
 				return
 			}
 			at, err := c.s.wait(ctx, "iex(1)> ")
