@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Classrooms: a wave of learners from one address, the line they wait in
@@ -217,4 +222,40 @@ func TestFairShare(t *testing.T) {
 			t.Errorf("%d sessions, want 4", st.Sessions.Active)
 		}
 	})
+}
+
+// TestBrowserShowsTheLine: the page and the widget say where a learner
+// stands while no sandbox is free, and start once one is.
+func TestBrowserShowsTheLine(t *testing.T) {
+	var iexboxURL string
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><title>A lesson</title>
+<script src="%s/embed.js"></script>
+<iex-console code="1 + 1" rows="6"></iex-console>`, iexboxURL)
+	}))
+	t.Cleanup(site.Close)
+	s := startServer(t, "-runtime", "runc", "-pool", "0", "-max-sessions", "1", "-origins", site.URL)
+	iexboxURL = s.URL()
+	first, _ := s.openSession(t, defaultCols, defaultRows) // holds the only place
+
+	page := newBrowser(t)
+	run(t, page, chromedp.Navigate(s.URL()+"/"))
+	waitJS(t, page, "the page to say it is next in line",
+		`document.getElementById('status-text').textContent.startsWith('Starting… you are next')`)
+
+	widget := newTab(t, page)
+	run(t, widget, chromedp.Navigate(site.URL+"/"))
+	waitJS(t, widget, "the widget defined", `customElements.get('iex-console') !== undefined`)
+	el := `document.querySelector('iex-console')`
+	clickShadow(t, widget, el, ".run")
+	waitJS(t, widget, "the widget to say one is ahead",
+		el+`.shadowRoot.querySelector('.status').textContent.startsWith('Starting… 1 ahead of you')`)
+	screenshot(t, widget, "widget-in-line.png")
+
+	first.closeNormally()
+	waitJS(t, page, "the page running once the place is free", `window.iexbox.state() === 'running'`)
+	waitBuffer(t, page, "window.iexbox.term", "iex(1)>")
+	waitJS(t, widget, "the widget to say the page is now ahead",
+		el+`.shadowRoot.querySelector('.status').textContent.startsWith('Starting… you are next')`)
 }
