@@ -3,6 +3,7 @@ package kube
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 
@@ -87,11 +88,17 @@ func TestAPIAddress(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://10.96.0.1:443": "10.96.0.1:443",
 		"https://192.0.2.7":     "192.0.2.7:443",
-		"http://127.0.0.1:8080": "127.0.0.1:8080",
 		"192.0.2.8:6443":        "192.0.2.8:6443",
 	} {
 		if got, err := apiAddress(in); err != nil || got != want {
 			t.Errorf("%s: %s %v, want %s", in, got, err, want)
 		}
+	}
+	host, err := hostAddress()
+	if err != nil {
+		t.Skip(err) // a machine with loopback only
+	}
+	if got, err := apiAddress("https://127.0.0.1:6443"); err != nil || got != net.JoinHostPort(host.String(), "6443") {
+		t.Errorf("loopback: %s %v, want this machine's %s", got, err, host)
 	}
 }

@@ -141,13 +141,20 @@ func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) 
 	}
 }
 
-// command is the Pod's program: a shell that sets what a Pod has no field
-// for (the open-file and process limits, the first terminal size), waits
-// for the server's go signal without echoing it, and becomes the program.
+// unsetKubernetesEnv drops the variables the kubelet gives every container
+// whatever enableServiceLinks says (KUBERNETES_SERVICE_HOST, ...): the
+// program has no business knowing where the API server is.
+const unsetKubernetesEnv = `for v in $(env | sed -n 's/^\(KUBERNETES_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done; `
+
+// command is the Pod's program: a shell that drops the kubelet's
+// variables, sets what a Pod has no field for (the open-file and process
+// limits, the first terminal size), waits for the server's go signal
+// without echoing it, and becomes the program.
 // RLIMIT_NPROC counts the processes and threads of the sandbox's uid,
 // which no other sandbox shares.
 func (c Config) command(cols, rows int) []string {
-	script := "ulimit -n " + strconv.FormatInt(c.NoFile, 10) +
+	script := unsetKubernetesEnv +
+		"ulimit -n " + strconv.FormatInt(c.NoFile, 10) +
 		" && ulimit -p " + strconv.FormatInt(c.Pids, 10) +
 		" && stty -echo cols " + strconv.Itoa(cols) + " rows " + strconv.Itoa(rows) +
 		" && read -r _ && stty echo && exec \"$@\""

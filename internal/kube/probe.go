@@ -122,12 +122,34 @@ func apiAddress(host string) (string, error) {
 			port = "80"
 		}
 	}
-	if net.ParseIP(name) == nil {
+	ip := net.ParseIP(name)
+	if ip == nil {
 		ips, err := net.LookupIP(name)
 		if err != nil || len(ips) == 0 {
 			return "", fmt.Errorf("resolve API server %q: %w", name, err)
 		}
-		name = ips[0].String()
+		ip = ips[0]
 	}
-	return net.JoinHostPort(name, port), nil
+	if ip.IsLoopback() { // the sandbox's own loopback would prove nothing
+		if ip, err = hostAddress(); err != nil {
+			return "", fmt.Errorf("API server on loopback: %w", err)
+		}
+	}
+	return net.JoinHostPort(ip.String(), port), nil
+}
+
+// hostAddress is this machine's first global unicast address: where an API
+// server this server reaches on loopback listens for the rest of the
+// cluster too.
+func hostAddress() (net.IP, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.IsGlobalUnicast() && n.IP.To4() != nil {
+			return n.IP, nil
+		}
+	}
+	return nil, errors.New("no global unicast address on this machine for the egress probe")
 }
