@@ -18,8 +18,9 @@ var ErrProtocol = errors.New("protocol violation")
 // Timing of the end of a session.
 const (
 	// waitTimeout bounds how long Run waits for an exited sandbox to report
-	// its status.
-	waitTimeout = 2 * time.Second
+	// its status. Docker answers at once; a Pod's status comes from the
+	// kubelet, seconds later under gVisor on a busy node.
+	waitTimeout = 10 * time.Second
 	// closeGrace is how long the client may take to answer the close
 	// handshake before the connection is dropped.
 	closeGrace = time.Second
