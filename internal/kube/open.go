@@ -48,6 +48,7 @@ var _ session.Backend = (*Backend)(nil)
 // a probe Pod cannot reach the API server). The caller must Close the
 // Backend.
 func Open(ctx context.Context, cfg Config, log *slog.Logger, obs Observer) (*Backend, error) {
+	quietClientLog(log)
 	rc, err := restConfig(cfg.Kubeconfig)
 	if err != nil {
 		return nil, err
