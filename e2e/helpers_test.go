@@ -24,8 +24,9 @@ import (
 // Bounds on the server process.
 const (
 	// serverStartWait bounds the start-up: Docker checks, the sweep of
-	// leftovers, then /healthz.
-	serverStartWait = 30 * time.Second
+	// leftovers, then /healthz; on Kubernetes, probe Pods too (several
+	// seconds each under gVisor on a busy machine).
+	serverStartWait = 90 * time.Second
 	// serverStopWait bounds the exit after SIGTERM. The server gets a
 	// shorter -shutdown-timeout, so waiting longer means it hangs.
 	serverStopWait  = 15 * time.Second
