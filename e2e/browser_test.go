@@ -288,6 +288,23 @@ func TestBrowserViewerSeesThePresenter(t *testing.T) {
 	}
 	screenshot(t, presenter, "presenter.png")
 	screenshot(t, viewer, "viewer.png")
+
+	// Stop sharing: the viewer is told, the presenter's session goes on,
+	// and Share makes a new link.
+	run(t, presenter, chromedp.Click(chromedp.CSS("#share"))) // the panel, with its link
+	run(t, presenter, chromedp.Click(chromedp.CSS("#share-stop")))
+	waitJS(t, viewer, "the viewer told the link was revoked",
+		`window.iexbox.state() === 'ended' && document.getElementById('banner-title').textContent === 'The presenter stopped sharing'`)
+	waitJS(t, presenter, "no viewer counted", `window.iexbox.viewers() === 0`)
+	if eval[string](t, presenter, `window.iexbox.state()`) != "running" {
+		t.Error("the presenter's session ended with the link")
+	}
+	screenshot(t, viewer, "viewer-unshared.png")
+	run(t, presenter, chromedp.Click(chromedp.CSS("#share")))
+	waitJS(t, presenter, "shared again", `!!window.iexbox.shareURL()`)
+	if again := eval[string](t, presenter, `window.iexbox.shareURL()`); again == url {
+		t.Errorf("Share after Stop sharing gave the revoked link %s again", url)
+	}
 }
 
 func TestBrowserReloadResumes(t *testing.T) {

@@ -129,6 +129,11 @@ export class Connection {
     this.sendJSON({ type: 'share' });
   }
 
+  /** Revoke the watch link: its viewers are disconnected ("unshared"). */
+  unshare() {
+    this.sendJSON({ type: 'unshare' });
+  }
+
   /** End the session on purpose (a resumable one too), then close. */
   end() {
     this.sendJSON({ type: 'end' });

@@ -306,6 +306,13 @@ function share() {
   else if (conn && state === 'running') conn.share();
 }
 
+/** Revoke the watch link: its viewers are disconnected; Share makes a new one. */
+function unshare() {
+  if (conn && state === 'running') conn.unshare();
+  shareURL = null;
+  chrome.hideShare();
+}
+
 // ---- input ------------------------------------------------------------------
 
 term.onData((data) => {
@@ -366,6 +373,7 @@ for (const id of ['new-session', 'banner-new']) {
   });
 }
 document.getElementById('share').addEventListener('click', share);
+document.getElementById('share-stop').addEventListener('click', unshare);
 if (viewer) {
   document.getElementById('new-session-text').textContent = 'Start your own';
   document.getElementById('new-session').setAttribute('aria-label', 'Start your own session');
@@ -389,6 +397,8 @@ window.iexbox = {
   /** Same as clicking "Share"; the link is then in shareURL(). */
   share,
   shareURL: () => shareURL,
+  /** Same as clicking "Stop sharing". */
+  unshare,
   viewers: () => viewerCount,
   viewer,
 };

@@ -93,6 +93,12 @@ export function describeExit(msg, limits) {
         detail: 'The live session you were watching is over.',
         tone: 'info',
       };
+    case 'unshared':
+      return {
+        title: 'The presenter stopped sharing',
+        detail: 'This watch link no longer works; ask for a new one.',
+        tone: 'info',
+      };
     case 'error':
       return {
         title: 'The session stopped because of an internal error',
