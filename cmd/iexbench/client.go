@@ -68,8 +68,12 @@ type wsSession struct {
 	ackTimer *time.Timer // guarded by wmu; pending small ack
 	closing  bool        // guarded by wmu
 	exit     chan event
-	readDone chan struct{}
-	closed   sync.Once
+	checked  chan []byte // checked events, as received
+	// helloFields, when set, are the whole hello (cols and rows among
+	// them) instead of the size alone.
+	helloFields map[string]any
+	readDone    chan struct{}
+	closed      sync.Once
 }
 
 // dialer never uses a proxy: the benchmark only talks to loopback.
@@ -109,8 +113,22 @@ func connect(ctx context.Context, url string) (*wsSession, error) {
 	}
 	return &wsSession{
 		terminal: newTerminal(), conn: conn,
-		exit: make(chan event, 1), readDone: make(chan struct{}),
+		exit: make(chan event, 1), checked: make(chan []byte, 1), readDone: make(chan struct{}),
 	}, nil
+}
+
+// dialHello is dial with a hello of the given fields (cols and rows
+// among them).
+func dialHello(ctx context.Context, url string, hello map[string]any) (*wsSession, error) {
+	s, err := connect(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	s.helloFields = hello
+	if err := s.helloReady(ctx, 0, 0); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // helloReady says hello and waits for the ready event, noting the queued
@@ -126,7 +144,12 @@ func (s *wsSession) helloReady(ctx context.Context, cols, rows int) error {
 // hello says hello; on failure it closes the connection.
 func (s *wsSession) hello(cols, rows int) error {
 	s.helloAt = time.Now()
-	if err := s.write(websocket.TextMessage, fmt.Appendf(nil, `{"type":"hello","cols":%d,"rows":%d}`, cols, rows)); err != nil {
+	hello := fmt.Appendf(nil, `{"type":"hello","cols":%d,"rows":%d}`, cols, rows)
+	if s.helloFields != nil {
+		s.helloFields["type"] = "hello"
+		hello, _ = json.Marshal(s.helloFields)
+	}
+	if err := s.write(websocket.TextMessage, hello); err != nil {
 		s.conn.Close()
 		return fmt.Errorf("hello: %w", err)
 	}
@@ -190,6 +213,12 @@ func (s *wsSession) read() {
 			if err == nil && json.Unmarshal(data, &e) == nil && (e.Type == "exit" || e.Type == "error") {
 				select {
 				case s.exit <- e:
+				default:
+				}
+			}
+			if e.Type == "checked" {
+				select {
+				case s.checked <- data:
 				default:
 				}
 			}

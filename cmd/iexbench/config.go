@@ -19,11 +19,11 @@ import (
 var errHelp = errors.New("help requested")
 
 // measurements are the names -only accepts, in the order they run.
-var measurements = []string{"prompt", "echo", "eval", "throughput", "producer", "churn", "boot", "density", "wave", "arrivals"}
+var measurements = []string{"prompt", "echo", "eval", "check", "throughput", "producer", "churn", "boot", "density", "wave", "arrivals"}
 
 // defaultMeasurements run when -only is not given: the classroom ones
 // (wave, arrivals) want a server of their own with the default flags.
-var defaultMeasurements = measurements[:8]
+var defaultMeasurements = measurements[:9]
 
 // config is the benchmark's configuration, from flags.
 type config struct {
@@ -39,6 +39,8 @@ type config struct {
 	keyGap                         time.Duration
 	rounds                         int
 	evals                          int
+	checks                         int
+	checkGap                       time.Duration
 	floodRuns                      int
 	floodCmd                       string
 	floodBytes                     int64
@@ -93,6 +95,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&manyGaps, "many-key-gaps", "100ms,250ms", "mean pauses between keystrokes for the concurrent echo figure, one run each")
 	fs.IntVar(&c.rounds, "rounds", 10, "alternating rounds of iexbox and docker run for the echo and eval figures")
 	fs.IntVar(&c.evals, "evals", 200, "evaluations of 1+1 for the eval figure")
+	fs.IntVar(&c.checks, "checks", 20, "exercise checks for the check figure (after a first one that waits for the check BEAM)")
+	fs.DurationVar(&c.checkGap, "check-gap", 6*time.Second, "pause between checks: a learner's edit, long enough for the next check BEAM to boot and within the server's rate of checks")
 	fs.Int64Var(&c.floodBytes, "flood-bytes", 200_000_000, "bytes the fast producer writes")
 	fs.IntVar(&c.floodRuns, "flood-runs", 3, "20 MB iex floods per path (iexbox, docker run), interleaved; the median counts")
 	fs.StringVar(&c.floodCmd, "flood-cmd", defaultFloodCmd, "shell command of the fast producer; %d is -flood-bytes")

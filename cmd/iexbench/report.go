@@ -23,6 +23,7 @@ type report struct {
 	Prompt     *promptResult     `json:"time_to_prompt,omitempty"`
 	Echo       *echoResult       `json:"keystroke_echo,omitempty"`
 	Eval       *evalResult       `json:"eval,omitempty"`
+	Check      *checkResult      `json:"check,omitempty"`
 	Throughput *throughputResult `json:"throughput,omitempty"`
 	Churn      *churnResult      `json:"churn,omitempty"`
 	Boot       *bootResult       `json:"boot,omitempty"`
@@ -103,6 +104,14 @@ func tableRows(r *report) []row {
 	}
 	if e := r.Eval; e != nil {
 		add("eval 1+1 p50/p99 ms", f2(e.IexBox.P50, e.IexBox.P99), optF2(e.Docker), optRatio(e.IexBox.P50, e.Docker), "report", "-")
+	}
+	if c := r.Check; c != nil && c.IexBox.N > 0 {
+		target, limit := "p50<=1000 (runc)", 1000.0
+		if !runc {
+			target, limit = "p50<=2000 (runsc)", 2000
+		}
+		add(fmt.Sprintf("check of a %d-test exercise p50/p95 ms", c.Tests), f2(c.IexBox.P50, c.IexBox.P95), "", "",
+			target, verdict(true, c.IexBox.P50 <= limit))
 	}
 	if t := r.Throughput; t != nil {
 		add("iex 20 MB output MB/s", fmt.Sprintf("%.2f", t.Iex.MBps), fmt.Sprintf("%.2f", t.DockerIex.MBps),
