@@ -224,9 +224,10 @@ func checkedEvent(id string, r *session.CheckResult) protocol.Checked {
 // sendReady tells the client its sandbox runs.
 func (c *wsClient) sendReady(r protocol.Ready) error {
 	r.Type = protocol.TypeReady
-	err := c.sendJSON(r)
+	// Set before the write: a client may answer ready before the write
+	// returns here.
 	c.ready.Store(true)
-	return err
+	return c.sendJSON(r)
 }
 
 func (c *wsClient) sendJSON(v any) error {
