@@ -114,28 +114,27 @@ func newChecker(sb session.Sandbox, ex *Exercise, cfg Config) *checker {
 
 // runner is one check BEAM, booting or waiting for its request.
 type runner struct {
-	proc  session.Process
-	ready chan struct{} // closed once booted (or failed to)
-	err   error
-	rest  []byte // output read past "ready"
-	done  chan struct{}
+	ready  chan struct{}      // closed once booted (or failed to)
+	cancel context.CancelFunc // ends a boot under way
+	// Set by the boot before ready is closed.
+	proc session.Process
+	err  error
+	rest []byte // output read past "ready"
 }
 
 // boot starts a check BEAM; its ready channel closes once it waits for a
 // request. Called with c.mu held.
 func (c *checker) boot() *runner {
-	r := &runner{ready: make(chan struct{}), done: make(chan struct{})}
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
+	r := &runner{ready: make(chan struct{}), cancel: cancel}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		defer close(r.ready)
-		ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
-		defer cancel()
 		began := time.Now()
 		proc, err := c.sb.Exec(ctx, session.ExecSpec{Cmd: checkCommand(), Env: checkEnv(), Apart: true})
 		if err != nil {
 			r.err = fmt.Errorf("start the check runner: %w", err)
-			close(r.done)
 			return
 		}
 		r.proc = proc
@@ -173,14 +172,24 @@ func (c *checker) Check(ctx context.Context, code string) session.CheckResult {
 	}
 	c.next = nil
 	c.mu.Unlock()
-	defer c.bootNext()
-	defer r.close()
 
 	select {
 	case <-r.ready:
 	case <-ctx.Done():
-		return failed(c.timedOut(ctx))
+		// The BEAM is still booting (a busy host): keep it for the next
+		// check rather than start over.
+		c.mu.Lock()
+		if c.next == nil && !c.closed {
+			c.next, r = r, nil
+		}
+		c.mu.Unlock()
+		if r != nil {
+			r.close()
+		}
+		return failed("the checker is still starting (the server is busy): try again in a few seconds")
 	}
+	defer c.bootNext()
+	defer r.close()
 	if r.err != nil {
 		c.log.Warn("check runner failed to start", "err", r.err)
 		return failed("the checker could not start; try again")
@@ -225,15 +234,18 @@ func (c *checker) bootNext() {
 	}
 }
 
-// close ends the runner's BEAM and every process of its uid. Idempotent.
+// close ends the runner's BEAM, booting or not, and every process of its
+// uid. Idempotent.
 func (r *runner) close() {
+	r.cancel()
 	<-r.ready
 	if r.proc != nil {
 		r.proc.Close()
 	}
 }
 
-// Close ends the BEAM kept ready and waits for the boot to end.
+// Close ends the BEAM kept ready (or booting) and waits for its boot to
+// end.
 func (c *checker) Close() error {
 	c.mu.Lock()
 	c.closed = true
@@ -241,12 +253,7 @@ func (c *checker) Close() error {
 	c.next = nil
 	c.mu.Unlock()
 	if r != nil {
-		if r.proc == nil {
-			<-r.ready
-		}
-		if r.proc != nil {
-			r.proc.Close()
-		}
+		r.close()
 	}
 	c.wg.Wait()
 	return nil
