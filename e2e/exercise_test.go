@@ -63,13 +63,14 @@ const (
 )
 
 // runaways are checks that try to take the sandbox down.
-var runaways = []struct{ name, code string }{
-	{"loop", "defmodule Double do\n  def double(_), do: loop(0)\n  defp loop(n), do: loop(n + 1)\nend\n"},
-	{"allocation", "defmodule Double do\n  def double(_), do: grow([])\n  defp grow(acc), do: grow([String.duplicate(\"x\", 200) <> \"!\" | acc])\nend\n"},
-	{"spawned allocation", "defmodule Double do\n  def double(_) do\n    for _ <- 1..10_000, do: spawn(fn -> l = Enum.to_list(1..100_000); Process.sleep(:infinity); l end)\n    Process.sleep(:infinity)\n  end\nend\n"},
-	{"fork bomb", "defmodule Double do\n  def double(_) do\n    for _ <- 1..50, do: spawn(fn -> :os.cmd(~c\"f(){ f | f & }; f\") end)\n    Process.sleep(:infinity)\n  end\nend\n"},
-	{"output", "defmodule Double do\n  def double(_) do\n    line = String.duplicate(\"y\", 1000)\n    Enum.each(1..100_000, fn _ -> IO.puts(line) end)\n  end\nend\n"},
-	{"compile-time loop", "defmodule Double do\n  Stream.repeatedly(fn -> :ok end) |> Stream.run()\nend\n"},
+// Each ends as an error saying why (want).
+var runaways = []struct{ name, code, want string }{
+	{"loop", "defmodule Double do\n  def double(_), do: loop(0)\n  defp loop(n), do: loop(n + 1)\nend\n", "longer than"},
+	{"allocation", "defmodule Double do\n  def double(_), do: grow([])\n  defp grow(acc), do: grow([String.duplicate(\"x\", 200) <> \"!\" | acc])\nend\n", "memory"},
+	{"spawned allocation", "defmodule Double do\n  def double(_) do\n    for _ <- 1..10_000, do: spawn(fn -> l = Enum.to_list(1..100_000); Process.sleep(:infinity); l end)\n    Process.sleep(:infinity)\n  end\nend\n", "memory"},
+	{"fork bomb", "defmodule Double do\n  def double(_) do\n    for _ <- 1..50, do: spawn(fn -> :os.cmd(~c\"f(){ f | f & }; f\") end)\n    Process.sleep(:infinity)\n  end\nend\n", "longer than"},
+	{"output", "defmodule Double do\n  def double(_) do\n    line = String.duplicate(\"y\", 1000)\n    Enum.each(1..100_000, fn _ -> IO.puts(line) end)\n  end\nend\n", "printed more than"},
+	{"compile-time loop", "defmodule Double do\n  Stream.repeatedly(fn -> :ok end) |> Stream.run()\nend\n", "longer than"},
 }
 
 func TestExerciseRunawayChecksRunc(t *testing.T)  { testRunawayChecks(t, "runc") }
@@ -102,8 +103,8 @@ func testRunawayChecks(t *testing.T, runtime string) {
 	for i, r := range runaways {
 		res, took := c.check(t, fmt.Sprint(i), r.code)
 		t.Logf("%s: %s after %v: %s", r.name, res.Status, took.Round(time.Millisecond), res.Message)
-		if res.Status != "error" || res.Message == "" {
-			t.Errorf("%s: status %q (%q), want an error with a message", r.name, res.Status, res.Message)
+		if res.Status != "error" || !strings.Contains(res.Message, r.want) {
+			t.Errorf("%s: status %q (%q), want an error saying %q", r.name, res.Status, res.Message, r.want)
 		}
 		if got := c.eval(t, "learned + 1"); got != "42" {
 			t.Fatalf("after the %s check, learned + 1 = %q: the learner's iex lost its state", r.name, got)

@@ -132,31 +132,59 @@ func (c *checker) boot() *runner {
 		defer c.wg.Done()
 		defer close(r.ready)
 		began := time.Now()
-		proc, err := c.sb.Exec(ctx, session.ExecSpec{Cmd: checkCommand(), Env: checkEnv(), Apart: true})
-		if err != nil {
-			r.err = fmt.Errorf("start the check runner: %w", err)
-			return
-		}
-		r.proc = proc
-		stop := context.AfterFunc(ctx, func() { proc.Close() })
-		defer stop()
-		var out []byte
-		buf := make([]byte, 4096)
-		for {
-			n, err := proc.Read(buf)
-			out = append(out, buf[:n]...)
-			if i := bytes.Index(out, []byte("ready\n")); i >= 0 {
-				r.rest = out[i+len("ready\n"):]
-				c.log.Debug("check runner ready", "boot", time.Since(began).Round(time.Millisecond))
+		for attempt := 1; ; attempt++ {
+			err := c.start(ctx, r)
+			if err == nil {
+				c.log.Debug("check runner ready", "boot", time.Since(began).Round(time.Millisecond), "attempts", attempt)
 				return
 			}
-			if err != nil || len(out) > 64<<10 {
-				r.err = fmt.Errorf("the check runner did not start: %s", lastLines(out))
+			if attempt == bootAttempts || ctx.Err() != nil {
+				r.err = err
+				return
+			}
+			// The processes of the check before may still be on their
+			// way out, holding the uid's process limit.
+			c.log.Debug("check runner did not start; again", "err", err)
+			select {
+			case <-time.After(bootRetryPause):
+			case <-ctx.Done():
+				r.err = err
 				return
 			}
 		}
 	}()
 	return r
+}
+
+// Starting a check BEAM is tried this often, this far apart.
+const (
+	bootAttempts   = 3
+	bootRetryPause = 300 * time.Millisecond
+)
+
+// start starts one check BEAM and reads its output until it is ready; on
+// failure it ends whatever it started.
+func (c *checker) start(ctx context.Context, r *runner) error {
+	proc, err := c.sb.Exec(ctx, session.ExecSpec{Cmd: checkCommand(), Env: checkEnv(), Apart: true})
+	if err != nil {
+		return fmt.Errorf("start the check runner: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { proc.Close() })
+	defer stop()
+	var out []byte
+	buf := make([]byte, 4096)
+	for {
+		n, err := proc.Read(buf)
+		out = append(out, buf[:n]...)
+		if i := bytes.Index(out, []byte("ready\n")); i >= 0 {
+			r.proc, r.rest = proc, out[i+len("ready\n"):]
+			return nil
+		}
+		if err != nil || len(out) > 64<<10 {
+			proc.Close()
+			return fmt.Errorf("the check runner did not start: %s", lastLines(out))
+		}
+	}
 }
 
 // Check runs the exercise's tests against code in a fresh check BEAM.
