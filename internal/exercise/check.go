@@ -95,10 +95,13 @@ type checker struct {
 	cfg Config
 	log *slog.Logger
 
-	mu     sync.Mutex
-	next   *runner // booting or ready; nil while a check runs
-	closed bool
-	wg     sync.WaitGroup
+	mu   sync.Mutex
+	next *runner // booting or ready; nil while a check runs
+	// cleaning is closed once the last check's BEAM has ended and the
+	// next one is booting; nil before the first check.
+	cleaning chan struct{}
+	closed   bool
+	wg       sync.WaitGroup
 }
 
 var _ session.Checker = (*checker)(nil)
@@ -187,8 +190,21 @@ func (c *checker) start(ctx context.Context, r *runner) error {
 	}
 }
 
-// Check runs the exercise's tests against code in a fresh check BEAM.
+// Check runs the exercise's tests against code in a fresh check BEAM. It
+// answers as soon as the result (or the deadline) is there; ending the
+// BEAM and booting the next one go on in the background, and the next
+// check waits for them.
 func (c *checker) Check(ctx context.Context, code string) session.CheckResult {
+	c.mu.Lock()
+	cleaning := c.cleaning
+	c.mu.Unlock()
+	if cleaning != nil {
+		select {
+		case <-cleaning:
+		case <-ctx.Done():
+			return failed(stillStarting)
+		}
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -214,12 +230,11 @@ func (c *checker) Check(ctx context.Context, code string) session.CheckResult {
 		if r != nil {
 			r.close()
 		}
-		return failed("the checker is still starting (the server is busy): try again in a few seconds")
+		return failed(stillStarting)
 	}
-	defer c.bootNext()
-	defer r.close()
 	if r.err != nil {
 		c.log.Warn("check runner failed to start", "err", r.err)
+		c.cleanUp(r, nil)
 		return failed("the checker could not start; try again")
 	}
 	nonce := make([]byte, 12)
@@ -230,20 +245,45 @@ func (c *checker) Check(ctx context.Context, code string) session.CheckResult {
 		"timeout_ms": c.cfg.Timeout.Milliseconds(), "memory": checkMemory,
 	})
 	output := make(chan []byte, 1)
-	go func() { // the one reader of the check's output
+	go func() { // the one reader of the check's output; ends once r is closed
 		output <- readTail(r.proc, r.rest, maxCheckOutput)
 	}()
-	if _, err := r.proc.Write(req); err == nil {
-		r.proc.CloseWrite()
-	}
+	go func() { // a BEAM that stopped reading cannot hold the check up
+		if _, err := r.proc.Write(req); err == nil {
+			r.proc.CloseWrite()
+		}
+	}()
 	select {
 	case out := <-output:
+		c.cleanUp(r, nil)
 		return parseResult(out, marker)
 	case <-ctx.Done():
-		r.close() // ends the reader too
-		<-output
+		c.cleanUp(r, output)
 		return failed(c.timedOut(ctx))
 	}
+}
+
+// stillStarting answers a check whose deadline came before its BEAM was up.
+const stillStarting = "the checker is still starting (the server is busy): try again in a few seconds"
+
+// cleanUp ends r's BEAM with every process of its uid, waits for its
+// reader (when output is not nil), then boots the BEAM of the next check,
+// all in the background; the next check waits for it.
+func (c *checker) cleanUp(r *runner, output <-chan []byte) {
+	done := make(chan struct{})
+	c.mu.Lock()
+	c.cleaning = done
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer close(done)
+		r.close()
+		if output != nil {
+			<-output
+		}
+		c.bootNext()
+	}()
 }
 
 func (c *checker) timedOut(ctx context.Context) string {

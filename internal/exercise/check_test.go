@@ -90,8 +90,8 @@ func TestCheckerAnswersAndBootsTheNext(t *testing.T) {
 		}
 	}
 	c.Close()
-	if n := sb.execs.Load(); n != 3 {
-		t.Errorf("%d BEAMs started, want 3: one per check and one kept ready", n)
+	if n := sb.execs.Load(); n != 2 && n != 3 {
+		t.Errorf("%d BEAMs started, want one per check and perhaps one booted ahead", n)
 	}
 	for i, p := range sb.procs {
 		if p.closeCount.Load() == 0 {
@@ -103,13 +103,13 @@ func TestCheckerAnswersAndBootsTheNext(t *testing.T) {
 func TestCheckerTimesOut(t *testing.T) {
 	sb := &fakeSandbox{} // never answers
 	c := newChecker(sb, &Exercise{Name: "e", Tests: "t"}, Config{Timeout: time.Second}.withDefaults())
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	res := c.Check(ctx, "code")
 	if res.Status != session.CheckError || !strings.Contains(res.Message, "longer than") {
 		t.Fatalf("%+v", res)
 	}
+	c.Close() // waits for the BEAM's end
 	sb.mu.Lock()
 	first := sb.procs[0]
 	sb.mu.Unlock()
