@@ -111,7 +111,16 @@ func testRunawayChecks(t *testing.T, runtime string) {
 		}
 	}
 
-	res, _ = c.check(t, "after", doubleFixed)
+	// The checker recovers: on a busy host the BEAM after a runaway may
+	// still boot when the next check comes, which says so; a learner
+	// checks again, and so does this test, a few seconds later.
+	for i := 0; ; i++ {
+		res, _ = c.check(t, fmt.Sprint("after", i), doubleFixed)
+		if !strings.Contains(res.Message, "still starting") || i == 2 {
+			break
+		}
+		time.Sleep(3 * time.Second)
+	}
 	if res.Status != "pass" {
 		t.Fatalf("a check after the runaways: %+v", res)
 	}

@@ -278,10 +278,14 @@ func (c *checker) cleanUp(r *runner, output <-chan []byte) {
 	go func() {
 		defer c.wg.Done()
 		defer close(done)
-		r.close()
+		began := time.Now()
+		if err := r.close(); err != nil {
+			c.log.Warn("end a check BEAM", "err", err)
+		}
 		if output != nil {
 			<-output
 		}
+		c.log.Debug("check BEAM ended", "took", time.Since(began).Round(time.Millisecond))
 		c.bootNext()
 	}()
 }
@@ -304,12 +308,13 @@ func (c *checker) bootNext() {
 
 // close ends the runner's BEAM, booting or not, and every process of its
 // uid. Idempotent.
-func (r *runner) close() {
+func (r *runner) close() error {
 	r.cancel()
 	<-r.ready
 	if r.proc != nil {
-		r.proc.Close()
+		return r.proc.Close()
 	}
+	return nil
 }
 
 // Close ends the BEAM kept ready (or booting) and waits for its boot to
