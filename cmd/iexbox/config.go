@@ -114,7 +114,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.pool, "pool", "auto", "warm sandboxes kept booted to their first prompt, each used by one session only: auto sizes the pool by the largest recent wave of arrivals within a memory bound; N pins it; 0 disables it (sandboxes boot on demand)")
 	fs.IntVar(&c.poolMax, "pool-max", 200, "most warm sandboxes -pool auto keeps")
 	fs.Float64Var(&c.poolMemory, "pool-memory", 0.3, "-pool auto: the share of the sandboxes' memory (-sandboxes-memory) idle warm sandboxes may take; it bounds the pool, and half of that bound is its floor")
-	fs.IntVar(&c.bootParallel, "boot-parallel", runtime.NumCPU(), "sandboxes booted at once (warm members and waiting clients together); boots sharing the CPU all finish late")
+	fs.IntVar(&c.bootParallel, "boot-parallel", runtime.NumCPU()+1, "sandboxes booted at once (warm members and waiting clients together); more boots sharing the CPU all finish late (default: the number of cores plus one, measured best in docs/benchmarks.md)")
 	fs.DurationVar(&c.queueTimeout, "queue-timeout", 60*time.Second, "longest a client waits in line for a sandbox before it is told capacity")
 	fs.IntVar(&c.queueMax, "queue-max", 500, "most clients waiting in line, all addresses together")
 	fs.IntVar(&c.clientQueue, "client-queue", 200, "most clients of one address waiting in line")

@@ -31,7 +31,7 @@ func defaults() config {
 		poolMax:         200,
 		poolMemory:      0.3,
 		poolMaxAge:      30 * time.Minute,
-		bootParallel:    runtime.NumCPU(),
+		bootParallel:    runtime.NumCPU() + 1,
 		queueTimeout:    60 * time.Second,
 		queueMax:        500,
 		clientQueue:     200,
