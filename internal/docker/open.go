@@ -12,8 +12,12 @@ import (
 	"iexbox/internal/session"
 )
 
-// openTimeout bounds the engine checks, the probe and the sweep of Open.
-const openTimeout = 30 * time.Second
+// openTimeout bounds the engine checks, the probe and the sweep of Open;
+// closeSweepTimeout the last sweep of Close.
+const (
+	openTimeout       = 30 * time.Second
+	closeSweepTimeout = 30 * time.Second
+)
 
 // Footprints: the host memory one idle hardened iex costs, rounded up. The
 // drop of MemAvailable per idle session, shim and kernel included, was
@@ -156,14 +160,23 @@ func (b *Backend) Ready(ctx context.Context) error { return b.Check(ctx) }
 // Warnings are the notes of Open for the operator.
 func (b *Backend) Warnings() []string { return b.warnings }
 
-// Close stops the reaper, gives the uid range back and closes the client.
-// Sandboxes must be closed first.
+// Close stops the reaper, removes whatever containers of the instance
+// are still there (a removal that timed out under load while sessions
+// ended, say), gives the uid range back once none is left, and closes the
+// client. Sandboxes must be closed first.
 func (b *Backend) Close() error {
 	b.stopReap()
 	b.reaped.Wait()
-	if b.slot != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
-		defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), closeSweepTimeout)
+	defer cancel()
+	n, err := b.Sweep(ctx)
+	if n > 0 {
+		b.log.Info("removed containers left at the end", "count", n)
+	}
+	switch {
+	case err != nil: // they may still run under the range's uids: keep the claim
+		b.log.Warn("containers may be left; the uid range stays claimed until this instance starts again", "err", err)
+	case b.slot != nil:
 		if err := b.remove(ctx, b.slot.container); err != nil {
 			b.log.Warn("give back the uid range", "err", err)
 		}
