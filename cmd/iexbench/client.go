@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -104,7 +105,18 @@ func dial(ctx context.Context, url string, cols, rows int) (*wsSession, error) {
 
 // connect opens the WebSocket of a session that has not said hello yet.
 func connect(ctx context.Context, url string) (*wsSession, error) {
-	conn, resp, err := dialer.DialContext(ctx, url, http.Header{})
+	return connectFrom(ctx, url, nil)
+}
+
+// connectFrom is connect from a local address of loopback's own (nil:
+// the system's choice), so one host can stand for many client addresses.
+func connectFrom(ctx context.Context, url string, local net.IP) (*wsSession, error) {
+	d := dialer
+	if local != nil {
+		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: local}}
+		d.NetDialContext = nd.DialContext
+	}
+	conn, resp, err := d.DialContext(ctx, url, http.Header{})
 	if err != nil {
 		if resp != nil {
 			return nil, fmt.Errorf("dial %s: %w (HTTP %s)", url, err, resp.Status)

@@ -60,6 +60,7 @@ type config struct {
 	waveGap, waveHold              time.Duration
 	arrivalsRate                   float64
 	arrivalsDuration, arrivalsHold time.Duration
+	arrivalsFrom                   int
 	cols, rows                     int
 	only                           map[string]bool
 	cgroupParent                   string
@@ -121,6 +122,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Float64Var(&c.arrivalsRate, "arrivals-rate", 1, "arrivals: new sessions per second")
 	fs.DurationVar(&c.arrivalsDuration, "arrivals-duration", 120*time.Second, "arrivals: how long sessions keep arriving")
 	fs.DurationVar(&c.arrivalsHold, "arrivals-hold", 30*time.Second, "arrivals: how long each session lasts")
+	fs.IntVar(&c.arrivalsFrom, "arrivals-from", 16, "arrivals: client addresses the sessions come from in turn (127.0.1.1 and up; 1: the system's choice)")
 	fs.StringVar(&only, "only", strings.Join(defaultMeasurements, ","), "comma-separated measurements to run: "+strings.Join(measurements, ","))
 	fs.StringVar(&c.jsonPath, "json", "", "write the figures as JSON to this file")
 	fs.StringVar(&c.label, "label", "", "label of this run's baseline containers (default iexbench-<pid>)")
@@ -164,8 +166,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		c.waves = append(c.waves, n)
 	}
-	if c.arrivalsRate <= 0 || c.arrivalsDuration <= 0 {
-		return c, errors.New("-arrivals-rate and -arrivals-duration must be positive")
+	if c.arrivalsRate <= 0 || c.arrivalsDuration <= 0 || c.arrivalsFrom < 1 || c.arrivalsFrom > 254 {
+		return c, errors.New("-arrivals-rate and -arrivals-duration must be positive, -arrivals-from 1 to 254")
 	}
 	for _, g := range strings.Split(manyGaps, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(g))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -45,6 +46,7 @@ type waveResult struct {
 // arrivalsResult is sessions arriving at a steady rate.
 type arrivalsResult struct {
 	PerSecond   float64      `json:"per_s"`
+	From        int          `json:"from_addresses"`
 	Seconds     float64      `json:"seconds"`
 	HoldS       float64      `json:"hold_s"`
 	Sessions    int          `json:"sessions"`
@@ -243,7 +245,7 @@ func (b *bench) measureArrivals(ctx context.Context) error {
 	if err := b.warm.waitSettled(ctx, 0, 10*time.Minute); err != nil {
 		return err
 	}
-	r := &arrivalsResult{PerSecond: b.cfg.arrivalsRate, Seconds: b.cfg.arrivalsDuration.Seconds(), HoldS: b.cfg.arrivalsHold.Seconds()}
+	r := &arrivalsResult{PerSecond: b.cfg.arrivalsRate, From: b.cfg.arrivalsFrom, Seconds: b.cfg.arrivalsDuration.Seconds(), HoldS: b.cfg.arrivalsHold.Seconds()}
 	b.report.Arrivals = r
 	sampler := b.samplePool(ctx)
 	cpu0, starts0 := b.stackCPU(), b.starts(ctx)
@@ -256,10 +258,16 @@ func (b *bench) measureArrivals(ctx context.Context) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	end := time.Now().Add(b.cfg.arrivalsDuration)
-	for time.Now().Before(end) && ctx.Err() == nil {
+	for i := 0; time.Now().Before(end) && ctx.Err() == nil; i++ {
+		// Arrivals come from -arrivals-from addresses in turn, as visitors
+		// of a site do; one address would meet its own rate limit.
+		from := net.IPv4(127, 0, 1, byte(1+i%b.cfg.arrivalsFrom))
+		if b.cfg.arrivalsFrom == 1 {
+			from = nil
+		}
 		wg.Go(func() {
 			began := time.Now()
-			s, d, err := b.openPrompt(ctx, b.warm)
+			s, d, err := b.arrive(ctx, from)
 			if err == nil {
 				err = s.eval(ctx, "1+1", "2")
 			}
@@ -306,6 +314,26 @@ func (b *bench) measureArrivals(ctx context.Context) error {
 	b.logf("arrivals %.1f/s for %.0f s, held %.0f s: %d sessions, refused %d, prompt p50 %.0f ms p95 %.0f ms max %.0f ms, waited %d, %d boots at %.2f CPU s",
 		r.PerSecond, r.Seconds, r.HoldS, r.Sessions, r.Refused, r.Prompt.P50, r.Prompt.P95, r.Prompt.Max, r.Waited, r.Boots, r.CPUPerBootS)
 	return settleErr
+}
+
+// arrive opens a session from the local address from (nil: the
+// system's) and waits for its prompt; the caller must close the session.
+func (b *bench) arrive(ctx context.Context, from net.IP) (*wsSession, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, promptTimeout)
+	defer cancel()
+	s, err := connectFrom(ctx, b.warm.ws, from)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.helloReady(ctx, b.cfg.cols, b.cfg.rows); err != nil {
+		return nil, 0, err
+	}
+	at, err := s.wait(ctx, "iex(1)> ")
+	if err != nil {
+		s.close()
+		return nil, 0, err
+	}
+	return s, at.Sub(s.helloAt), nil
 }
 
 // samplePool polls /status every second until the returned func is
@@ -397,7 +425,7 @@ func waveRows(r *report, add func(figure, iexbox, docker, ratio, target, met str
 		add(name+", CPU s per boot (ceiling/s)", fmt.Sprintf("%.2f (%.2f)", w.CPUPerBootS, w.CeilingPerS), "", "", "report", "-")
 	}
 	if a := r.Arrivals; a != nil {
-		name := fmt.Sprintf("arrivals %.1f/s for %.0f s, held %.0f s", a.PerSecond, a.Seconds, a.HoldS)
+		name := fmt.Sprintf("arrivals %.1f/s from %d addresses for %.0f s, held %.0f s", a.PerSecond, a.From, a.Seconds, a.HoldS)
 		add(name+", refused", strconv.Itoa(a.Refused), "", "", "0", verdict(true, a.Refused == 0))
 		add(name+", prompt p50/p95/max ms", f3(a.Prompt.P50, a.Prompt.P95, a.Prompt.Max), "", "", "p95<=1000", verdict(true, a.Prompt.P95 <= 1000))
 		add(name+", waited, CPU s per boot", fmt.Sprintf("%d, %.2f", a.Waited, a.CPUPerBootS), "", "", "report", "-")
