@@ -162,7 +162,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: iexbox [flags]\n\nServes iex in the browser, one fresh hardened container per session.\n"+
+		fmt.Fprintf(fs.Output(), "Usage: iexbox [flags]\n       iexbox exercises [DIR] [flags]   (check every reference solution in real sandboxes)\n\nServes iex in the browser, one fresh hardened container per session.\n"+
 			"Every flag can also be set with an environment variable: -idle-timeout is IEXBOX_IDLE_TIMEOUT.\n"+
 			"A flag on the command line wins over its variable.\n\nFlags:\n")
 		fs.PrintDefaults()

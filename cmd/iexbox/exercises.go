@@ -42,7 +42,7 @@ func loadExercises(cfg config, log *slog.Logger) (*exercise.Set, error) {
 // does not pass its tests.
 var errSolutionsFailed = errors.New("some reference solutions do not pass their tests")
 
-// runExercises is `iexbox exercises [flags] [DIR]`: every reference
+// runExercises is `iexbox exercises [DIR] [flags]`: every reference
 // solution is checked against its tests in a real sandbox, as a learner's
 // code would be, and a table printed. Flags are the server's (-runtime,
 // -memory, -check-timeout ...).
