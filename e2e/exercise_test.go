@@ -111,6 +111,18 @@ func testRunawayChecks(t *testing.T, runtime string) {
 		}
 	}
 
+	// What a check leaves in the shared /tmp goes with it; what a test
+	// prints is its output.
+	res, _ = c.check(t, "files", "defmodule Double do\n  def double(_) do\n"+
+		"    for i <- 1..5, do: File.write!(\"/tmp/check-left-#{i}\", String.duplicate(\"x\", 1_000_000))\n"+
+		"    IO.puts(\"wrote #{Enum.count(File.ls!(\"/tmp\"), &String.starts_with?(&1, \"check-left\"))}\")\n"+
+		"    :wrong\n  end\nend\n")
+	if res.Status != "fail" || len(res.Tests) != 5 || res.Tests[0].Output != "wrote 5\n" {
+		t.Fatalf("a check that writes files: %+v", res)
+	}
+	// The answer comes first; the clean-up follows within moments.
+	c.evalUntil(t, `Enum.count(File.ls!("/tmp"), &String.starts_with?(&1, "check-left"))`, "0", 5*time.Second)
+
 	// The checker recovers: on a busy host the BEAM after a runaway may
 	// still boot when the next check comes, which says so; a learner
 	// checks again, and so does this test, a few seconds later.

@@ -118,13 +118,16 @@ func (p *process) Close() error {
 
 // killUser sends SIGKILL to every process of user in the container, from
 // a shell of that user: kill(-1) reaches all processes the caller may
-// signal, that is those of its own uid, and spares the caller.
+// signal, that is those of its own uid, and spares the caller. Then it
+// removes the files that uid left in /tmp and /dev/shm.
 func (s *Sandbox) killUser(user string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
 	created, err := s.rt.api.ContainerExecCreate(ctx, s.id, container.ExecOptions{
 		User: user,
-		Cmd:  []string{"sh", "-c", "kill -KILL -1"},
+		// After the processes, the files they left in the sandbox's
+		// shared tmpfs mounts, which count against its memory.
+		Cmd: []string{"sh", "-c", "kill -KILL -1; find /tmp /dev/shm -xdev -user \"$(id -u)\" -delete 2>/dev/null; true"},
 	})
 	if err == nil {
 		err = s.rt.api.ContainerExecStart(ctx, created.ID, container.ExecStartOptions{Detach: true})

@@ -53,6 +53,10 @@ func (c Config) withDefaults() Config {
 //     kernel's OOM killer (which under gVisor takes the whole sandbox
 //     down) never has to act. The BEAM's reservations are made small for
 //     it: one malloc arena, a 32 MiB literal area, no super carrier.
+//   - Files it writes to the shared /tmp (whose size -tmpfs-size bounds,
+//     and which counts against the sandbox's memory) are removed with its
+//     processes. RLIMIT_FSIZE cannot bound them: the BEAM's JIT sizes a
+//     64 MiB memfd at start.
 //   - checkMemory is the soft bound: any new process may hold half of it
 //     (heap and binaries), and a watchdog halts the BEAM beyond it.
 const (
