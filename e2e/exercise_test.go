@@ -156,7 +156,10 @@ func testRunawayChecks(t *testing.T, runtime string) {
 	resumed.closeNormally()
 }
 
-func TestExerciseUnknownIsNotFound(t *testing.T) {
+// TestExerciseRefusals: an unknown exercise is not_found before any sandbox
+// starts; a check from a viewer, or in a session without an exercise,
+// breaks the protocol.
+func TestExerciseRefusals(t *testing.T) {
 	s := startServer(t, "-pool", "0")
 	c := s.connect(t)
 	c.sendText(t, `{"type":"hello","cols":80,"rows":24,"exercise":"enum/nothing"}`)
@@ -168,6 +171,22 @@ func TestExerciseUnknownIsNotFound(t *testing.T) {
 	if n := len(s.containers(t)); n != 0 {
 		t.Errorf("%d containers after an unknown exercise, want none", n)
 	}
+
+	// A viewer of an exercise session cannot check; the presenter still can.
+	p := s.connect(t)
+	p.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"exercise":"recursion/sum"}`, defaultCols, defaultRows))
+	p.waitEvent(t, "ready", readyWait)
+	p.waitPrompt(t, readyWait)
+	v, _ := watch(t, s, share(t, p))
+	v.sendText(t, `{"type":"check","code":"x"}`)
+	if e := v.waitEvent(t, "error", evalWait); e.errorCode() != "protocol" || !strings.Contains(e.Message, "viewer") {
+		t.Errorf("a viewer's check: %s, want a protocol error", e.raw)
+	}
+	v.requireClose(t, 4004, 5*time.Second)
+	if res, _ := p.check(t, "p", "defmodule Recursion do\n  def sum([]), do: 0\n  def sum([h | t]), do: h + sum(t)\nend\n"); res.Status != "pass" {
+		t.Errorf("the presenter's check after the viewer's: %+v", res)
+	}
+	p.closeNormally()
 
 	// A check in a session without an exercise breaks the protocol.
 	plain, _ := s.openSession(t, defaultCols, defaultRows)

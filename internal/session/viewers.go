@@ -102,11 +102,15 @@ func (s *Session) Watch(c Client, greet ViewerGreeter) error {
 		return nil
 	}
 	gone := make(chan struct{})
+	var broke error // a protocol violation of the viewer; read once gone is closed
 	var wg sync.WaitGroup
 	wg.Go(func() { // reads and drops all a viewer sends: its input is never delivered
 		defer close(gone)
 		for {
 			if _, err := c.Receive(); err != nil {
+				if errors.Is(err, ErrProtocol) {
+					broke = err
+				}
 				return
 			}
 		}
@@ -125,7 +129,7 @@ func (s *Session) Watch(c Client, greet ViewerGreeter) error {
 			c.Close()
 		}
 	})
-	s.serveViewer(c, v, replay, gone)
+	s.serveViewer(c, v, replay, gone, &broke)
 	close(served)
 	select { // let the viewer answer the close handshake
 	case <-gone:
@@ -137,7 +141,7 @@ func (s *Session) Watch(c Client, greet ViewerGreeter) error {
 }
 
 // serveViewer is the viewer's only writer.
-func (s *Session) serveViewer(c Client, v *viewer, replay []byte, gone <-chan struct{}) {
+func (s *Session) serveViewer(c Client, v *viewer, replay []byte, gone <-chan struct{}, broke *error) {
 	if len(replay) > 0 && c.SendOutput(replay) != nil {
 		return
 	}
@@ -169,6 +173,9 @@ func (s *Session) serveViewer(c Client, v *viewer, replay []byte, gone <-chan st
 			c.End(End{Reason: end.Reason, Code: end.Code})
 			return
 		case <-gone:
+			if *broke != nil { // a viewer that broke the protocol is told so
+				c.End(End{Reason: ReasonProtocol, Err: *broke})
+			}
 			return
 		}
 	}
