@@ -53,7 +53,7 @@ chromium:
 	scripts/chromium-up.sh
 
 # Browser tests drive bin/iexbox in headless Chromium against real containers.
-e2e: build image gvisor chromium
+e2e: build image gvisor chromium kube
 	go test -count=1 -timeout 25m -v ./e2e/...
 
 test: vet unit e2e
