@@ -45,9 +45,13 @@ func (c Config) withDefaults() Config {
 // by both BEAMs' threads, so the check BEAM gets a share of each that the
 // kernel enforces on its uid alone:
 //   - checkProcs (RLIMIT_NPROC, per uid) bounds its processes and threads:
-//     its 9 threads, the shells that start it, and a few programs the
-//     tests may run; a fork bomb stops there, and the apart uid's count
-//     is its own, so the learner's iex never notices.
+//     its 10 (9 BEAM threads and erl_child_setup) and two more, so a test
+//     may run a program or two; a fork bomb stops there, and the apart
+//     uid's count is its own, so the learner's iex never notices. It is
+//     tight for gVisor's sake: there every process costs the container's
+//     pids cgroup about two host tasks (its stub), on top of some 39 for
+//     the sentry and both idle BEAMs, and a sentry that cannot start a
+//     thread takes the whole sandbox down (seen at 16).
 //   - checkAddressSpace (RLIMIT_AS) is the hard memory bound: an
 //     allocation beyond it fails inside the BEAM, which exits, so the
 //     kernel's OOM killer (which under gVisor takes the whole sandbox
@@ -60,7 +64,7 @@ func (c Config) withDefaults() Config {
 //   - checkMemory is the soft bound: any new process may hold half of it
 //     (heap and binaries), and a watchdog halts the BEAM beyond it.
 const (
-	checkProcs        = 16
+	checkProcs        = 12
 	checkAddressSpace = 320 << 20
 	checkMemory       = 48 << 20
 	// checkErlangFlags: one scheduler of each kind, no busy waiting, a
