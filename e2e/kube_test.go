@@ -420,3 +420,43 @@ func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
 }
+
+// TestKubeExerciseCheck: exercise checks run through pods/exec beside the
+// learner's iex, apart (a process group of their own: pods/exec cannot
+// change uid); a runaway check ends as an error and the learner's iex
+// lives on.
+func TestKubeExerciseCheck(t *testing.T) {
+	for _, rt := range kubeRuntimes {
+		t.Run(rt.name, func(t *testing.T) {
+			s := startKubeServer(t, rt.runtime, "-pool", "0", "-check-timeout", checkTimeout.String())
+			c := s.connect(t)
+			c.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"exercise":"enum/double"}`, defaultCols, defaultRows))
+			c.waitEvent(t, "ready", readyWait)
+			c.waitPrompt(t, readyWait)
+			if got := c.eval(t, "learned = 41"); got != "41" {
+				t.Fatalf("learned = 41 gave %q", got)
+			}
+			for i, step := range []struct{ code, status, message string }{
+				{doubleFixed, "pass", ""},
+				{doubleWrong, "fail", ""},
+				{runaways[0].code, "error", runaways[0].want}, // a loop
+				{doubleFixed, "pass", ""},
+			} {
+				var res checked
+				for try := 0; ; try++ { // the check BEAM may still boot after a runaway
+					res, _ = c.check(t, fmt.Sprint(i, "-", try), step.code)
+					if !strings.Contains(res.Message, "still starting") || try == 3 {
+						break
+					}
+					time.Sleep(3 * time.Second)
+				}
+				if res.Status != step.status || !strings.Contains(res.Message, step.message) {
+					t.Errorf("check %d: %s (%q), want %s %q", i, res.Status, res.Message, step.status, step.message)
+				}
+				if got := c.eval(t, "learned + 1"); got != "42" {
+					t.Fatalf("after check %d, learned + 1 = %q", i, got)
+				}
+			}
+		})
+	}
+}

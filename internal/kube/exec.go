@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/util/exec"
@@ -16,19 +15,14 @@ import (
 	"iexbox/internal/session"
 )
 
-// killTimeout bounds ending an apart program's process group.
+// killTimeout bounds ending the processes of an apart program.
 const killTimeout = 5 * time.Second
 
 // Exec runs a program in the Pod beside the terminal's, through pods/exec,
-// with pipes; Read gets its stdout and stderr, merged.
-//
-// Apart cannot change the uid here: pods/exec runs as the Pod's user, and
-// nothing in a Pod without privileges (no capabilities, no privilege
-// escalation, so no setuid helper) can switch to the second uid. An apart
-// program runs instead as the leader of a process group of its own
-// (setsid), whose id it records in /tmp; Close kills that group, forks
-// included. A fork that leaves the group, or a terminal program that
-// signals it, is not contained as a separate uid would contain it.
+// with pipes; Read gets its stdout and stderr, merged. An Apart program
+// runs in the Pod's second container, as the sandbox's second uid
+// (pods/exec cannot change uid; a container can have its own), sharing
+// /tmp with the terminal's container.
 func (s *Sandbox) Exec(ctx context.Context, spec session.ExecSpec) (session.Process, error) {
 	if len(spec.Cmd) == 0 {
 		return nil, errors.New("exec: no command")
@@ -37,20 +31,19 @@ func (s *Sandbox) Exec(ctx context.Context, spec session.ExecSpec) (session.Proc
 		return nil, fmt.Errorf("exec: %w", err)
 	}
 	cmd := append(append([]string{"env", "-C", "/tmp"}, spec.Env...), spec.Cmd...)
-	var group string // the file holding an apart program's process group
+	container := containerName
 	if spec.Apart {
-		group = "/tmp/.iexbox-apart-" + uuid.NewString()[:8]
-		cmd = append([]string{"setsid", "-w", "/bin/sh", "-c", `echo $$ > ` + group + ` && exec "$@"`, "sh"}, cmd...)
+		container = apartContainer
 	}
 	inR, in := io.Pipe()
 	out, outW := io.Pipe()
 	streamCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	p := &process{sb: s, group: group, in: in, out: out, stop: stop, exited: make(chan struct{})}
+	p := &process{sb: s, apart: spec.Apart, in: in, out: out, stop: stop, exited: make(chan struct{})}
 	began := time.Now()
 	go func() {
 		defer close(p.exited)
 		err := s.rt.stream.stream(streamCtx, s.pod, &corev1.PodExecOptions{
-			Container: containerName, Command: cmd, Stdin: true, Stdout: true, Stderr: true,
+			Container: container, Command: cmd, Stdin: true, Stdout: true, Stderr: true,
 		}, remotecommand.StreamOptions{Stdin: inR, Stdout: outW, Stderr: outW})
 		s.rt.observe("exec", began, err)
 		var code exec.CodeExitError
@@ -72,7 +65,7 @@ func (s *Sandbox) Exec(ctx context.Context, spec session.ExecSpec) (session.Proc
 // process is a program run by Exec.
 type process struct {
 	sb     *Sandbox
-	group  string // apart: the file with its process group id
+	apart  bool
 	in     *io.PipeWriter
 	out    *io.PipeReader
 	stop   context.CancelFunc
@@ -100,12 +93,13 @@ func (p *process) Wait(ctx context.Context) (int, error) {
 	return p.code, p.err
 }
 
-// Close ends the stream and, for an apart program, kills its process
-// group (closing an exec stream does not end the program).
+// Close ends the stream and, for an apart program, every process of the
+// second uid, forks included (closing an exec stream does not end the
+// program); the terminal's uid is untouched.
 func (p *process) Close() error {
 	p.closeOnce.Do(func() {
-		if p.group != "" {
-			p.closeErr = p.killGroup()
+		if p.apart {
+			p.closeErr = p.killApart()
 		}
 		p.stop()
 		p.in.CloseWithError(io.ErrClosedPipe)
@@ -115,21 +109,23 @@ func (p *process) Close() error {
 	return p.closeErr
 }
 
-// killGroup sends SIGKILL to the apart program's process group, from a
-// second exec.
-func (p *process) killGroup() error {
+// killApart sends SIGKILL to every process of the apart container's uid,
+// from a shell of that uid: kill(-1) reaches all processes the caller may
+// signal, that is those of its own uid, and spares the caller. The
+// container's own sleep is pid 1 of its namespace, which a signal from
+// inside does not end.
+func (p *process) killApart() error {
 	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
-	script := `g=$(cat ` + p.group + `) && kill -KILL -- "-$g"; rm -f ` + p.group
 	err := p.sb.rt.stream.stream(ctx, p.sb.pod, &corev1.PodExecOptions{
-		Container: containerName, Command: []string{"/bin/sh", "-c", script}, Stdout: true, Stderr: true,
+		Container: apartContainer, Command: []string{"/bin/sh", "-c", "kill -KILL -1"}, Stdout: true, Stderr: true,
 	}, remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard})
 	var code exec.CodeExitError
-	if errors.As(err, &code) { // the group had ended already
+	if errors.As(err, &code) { // nothing left to signal
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("end apart program: %w", err)
+		return fmt.Errorf("end apart programs: %w", err)
 	}
 	return nil
 }

@@ -20,14 +20,14 @@ import (
 // script.
 type fakeStreams struct {
 	mu    sync.Mutex
-	execs [][]string
+	execs []corev1.PodExecOptions
 	sizes []remotecommand.TerminalSize
 }
 
 func (f *fakeStreams) stream(ctx context.Context, pod string, opts runtime.Object, so remotecommand.StreamOptions) error {
 	if ex, ok := opts.(*corev1.PodExecOptions); ok {
 		f.mu.Lock()
-		f.execs = append(f.execs, ex.Command)
+		f.execs = append(f.execs, *ex)
 		f.mu.Unlock()
 		if so.Stdout != nil {
 			io.WriteString(so.Stdout, "ran\n")
@@ -78,9 +78,17 @@ func newFakeRuntime(t *testing.T, status func(*corev1.Pod)) (*Runtime, *fake.Cli
 	return r, client, st
 }
 
+// running gives every container of pod (one, when it names none) a
+// running status.
 func running(pod *corev1.Pod) {
+	if len(pod.Spec.Containers) == 0 {
+		pod.Spec.Containers = []corev1.Container{{Name: containerName}}
+	}
 	pod.Status.Phase = corev1.PodRunning
-	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
-		Name: containerName, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
-	}}
+	pod.Status.ContainerStatuses = nil
+	for _, c := range pod.Spec.Containers {
+		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name: c.Name, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+		})
+	}
 }

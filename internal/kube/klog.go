@@ -20,11 +20,12 @@ func quietClientLog(log *slog.Logger) {
 	})
 }
 
-// debugOnly logs every record at Debug.
+// debugOnly logs client-go's info and error records at Debug, and none
+// of its verbose ones (klog's V levels arrive below Info: request bodies).
 type debugOnly struct{ slog.Handler }
 
-func (h debugOnly) Enabled(ctx context.Context, _ slog.Level) bool {
-	return h.Handler.Enabled(ctx, slog.LevelDebug)
+func (h debugOnly) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= slog.LevelInfo && h.Handler.Enabled(ctx, slog.LevelDebug)
 }
 
 func (h debugOnly) Handle(ctx context.Context, r slog.Record) error {

@@ -18,6 +18,16 @@ const (
 	seccompGVisor = "iexbox/gvisor.json"
 )
 
+// apartContainer is the Pod's second container: it runs as the sandbox's
+// second uid and only sleeps, so that programs run apart (exercise checks)
+// can be executed in it. pods/exec cannot change uid, and nothing in an
+// unprivileged Pod can switch to another; a second container can have its
+// own. It shares /tmp with the terminal's container.
+const apartContainer = "apart"
+
+// apartRequest is what the sleeping apart container asks of a node.
+const apartRequest = "8Mi"
+
 // cpuRequest is what an idle sandbox asks of a node's CPU: small, so a node
 // packs idle learners; the limit is the policy's.
 const cpuRequest = "10m"
@@ -46,6 +56,7 @@ func (iso isolation) footprint() int64 {
 func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) *corev1.Pod {
 	no, yes := false, true
 	var grace int64
+	apartUID := uid + 1
 	seccomp := &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
 	if iso.seccomp != "" {
 		profile := iso.seccomp
@@ -130,6 +141,34 @@ func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) 
 					{Name: "home", MountPath: c.Home},
 					{Name: "shm", MountPath: "/dev/shm"},
 				},
+				TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+			}, {
+				Name:            apartContainer,
+				Image:           c.Image,
+				ImagePullPolicy: corev1.PullIfNotPresent,
+				Command:         []string{"/bin/sh", "-c", unsetKubernetesEnv + "exec sleep infinity"},
+				WorkingDir:      "/tmp",
+				SecurityContext: &corev1.SecurityContext{
+					RunAsNonRoot:             &yes,
+					RunAsUser:                &apartUID,
+					RunAsGroup:               &apartUID,
+					AllowPrivilegeEscalation: &no,
+					Privileged:               &no,
+					ReadOnlyRootFilesystem:   boolPtr(!c.WritableRoot),
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+					SeccompProfile:           seccomp,
+				},
+				Resources: corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{
+						corev1.ResourceCPU:    resource.MustParse("1m"),
+						corev1.ResourceMemory: resource.MustParse(apartRequest),
+					},
+					Limits: corev1.ResourceList{
+						corev1.ResourceCPU:    *cpu,
+						corev1.ResourceMemory: *memory,
+					},
+				},
+				VolumeMounts:             []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 				TerminationMessagePolicy: corev1.TerminationMessageReadFile,
 			}},
 			Volumes: []corev1.Volume{

@@ -42,9 +42,16 @@ func TestPodHardening(t *testing.T) {
 	check("pod uid and gid", *psc.RunAsUser == 100002 && *psc.RunAsGroup == 100002 && *psc.FSGroup == 100002)
 	check("pod seccomp Localhost", psc.SeccompProfile.Type == corev1.SeccompProfileTypeLocalhost && *psc.SeccompProfile.LocalhostProfile == seccompGVisor)
 
-	if len(spec.Containers) != 1 {
-		t.Fatalf("%d containers", len(spec.Containers))
+	if len(spec.Containers) != 2 {
+		t.Fatalf("%d containers, want the terminal's and the apart one", len(spec.Containers))
 	}
+	apart := spec.Containers[1]
+	asc := apart.SecurityContext
+	check("apart container as the second uid", apart.Name == apartContainer && *asc.RunAsUser == 100003 && *asc.RunAsGroup == 100003 && *asc.RunAsNonRoot)
+	check("apart container hardened", !*asc.AllowPrivilegeEscalation && !*asc.Privileged && *asc.ReadOnlyRootFilesystem &&
+		slices.Equal(asc.Capabilities.Drop, []corev1.Capability{"ALL"}) && asc.SeccompProfile.Type == corev1.SeccompProfileTypeLocalhost)
+	check("apart container limited", apart.Resources.Limits.Memory().Cmp(resource.MustParse("256Mi")) == 0 && !apart.Stdin && !apart.TTY)
+	check("apart container shares /tmp only", len(apart.VolumeMounts) == 1 && apart.VolumeMounts[0].Name == "tmp" && apart.VolumeMounts[0].MountPath == "/tmp")
 	ctr := spec.Containers[0]
 	check("stdin and tty", ctr.Stdin && ctr.TTY && !ctr.StdinOnce)
 	check("image IfNotPresent", ctr.Image == "iexbox-sandbox:latest" && ctr.ImagePullPolicy == corev1.PullIfNotPresent)

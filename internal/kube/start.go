@@ -116,8 +116,8 @@ func createError(err error) error {
 	return fmt.Errorf("create pod: %w", err)
 }
 
-// started tells whether a starting Pod's container runs, or why it never
-// will. Unschedulable is final here: the wait is bounded and a session
+// started tells whether a starting Pod's containers all run, or why they
+// never will. Unschedulable is final here: the wait is bounded and a session
 // must not hang on a cluster that is full.
 func started(pod *corev1.Pod) (bool, error) {
 	if pod.DeletionTimestamp != nil {
@@ -128,23 +128,24 @@ func started(pod *corev1.Pod) (bool, error) {
 			return false, fmt.Errorf("%w: no node can take the pod: %s", session.ErrCapacity, c.Message)
 		}
 	}
+	running := 0
 	for _, cs := range pod.Status.ContainerStatuses {
-		if cs.Name != containerName {
-			continue
-		}
 		switch st := cs.State; {
 		case st.Running != nil:
-			return true, nil
+			running++
 		case st.Terminated != nil:
-			return false, fmt.Errorf("program ended before it was attached: %s (exit code %d)", st.Terminated.Reason, st.Terminated.ExitCode)
+			return false, fmt.Errorf("container %s ended before it was attached: %s (exit code %d)", cs.Name, st.Terminated.Reason, st.Terminated.ExitCode)
 		case st.Waiting != nil:
 			switch st.Waiting.Reason {
 			case "ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff", "InvalidImageName":
 				return false, fmt.Errorf("%w: %s: %s", ErrImageMissing, st.Waiting.Reason, st.Waiting.Message)
 			case "CreateContainerConfigError", "CreateContainerError", "RunContainerError", "CrashLoopBackOff":
-				return false, fmt.Errorf("container not created: %s: %s", st.Waiting.Reason, st.Waiting.Message)
+				return false, fmt.Errorf("container %s not created: %s: %s", cs.Name, st.Waiting.Reason, st.Waiting.Message)
 			}
 		}
+	}
+	if running > 0 && running == len(pod.Spec.Containers) {
+		return true, nil
 	}
 	switch pod.Status.Phase {
 	case corev1.PodFailed, corev1.PodSucceeded:

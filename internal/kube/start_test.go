@@ -33,6 +33,12 @@ func TestStarted(t *testing.T) {
 		{"pending", &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending}}, false, nil},
 		{"creating", waiting("ContainerCreating"), false, nil},
 		{"running", func() *corev1.Pod { p := &corev1.Pod{}; running(p); return p }(), true, nil},
+		{"one of two running", func() *corev1.Pod {
+			p := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: containerName}, {Name: apartContainer}}}}
+			running(p)
+			p.Status.ContainerStatuses[1].State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
+			return p
+		}(), false, nil},
 		{"unschedulable", &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
 			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
 			Message: "0/1 nodes are available: 1 Insufficient memory.",
@@ -243,7 +249,8 @@ func TestWaitExit(t *testing.T) {
 }
 
 // TestExec: env and the working directory go through env -C; an apart
-// program runs as a process group leader and Close kills its group.
+// program runs in the apart container, and Close kills its uid's
+// processes there.
 func TestExec(t *testing.T) {
 	r, _, st := newFakeRuntime(t, nil)
 	sb, err := r.Start(t.Context(), session.Spec{ID: "e", Cols: 80, Rows: 24})
@@ -268,13 +275,12 @@ func TestExec(t *testing.T) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if len(st.execs) != 2 {
-		t.Fatalf("execs %q", st.execs)
+		t.Fatalf("execs %+v", st.execs)
 	}
-	run := strings.Join(st.execs[0], " ")
-	if !strings.HasPrefix(run, "setsid -w /bin/sh -c") || !strings.HasSuffix(run, "env -C /tmp A=1 mix test") {
-		t.Errorf("exec %q", run)
+	if run := st.execs[0]; run.Container != apartContainer || strings.Join(run.Command, " ") != "env -C /tmp A=1 mix test" {
+		t.Errorf("exec %+v", run)
 	}
-	if kill := strings.Join(st.execs[1], " "); !strings.Contains(kill, "kill -KILL") {
-		t.Errorf("close ran %q", kill)
+	if kill := st.execs[1]; kill.Container != apartContainer || !strings.Contains(strings.Join(kill.Command, " "), "kill -KILL -1") {
+		t.Errorf("close ran %+v", kill)
 	}
 }
