@@ -1,11 +1,11 @@
 package main
 
 import (
-	"iexbox/internal/sandbox"
-
 	"io"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 func TestParseConfig(t *testing.T) {

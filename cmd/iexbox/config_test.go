@@ -1,8 +1,6 @@
 package main
 
 import (
-	"iexbox/internal/sandbox"
-
 	"bytes"
 	"errors"
 	"io"
@@ -11,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // env is a getenv over a fixed set of variables.

@@ -127,8 +127,8 @@ func open(ctx context.Context, cli api, cfg Config, opts Options, log *slog.Logg
 			return nil, err
 		}
 		b.slot = slot
-		rt.uids = &uids{base: slot.base}
-		log.Info("sandbox uids", "from", slot.base, "to", slot.base+uidRange-1)
+		rt.uids = sandbox.NewUIDs(slot.base)
+		log.Info("sandbox uids", "from", slot.base, "to", slot.base+sandbox.UIDRange-1)
 	}
 	b.Runtime = rt
 	reapCtx, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -1,8 +1,6 @@
 package docker
 
 import (
-	"iexbox/internal/sandbox"
-
 	"errors"
 	"slices"
 	"testing"
@@ -10,6 +8,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
 
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -43,7 +42,7 @@ func TestReap(t *testing.T) {
 	default:
 		t.Error("no Leftovers signal after a removal failed")
 	}
-	held := len(rt.uids.used) // the dead sandboxes' uids among them: they may still run
+	held := rt.uids.Len() // the dead sandboxes' uids among them: they may still run
 
 	// A start that fails after its create: removed by Start itself, but if
 	// that removal failed the container must not count as owned.
@@ -52,7 +51,7 @@ func TestReap(t *testing.T) {
 		t.Fatal("Start succeeded")
 	}
 	f.startErr, f.removeErr = nil, nil
-	if !rt.uids.used[5000+6] { // the fourth pair
+	if !rt.uids.Held(5000 + 6) { // the fourth pair
 		t.Error("the failed start's uid was freed while its container may still run")
 	}
 
@@ -76,19 +75,19 @@ func TestReap(t *testing.T) {
 	if want := []string{"c-dead", "c-failed", "c-unknown"}; !slices.Equal(removed, want) {
 		t.Errorf("reaped %v, want %v (never the live sandbox's)", removed, want)
 	}
-	if got := len(rt.uids.used); got != held-2 {
+	if got := rt.uids.Len(); got != held-2 {
 		t.Errorf("%d uids held after the reap, want %d: a dead sandbox's uid is free once its container is gone", got, held-2)
 	}
-	if rt.uids.used[5000+3] { // "failed" had the fourth uid, held until its container went
+	if rt.uids.Held(5000 + 6) { // "failed" had the fourth pair, held until its container went
 		t.Error("the failed start's uid is still held after the reap")
 	}
-	if !rt.owners.owned("live") {
+	if !rt.owners.Owned("live") {
 		t.Error("the live sandbox no longer counts as owned")
 	}
 
 	// Once the live sandbox is closed, its container is no one's.
 	live.Close()
-	if rt.owners.owned("live") {
+	if rt.owners.Owned("live") {
 		t.Error("a closed sandbox still counts as owned")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -76,10 +77,10 @@ type Runtime struct {
 	api  api
 	cfg  Config
 	log  *slog.Logger
-	uids *uids
+	uids *sandbox.UIDs
 	obs  Observer
 
-	owners owners // which containers a live Sandbox will remove (see Reap)
+	owners *sandbox.Owners // which containers a live Sandbox will remove (see Reap)
 }
 
 var _ session.Runtime = (*Runtime)(nil)
@@ -103,8 +104,8 @@ func New(cli api, cfg Config, log *slog.Logger, obs Observer) *Runtime {
 		obs = noObserver{}
 	}
 	// Open replaces the uid range with one claimed on the engine.
-	return &Runtime{api: cli, cfg: cfg, log: log, uids: &uids{base: cfg.UIDBase}, obs: obs,
-		owners: owners{left: make(chan struct{}, 1)}}
+	return &Runtime{api: cli, cfg: cfg, log: log, uids: sandbox.NewUIDs(cfg.UIDBase), obs: obs,
+		owners: sandbox.NewOwners()}
 }
 
 // Name is the OCI runtime containers run under.

@@ -1,14 +1,14 @@
 package docker
 
 import (
-	"iexbox/internal/sandbox"
-
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
+
+	"iexbox/internal/sandbox"
 )
 
 func TestCheck(t *testing.T) {

@@ -106,10 +106,10 @@ func (s *Sandbox) Close() error {
 		defer cancel()
 		s.closeErr = s.rt.remove(ctx, s.id)
 		if s.closeErr == nil {
-			s.rt.owners.disown(s.session, nil)
+			s.rt.owners.Disown(s.session, nil)
 			s.releaseUser()
 		} else { // Reap removes it once the engine answers, then frees its uid
-			s.rt.owners.disown(s.session, s.releaseUser)
+			s.rt.owners.Disown(s.session, s.releaseUser)
 		}
 		s.stopWait()
 		s.log.Debug("container removed")

@@ -1,8 +1,6 @@
 package docker
 
 import (
-	"iexbox/internal/sandbox"
-
 	"encoding/json"
 	"slices"
 	"strings"
@@ -10,6 +8,8 @@ import (
 
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"iexbox/internal/sandbox"
 )
 
 // allowed reports whether the profile lets name through unconditionally,

@@ -55,9 +55,9 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 		switch {
 		case err == nil:
 		case leftover: // Reap removes it once the engine answers, then frees its uid
-			r.owners.disown(spec.ID, releaseUser)
+			r.owners.Disown(spec.ID, releaseUser)
 		default:
-			r.owners.disown(spec.ID, nil)
+			r.owners.Disown(spec.ID, nil)
 			releaseUser()
 		}
 	}()
@@ -68,7 +68,7 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 		return nil, err
 	}
 	// Owned before it exists: Reap never takes a container mid-start.
-	r.owners.own(spec.ID)
+	r.owners.Own(spec.ID)
 	created, err := r.create(ctx, cfg, host, "iexbox-"+spec.ID)
 	if err != nil {
 		return nil, fmt.Errorf("create container: %w", err)
@@ -132,11 +132,11 @@ func (r *Runtime) user() (user string, release func(), err error) {
 	if r.cfg.UIDBase == 0 {
 		return r.cfg.User, func() {}, nil
 	}
-	uid, err := r.uids.take()
+	uid, err := r.uids.Take()
 	if err != nil {
 		return "", nil, err
 	}
-	return userSpec(uid), func() { r.uids.give(uid) }, nil
+	return userSpec(uid), func() { r.uids.Give(uid) }, nil
 }
 
 func (s *Sandbox) resizeUntilAccepted(ctx context.Context, cols, rows int) error {

@@ -1,8 +1,6 @@
 package docker
 
 import (
-	"iexbox/internal/sandbox"
-
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
 
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 

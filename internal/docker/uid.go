@@ -4,23 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/errdefs"
-)
 
-// Sandbox uids. Every live sandbox gets two uids of its own: one for its
-// terminal program, one for the programs Exec runs apart. An instance
-// takes its uids from one range of uidRange; ranges follow each other from
-// the policy's UIDBase, and the range an instance holds is claimed on the
-// engine, so two servers sharing an engine never hand out the same uid.
-const (
-	uidRange = 1 << 12 // 2,048 live sandboxes per instance
-	uidSlots = 256     // ranges; instances sharing one engine, at most
+	"iexbox/internal/sandbox"
 )
 
 // LabelUIDs marks the container that holds an instance's uid range; its
@@ -28,16 +18,14 @@ const (
 // runs, and the sweep and the reaper leave it alone.
 const LabelUIDs = "iexbox.uids"
 
-// errNoUID means every uid of the range is held by a live sandbox.
-var errNoUID = errors.New("no free sandbox uid")
-
 // uidSlot is the range an instance holds, and the container holding it.
 type uidSlot struct {
 	base      int
 	container string
 }
 
-// claimUIDs claims a uid range for this instance on the engine. A range is
+// claimUIDs claims a uid range (see sandbox.UIDs) for this instance on the
+// engine. A range is
 // held by a container created (never started) under the name
 // iexbox-uids-<n>: the engine's names are unique, so the claim is atomic
 // however many servers start at once. A server restarted after a crash
@@ -45,12 +33,10 @@ type uidSlot struct {
 // from the instance name, so a restarted instance tends to get its old
 // range back.
 func (r *Runtime) claimUIDs(ctx context.Context) (*uidSlot, error) {
-	h := fnv.New32a()
-	h.Write([]byte(r.cfg.Instance))
-	first := int(h.Sum32() % uidSlots)
-	for i := range uidSlots {
-		n := (first + i) % uidSlots
-		slot := &uidSlot{base: r.cfg.UIDBase + n*uidRange}
+	first := sandbox.FirstSlot(r.cfg.Instance)
+	for i := range sandbox.UIDSlots {
+		n := (first + i) % sandbox.UIDSlots
+		slot := &uidSlot{base: r.cfg.SlotBase(n)}
 		name := "iexbox-uids-" + strconv.Itoa(n)
 		created, err := r.create(ctx, &container.Config{
 			Image:  r.cfg.Image,
@@ -74,42 +60,6 @@ func (r *Runtime) claimUIDs(ctx context.Context) (*uidSlot, error) {
 		}
 	}
 	return nil, errors.New("claim sandbox uids: every range is held by another instance on this engine")
-}
-
-// uids hands every live sandbox a pair of uids of its own (even, and the
-// odd one above it), so per-user kernel limits and uid-keyed state are
-// never shared between two people's sessions. It is safe for concurrent
-// use.
-type uids struct {
-	base int
-	mu   sync.Mutex
-	used map[int]bool
-	next int
-}
-
-// take returns the first uid of a pair no live sandbox holds.
-func (u *uids) take() (int, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.used == nil {
-		u.used = map[int]bool{}
-	}
-	for range uidRange / 2 {
-		uid := u.base + u.next
-		u.next = (u.next + 2) % uidRange // round robin: a freed pair rests before reuse
-		if !u.used[uid] {
-			u.used[uid] = true
-			return uid, nil
-		}
-	}
-	return 0, errNoUID
-}
-
-// give returns a pair once its sandbox is removed.
-func (u *uids) give(uid int) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	delete(u.used, uid)
 }
 
 func userSpec(uid int) string {

@@ -1,7 +1,6 @@
 package docker
 
 import (
-	"hash/fnv"
 	"strconv"
 	"testing"
 
@@ -14,10 +13,8 @@ import (
 // engine holds, keeps its own claim across a restart, and hands out pairs
 // from it.
 func TestClaimUIDs(t *testing.T) {
-	h := fnv.New32a()
-	h.Write([]byte("blue"))
-	first := int(h.Sum32() % uidSlots)
-	name := func(n int) string { return "iexbox-uids-" + strconv.Itoa((first+n)%uidSlots) }
+	first := sandbox.FirstSlot("blue")
+	name := func(n int) string { return "iexbox-uids-" + strconv.Itoa((first+n)%sandbox.UIDSlots) }
 	held := func(instance string) container.InspectResponse {
 		return container.InspectResponse{
 			ContainerJSONBase: &container.ContainerJSONBase{ID: "held-by-" + instance},
@@ -32,7 +29,7 @@ func TestClaimUIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 100000 + (first+2)%uidSlots*uidRange; slot.base != want {
+	if want := 100000 + (first+2)%sandbox.UIDSlots*sandbox.UIDRange; slot.base != want {
 		t.Errorf("range from %d, want %d: the first free one after two held by other instances", slot.base, want)
 	}
 	if f.createName != name(2) || f.createCfg.Labels[LabelUIDs] != "blue" {
@@ -45,13 +42,13 @@ func TestClaimUIDs(t *testing.T) {
 	// After a crash the instance finds its own claim.
 	f.taken[name(0)] = held("blue")
 	slot, err = rt.claimUIDs(t.Context())
-	if err != nil || slot.base != 100000+first*uidRange || slot.container != "held-by-blue" {
+	if err != nil || slot.base != 100000+first*sandbox.UIDRange || slot.container != "held-by-blue" {
 		t.Errorf("restart: range %+v, %v; want its own claim back", slot, err)
 	}
 
-	u := &uids{base: slot.base}
-	a, _ := u.take()
-	b, _ := u.take()
+	u := sandbox.NewUIDs(slot.base)
+	a, _ := u.Take()
+	b, _ := u.Take()
 	if a != slot.base || b != slot.base+2 {
 		t.Errorf("uids %d, %d: want pairs from the range's start", a, b)
 	}

@@ -13,6 +13,8 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
 	"k8s.io/client-go/tools/remotecommand"
+
+	"iexbox/internal/sandbox"
 )
 
 // fakeStreams plays the kubelet's side of attach and exec: an attach waits
@@ -73,8 +75,8 @@ func newFakeRuntime(t *testing.T, status func(*corev1.Pod)) (*Runtime, *fake.Cli
 	})
 	st := &fakeStreams{}
 	cfg := testConfig()
-	r := &Runtime{client: client, cfg: cfg, log: slog.New(slog.NewTextHandler(t.Output(), nil)), obs: noObserver{},
-		uids: &uids{base: cfg.UIDBase}, stream: st}
+	r := &Runtime{client: client, cfg: cfg, log: slog.New(slog.NewTextHandler(t.Output(), nil)), obs: noObserver{}, owners: sandbox.NewOwners(),
+		uids: sandbox.NewUIDs(cfg.UIDBase), stream: st}
 	return r, client, st
 }
 

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"iexbox/internal/sandbox"
 )
 
 // Leases. Each instance holds one Lease in the server namespace, named for
@@ -43,15 +44,13 @@ func (r *Runtime) claimLease(ctx context.Context, now time.Time) (string, int, e
 			if _, err := leases.Update(ctx, &l, metav1.UpdateOptions{}); err != nil {
 				return "", 0, fmt.Errorf("take back lease %s: %w", l.Name, err)
 			}
-			return l.Name, r.cfg.UIDBase + n*uidRange, nil
+			return l.Name, r.cfg.SlotBase(n), nil
 		}
 	}
-	h := fnv.New32a()
-	h.Write([]byte(r.cfg.Instance))
-	first := int(h.Sum32() % uidSlots)
+	first := sandbox.FirstSlot(r.cfg.Instance)
 	duration := int32(staleAfter / time.Second)
-	for i := range uidSlots {
-		n := (first + i) % uidSlots
+	for i := range sandbox.UIDSlots {
+		n := (first + i) % sandbox.UIDSlots
 		instance := r.cfg.Instance
 		_, err := leases.Create(ctx, &coordinationv1.Lease{
 			ObjectMeta: metav1.ObjectMeta{Name: leaseName(n), Labels: map[string]string{LabelInstance: instance}},
@@ -63,7 +62,7 @@ func (r *Runtime) claimLease(ctx context.Context, now time.Time) (string, int, e
 			},
 		}, metav1.CreateOptions{})
 		if err == nil {
-			return leaseName(n), r.cfg.UIDBase + n*uidRange, nil
+			return leaseName(n), r.cfg.SlotBase(n), nil
 		}
 		if !apierrors.IsAlreadyExists(err) {
 			return "", 0, fmt.Errorf("claim lease: %w", err)
@@ -74,7 +73,7 @@ func (r *Runtime) claimLease(ctx context.Context, now time.Time) (string, int, e
 
 func slotOf(name string) (int, bool) {
 	var n int
-	if _, err := fmt.Sscanf(name, "iexbox-uids-%d", &n); err != nil || n < 0 || n >= uidSlots || leaseName(n) != name {
+	if _, err := fmt.Sscanf(name, "iexbox-uids-%d", &n); err != nil || n < 0 || n >= sandbox.UIDSlots || leaseName(n) != name {
 		return 0, false
 	}
 	return n, true

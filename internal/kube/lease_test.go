@@ -8,12 +8,14 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"iexbox/internal/sandbox"
 )
 
 func runtimeOn(t *testing.T, client *fake.Clientset, instance string) *Runtime {
 	cfg := testConfig()
 	cfg.Instance = instance
-	return &Runtime{client: client, cfg: cfg, log: slog.New(slog.NewTextHandler(t.Output(), nil)), obs: noObserver{}}
+	return &Runtime{client: client, cfg: cfg, log: slog.New(slog.NewTextHandler(t.Output(), nil)), obs: noObserver{}, owners: sandbox.NewOwners()}
 }
 
 // TestLeaseRanges: two instances sharing a cluster get different uid
@@ -34,7 +36,7 @@ func TestLeaseRanges(t *testing.T) {
 	if leaseA == leaseB || baseA == baseB || baseA < a.cfg.UIDBase || baseB < b.cfg.UIDBase {
 		t.Fatalf("a %s %d, b %s %d", leaseA, baseA, leaseB, baseB)
 	}
-	if d := baseA - baseB; d%uidRange != 0 {
+	if d := baseA - baseB; d%sandbox.UIDRange != 0 {
 		t.Errorf("ranges overlap: %d and %d", baseA, baseB)
 	}
 	again, base, err := runtimeOn(t, client, "a").claimLease(ctx, now)
@@ -127,7 +129,7 @@ func TestSweepAndReap(t *testing.T) {
 		pod.Labels[LabelInstance] = p.instance
 		client.CoreV1().Pods(r.cfg.Namespace).Create(ctx, pod, metav1.CreateOptions{})
 	}
-	r.owners.own("owned")
+	r.owners.Own("owned")
 	if n, err := r.Reap(ctx); err != nil || n != 1 {
 		t.Fatalf("reap: %d %v", n, err)
 	}

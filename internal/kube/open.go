@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -102,7 +103,7 @@ func open(ctx context.Context, client kubernetes.Interface, st streamer, target 
 	if obs == nil {
 		obs = noObserver{}
 	}
-	r := &Runtime{client: client, cfg: cfg, log: log, obs: obs, stream: st}
+	r := &Runtime{client: client, cfg: cfg, log: log, obs: obs, stream: st, owners: sandbox.NewOwners()}
 	b := &Backend{Runtime: r}
 	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
@@ -123,7 +124,7 @@ func open(ctx context.Context, client kubernetes.Interface, st streamer, target 
 			}
 		}
 	}()
-	r.uids = &uids{base: base}
+	r.uids = sandbox.NewUIDs(base)
 	n, err := r.Sweep(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("delete leftover pods: %w", err)
@@ -135,7 +136,7 @@ func open(ctx context.Context, client kubernetes.Interface, st streamer, target 
 		return nil, err
 	}
 	if cfg.UIDBase > 0 {
-		log.Info("sandbox uids", "from", base, "to", base+uidRange-1, "lease", lease)
+		log.Info("sandbox uids", "from", base, "to", base+sandbox.UIDRange-1, "lease", lease)
 	}
 	log.Info("kubernetes backend", "namespace", cfg.Namespace, "runtime_class", r.iso.runtimeClass, "seccomp", r.seccompName())
 	keepCtx, stop := context.WithCancel(context.WithoutCancel(ctx))

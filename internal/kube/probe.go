@@ -69,14 +69,14 @@ func (r *Runtime) probe(ctx context.Context, iso isolation, uid int64, target st
 			"' 2>/dev/null; then exit " + strconv.Itoa(probeEgressOpen) + "; fi"
 	}
 	ctr.Command = []string{"/bin/sh", "-c", script}
-	r.owners.own(id)
+	r.owners.Own(id)
 	defer func() {
 		delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deleteTimeout)
 		defer cancel()
 		if delErr := r.deletePod(delCtx, pod.Name); delErr == nil {
-			r.owners.disown(id, nil)
+			r.owners.Disown(id, nil)
 		} else {
-			r.owners.disown(id, func() {})
+			r.owners.Disown(id, func() {})
 			err = errors.Join(err, delErr)
 		}
 	}()

@@ -52,15 +52,15 @@ func (r *Runtime) Sweep(ctx context.Context) (int, error) {
 // Reap deletes the Pods of this instance no live Sandbox owns; safe while
 // serving.
 func (r *Runtime) Reap(ctx context.Context) (int, error) {
-	waiting := r.owners.unreleased() // before the list, so none is missed
+	waiting := r.owners.Unreleased() // before the list, so none is missed
 	listed := map[string]bool{}
 	n, err := r.deletePods(ctx, LabelInstance+"="+r.cfg.Instance, func(session string) bool {
 		listed[session] = true
-		return !r.owners.owned(session)
+		return !r.owners.Owned(session)
 	})
 	for _, session := range waiting {
 		if !listed[session] || err == nil { // gone some other way, or just deleted
-			r.owners.gone(session)
+			r.owners.Gone(session)
 		}
 	}
 	return n, err

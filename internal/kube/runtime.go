@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"iexbox/internal/sandbox"
 )
 
 // Footprints: what one idle hardened iex Pod costs a node, rounded up,
@@ -32,8 +34,8 @@ type Runtime struct {
 	iso    isolation
 	log    *slog.Logger
 	obs    Observer
-	uids   *uids
-	owners owners
+	uids   *sandbox.UIDs
+	owners *sandbox.Owners
 	// stream opens attach and exec streams; tests replace it.
 	stream streamer
 }

@@ -172,10 +172,10 @@ func (s *Sandbox) Close() error {
 		s.closeErr = s.rt.deletePod(ctx, s.pod)
 		s.stop()
 		if s.closeErr == nil {
-			s.rt.owners.disown(s.session, nil)
+			s.rt.owners.Disown(s.session, nil)
 			s.release()
 		} else { // the keeper deletes it once the API server answers, then frees its uid
-			s.rt.owners.disown(s.session, s.release)
+			s.rt.owners.Disown(s.session, s.release)
 		}
 		s.log.Debug("pod deleted")
 	})

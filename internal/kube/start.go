@@ -38,15 +38,15 @@ func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandb
 		switch {
 		case err == nil:
 		case leftover: // the keeper deletes it, then frees its uid
-			r.owners.disown(spec.ID, release)
+			r.owners.Disown(spec.ID, release)
 		default:
-			r.owners.disown(spec.ID, nil)
+			r.owners.Disown(spec.ID, nil)
 			release()
 		}
 	}()
 	pod := r.cfg.pod(r.iso, spec.ID, uid, spec.Cols, spec.Rows)
 	log := r.log.With("session", spec.ID, "pod", pod.Name)
-	r.owners.own(spec.ID) // owned before it exists: the keeper never takes a Pod mid-start
+	r.owners.Own(spec.ID) // owned before it exists: the keeper never takes a Pod mid-start
 	if err := r.create(ctx, pod); err != nil {
 		return nil, err
 	}
@@ -87,11 +87,11 @@ func (r *Runtime) uid() (uid int64, release func(), err error) {
 		n, err := fixedUID(r.cfg.User)
 		return n, func() {}, err
 	}
-	n, err := r.uids.take()
+	n, err := r.uids.Take()
 	if err != nil {
 		return 0, nil, err
 	}
-	return int64(n), func() { r.uids.give(n) }, nil
+	return int64(n), func() { r.uids.Give(n) }, nil
 }
 
 // create creates the Pod, on its own bounded context (see createTimeout).

@@ -138,7 +138,7 @@ func TestStartAttachClose(t *testing.T) {
 	if err := sb.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if uid, _ := r.uids.take(); uid == r.cfg.UIDBase {
+	if uid, _ := r.uids.Take(); uid == r.cfg.UIDBase {
 		t.Error("a freed uid pair was handed out again at once")
 	}
 }
@@ -163,7 +163,7 @@ func TestStartUnschedulable(t *testing.T) {
 	if len(list.Items) != 0 {
 		t.Errorf("%d pods left", len(list.Items))
 	}
-	if r.owners.owned("s2") {
+	if r.owners.Owned("s2") {
 		t.Error("failed start still owned")
 	}
 }
