@@ -81,7 +81,7 @@ func newBench(ctx context.Context, cfg config, log io.Writer) (*bench, error) {
 	if err := b.warm.waitSettled(ctx, 0, settleTimeout); err != nil {
 		return nil, err
 	}
-	if b.sandbox.seccomp, err = serverSeccomp(ctx, b.instance); err != nil {
+	if b.sandbox.seccomp, err = serverSeccomp(ctx, b.instance, cfg.policy); err != nil {
 		return nil, err
 	}
 	b.report.Baseline.Seccomp = "Docker's default"

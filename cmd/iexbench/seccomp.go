@@ -7,17 +7,27 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"iexbox/internal/docker"
+	"iexbox/internal/sandbox"
 )
 
 // serverSeccomp finds the seccomp profile the server gives its sandboxes,
 // from the security options of one of its containers, and writes it to a
 // file for docker run's --security-opt, so that the baseline is filtered
-// exactly like a sandbox. It returns "" when the server's containers use
-// Docker's default profile. The caller removes the file.
-func serverSeccomp(ctx context.Context, instance string) (string, error) {
+// exactly like a sandbox. A server whose sandboxes are not containers of
+// this engine (the Kubernetes backend's Pods) has none to copy from: the
+// baseline then gets the profile the Docker adapter gives the same policy,
+// as the Pods' Localhost profile is. It returns "" when the server's
+// containers use Docker's default profile. The caller removes the file.
+func serverSeccomp(ctx context.Context, instance string, policy sandbox.Policy) (string, error) {
 	ids := containerIDs(ctx, "iexbox.instance="+instance)
 	if len(ids) == 0 {
-		return "", fmt.Errorf("no container of %s to copy the seccomp profile from (is its pool empty?)", instance)
+		profile, err := docker.SeccompProfile(docker.Config{Policy: policy})
+		if err != nil {
+			return "", err
+		}
+		return writeProfile(profile)
 	}
 	out, err := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{json .HostConfig.SecurityOpt}}", ids[0]).Output()
 	if err != nil {
@@ -32,16 +42,24 @@ func serverSeccomp(ctx context.Context, instance string) (string, error) {
 		if !ok || profile == "unconfined" {
 			continue
 		}
-		f, err := os.CreateTemp("", "iexbench-seccomp-*.json")
-		if err != nil {
-			return "", err
-		}
-		defer f.Close()
-		if _, err := f.WriteString(profile); err != nil {
-			os.Remove(f.Name())
-			return "", err
-		}
-		return f.Name(), f.Close()
+		return writeProfile(profile)
 	}
 	return "", nil
+}
+
+// writeProfile writes a seccomp profile to a new file ("" for none).
+func writeProfile(profile string) (string, error) {
+	if profile == "" {
+		return "", nil
+	}
+	f, err := os.CreateTemp("", "iexbench-seccomp-*.json")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(profile); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), f.Close()
 }

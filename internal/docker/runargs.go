@@ -62,3 +62,19 @@ func RunArgs(cfg Config, user, seccompFile string) ([]string, error) {
 	}
 	return a, nil
 }
+
+// SeccompProfile is the seccomp profile, as JSON, that Start gives a
+// container of cfg ("" when the daemon's default applies).
+func SeccompProfile(cfg Config) (string, error) {
+	r := &Runtime{cfg: cfg.withDefaults()}
+	host, err := r.hostConfig(80, 24, r.cfg.User)
+	if err != nil {
+		return "", err
+	}
+	for _, o := range host.SecurityOpt {
+		if p, ok := strings.CutPrefix(o, "seccomp="); ok {
+			return p, nil
+		}
+	}
+	return "", nil
+}
