@@ -53,11 +53,13 @@ func registerRuntime(t *testing.T, name string, entry map[string]any) {
 		if err := os.Rename(tmp, daemonJSON); err != nil {
 			t.Fatal(err)
 		}
-		pid, err := exec.Command("pidof", "dockerd").Output()
+		// The engine's own pid file, not pidof: another dockerd (of other
+		// work on the machine) must not get the signal instead.
+		pid, err := os.ReadFile("/var/run/docker.pid")
 		if err != nil {
-			t.Fatalf("pidof dockerd: %v", err)
+			t.Fatalf("dockerd's pid: %v", err)
 		}
-		if err := exec.Command("kill", "-HUP", strings.Fields(string(pid))[0]).Run(); err != nil {
+		if err := exec.Command("kill", "-HUP", strings.TrimSpace(string(pid))).Run(); err != nil {
 			t.Fatalf("reload dockerd: %v", err)
 		}
 	}

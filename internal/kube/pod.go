@@ -19,11 +19,19 @@ const (
 )
 
 // apartContainer is the Pod's second container: it runs as the sandbox's
-// second uid and only sleeps, so that programs run apart (exercise checks)
+// second uid and only waits, so that programs run apart (exercise checks)
 // can be executed in it. pods/exec cannot change uid, and nothing in an
 // unprivileged Pod can switch to another; a second container can have its
 // own. It shares /tmp with the terminal's container.
 const apartContainer = "apart"
+
+// apartInit is the apart container's first process. Processes a killed
+// check leaves are adopted by it, and their zombies count against the
+// uid's process limit until it reaps them: `sleep` never does, so after
+// two checks no check BEAM could start. bash reaps adopted children; it
+// blocks on a fifo it alone holds (so it is the uid's only resident
+// process), else it falls back to sleeping.
+const apartInit = `f=/tmp/.apart-init.$$; if mkfifo "$f" && exec 3<>"$f"; then rm -f "$f"; while :; do read -r _ <&3; done; fi; exec sleep infinity`
 
 // apartRequest is what the sleeping apart container asks of a node.
 const apartRequest = "8Mi"
@@ -146,7 +154,7 @@ func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) 
 				Name:            apartContainer,
 				Image:           c.Image,
 				ImagePullPolicy: corev1.PullIfNotPresent,
-				Command:         []string{"/bin/sh", "-c", unsetKubernetesEnv + "exec sleep infinity"},
+				Command:         []string{"/bin/bash", "-c", unsetKubernetesEnv + apartInit},
 				WorkingDir:      "/tmp",
 				SecurityContext: &corev1.SecurityContext{
 					RunAsNonRoot:             &yes,
