@@ -298,8 +298,9 @@ var networkAttacks = []attack{
 func port(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
 
 // sandboxEnv is every variable a sandbox's BEAM has: Docker's, the image's,
-// the server's four (HOME, LANG, TERM, ERL_AFLAGS) and the ones erl sets.
-var sandboxEnv = []string{"BINDIR", "EMU", "ERL_AFLAGS", "ERL_LIBS", "HOME", "HOSTNAME", "LANG", "PATH", "PROGNAME", "PWD", "ROOTDIR", "TERM"}
+// the server's four (HOME, LANG, TERM, ERL_AFLAGS) and the ones the erl
+// script would set (the sandbox starts erlexec directly: no shell, no PWD).
+var sandboxEnv = []string{"BINDIR", "EMU", "ERL_AFLAGS", "ERL_LIBS", "HOME", "HOSTNAME", "LANG", "PATH", "PROGNAME", "ROOTDIR", "TERM"}
 
 // privilegeAttacks: a uid of its own, no capabilities, no way to gain any,
 // and nothing of the host in view.
