@@ -54,7 +54,7 @@ chromium:
 
 # Browser tests drive bin/iexbox in headless Chromium against real containers.
 e2e: build image gvisor chromium kube
-	go test -count=1 -timeout 25m -v ./e2e/...
+	go test -count=1 -timeout 40m -v ./e2e/...
 
 test: vet unit e2e
 
