@@ -124,16 +124,7 @@ func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) 
 				Stdin:           true,
 				StdinOnce:       false,
 				TTY:             true,
-				SecurityContext: &corev1.SecurityContext{
-					RunAsNonRoot:             &yes,
-					RunAsUser:                &uid,
-					RunAsGroup:               &uid,
-					AllowPrivilegeEscalation: &no,
-					Privileged:               &no,
-					ReadOnlyRootFilesystem:   boolPtr(!c.WritableRoot),
-					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-					SeccompProfile:           seccomp,
-				},
+				SecurityContext: hardened(uid, c.WritableRoot, seccomp),
 				Resources: corev1.ResourceRequirements{
 					Requests: corev1.ResourceList{
 						corev1.ResourceCPU:    resource.MustParse(cpuRequest),
@@ -156,16 +147,7 @@ func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) 
 				ImagePullPolicy: corev1.PullIfNotPresent,
 				Command:         []string{"/bin/bash", "-c", unsetKubernetesEnv + apartInit},
 				WorkingDir:      "/tmp",
-				SecurityContext: &corev1.SecurityContext{
-					RunAsNonRoot:             &yes,
-					RunAsUser:                &apartUID,
-					RunAsGroup:               &apartUID,
-					AllowPrivilegeEscalation: &no,
-					Privileged:               &no,
-					ReadOnlyRootFilesystem:   boolPtr(!c.WritableRoot),
-					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-					SeccompProfile:           seccomp,
-				},
+				SecurityContext: hardened(apartUID, c.WritableRoot, seccomp),
 				Resources: corev1.ResourceRequirements{
 					Requests: corev1.ResourceList{
 						corev1.ResourceCPU:    resource.MustParse("1m"),
@@ -218,3 +200,20 @@ func envVars(env []string) []corev1.EnvVar {
 }
 
 func boolPtr(b bool) *bool { return &b }
+
+// hardened is the security context of both of a sandbox Pod's containers,
+// running as uid: non-root, no privilege and no way to gain one, no
+// capabilities, a read-only root unless asked, and the seccomp profile.
+func hardened(uid int64, writableRoot bool, seccomp *corev1.SeccompProfile) *corev1.SecurityContext {
+	yes, no := true, false
+	return &corev1.SecurityContext{
+		RunAsNonRoot:             &yes,
+		RunAsUser:                &uid,
+		RunAsGroup:               &uid,
+		AllowPrivilegeEscalation: &no,
+		Privileged:               &no,
+		ReadOnlyRootFilesystem:   boolPtr(!writableRoot),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+		SeccompProfile:           seccomp,
+	}
+}
