@@ -141,7 +141,7 @@ func TestQueueOrder(t *testing.T) {
 			if !slices.IsSortedFunc(positions, func(a, b int) int { return b - a }) {
 				t.Errorf("client %d: positions went back: %v", i, positions)
 			}
-			if i > 0 && (len(positions) == 0 || positions[len(positions)-1] != 0) {
+			if len(positions) == 0 || positions[len(positions)-1] != 0 {
 				t.Errorf("client %d: positions %v, want them to reach 0", i, positions)
 			}
 		}

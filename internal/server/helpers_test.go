@@ -25,9 +25,10 @@ const patience = 10 * time.Second
 
 // testServer is the handler under httptest with the process runtime.
 type testServer struct {
-	url string // http://127.0.0.1:port
-	ws  string // ws://127.0.0.1:port/ws
-	mgr *session.Manager
+	url  string // http://127.0.0.1:port
+	ws   string // ws://127.0.0.1:port/ws
+	mgr  *session.Manager
+	pool *session.Pool
 }
 
 type serverOpts struct {
@@ -103,7 +104,7 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 		<-poolDone
 		srv.Close()
 	})
-	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", mgr: mgr}
+	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", mgr: mgr, pool: pool}
 }
 
 // dial opens /ws offering protos and sending hdr.

@@ -12,13 +12,17 @@ import (
 
 // Waiting in line. Invariant: queuedEvery < queuedAtLeast, so a waiting
 // client hears of every change within half a second and of its place at
-// least every two seconds, even when nothing changes.
+// least every two seconds, even when nothing changes. Reaching the front
+// (position 0) is told at once, and always before ready.
 const (
 	queuedEvery   = 500 * time.Millisecond // at most this often
 	queuedAtLeast = 2 * time.Second        // at least this often
-	// maxQueuedInput is the keyboard input kept for a client until its
-	// sandbox is ready: a paste, typed ahead.
-	maxQueuedInput = 64 << 10
+	// maxQueuedInput and maxQueuedMessages bound the keyboard input kept
+	// for a client until its sandbox is ready (a paste, typed ahead): in
+	// bytes, and in messages, since an empty frame costs the server a
+	// message though it adds no byte.
+	maxQueuedInput    = 64 << 10
+	maxQueuedMessages = 1024
 )
 
 // errLeftLine ends the wait of a client that went away or broke the
@@ -112,19 +116,12 @@ func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log 
 	defer tick.Stop()
 
 	var inputBytes int
-	var last session.PlaceStatus
-	var sent time.Time
+	told := position{last: -1}
 	report := func(force bool) error {
-		st := pl.Status()
-		// Checked every queuedEvery: a change waits at most that long, and
-		// the heartbeat goes out before queuedAtLeast has passed.
-		since := time.Since(sent)
-		changed := st.Ahead != last.Ahead && since >= queuedEvery
-		if !force && !changed && since < queuedAtLeast-queuedEvery {
-			return nil
+		if st, ok := told.next(pl.Status(), time.Now(), force); ok {
+			return c.sendQueued(st)
 		}
-		last, sent = st, time.Now()
-		return c.sendQueued(st)
+		return nil
 	}
 	if err := report(true); err != nil {
 		pl.Leave()
@@ -145,9 +142,16 @@ func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log 
 				cols, rows = m.Cols, m.Rows
 			case session.Input:
 				inputBytes += len(m.Input)
-				if inputBytes > maxQueuedInput {
+				var over string
+				switch {
+				case inputBytes > maxQueuedInput:
+					over = fmt.Sprintf("more than %d KiB of input before ready", maxQueuedInput>>10)
+				case len(r.pending) >= maxQueuedMessages:
+					over = fmt.Sprintf("more than %d input messages before ready", maxQueuedMessages)
+				}
+				if over != "" {
 					pl.Leave()
-					s.refuse(c, log, protocol.CodeProtocol, fmt.Sprintf("more than %d KiB of input before ready", maxQueuedInput>>10), 0)
+					s.refuse(c, log, protocol.CodeProtocol, over, 0)
 					return nil, nil, nil, 0, 0, errLeftLine
 				}
 				r.pending = append(r.pending, m)
@@ -162,6 +166,14 @@ func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log 
 				return nil, nil, nil, 0, 0, errLeftLine
 			}
 			if pl.Status().Granted {
+				// The front of the line is always told before ready, however
+				// fast the boot ahead ended.
+				if !told.atFront() {
+					if err := c.sendQueued(session.PlaceStatus{}); err != nil {
+						pl.Leave()
+						return nil, nil, nil, 0, 0, errLeftLine
+					}
+				}
 				c.unqueue()
 				adm, err := s.take(c, pl, log)
 				if err != nil {
@@ -189,6 +201,38 @@ func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log 
 		}
 	}
 }
+
+// position decides which queued events a waiting client hears: every
+// change, at most every queuedEvery, except reaching the front, which is
+// told at once; at least every queuedAtLeast; and never a position higher
+// than one already told (fair share may serve a newly arrived address
+// first: the position then holds until the line has caught up).
+type position struct {
+	last int // the position last told, -1 before the first
+	sent time.Time
+}
+
+// next returns the status to tell now, if any. Called at least every
+// queuedEvery, so a change waits at most that long and the heartbeat goes
+// out before queuedAtLeast has passed.
+func (p *position) next(st session.PlaceStatus, now time.Time, force bool) (session.PlaceStatus, bool) {
+	if p.last >= 0 && st.Ahead > p.last {
+		st.Ahead = p.last
+	}
+	since := now.Sub(p.sent)
+	moved := p.last >= 0 && st.Ahead < p.last
+	due := force || p.last < 0 ||
+		(moved && (st.Ahead == 0 || since >= queuedEvery)) ||
+		since >= queuedAtLeast-queuedEvery
+	if !due {
+		return st, false
+	}
+	p.last, p.sent = st.Ahead, now
+	return st, true
+}
+
+// atFront reports whether position 0 was told.
+func (p *position) atFront() bool { return p.last == 0 }
 
 // take admits the client whose place was granted a sandbox.
 func (s *Server) take(c *wsClient, pl *session.Place, log *slog.Logger) (*session.Admission, error) {

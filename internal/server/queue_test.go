@@ -1,10 +1,14 @@
 package server
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"iexbox/internal/protocol"
+	"iexbox/internal/session"
 )
 
 // nextQueued reads until the next queued event.
@@ -121,4 +125,74 @@ func TestQueueDrain(t *testing.T) {
 	second.nextQueued()
 	ts.mgr.BeginDrain(time.Now().Add(time.Minute))
 	second.expectError(protocol.CodeUnavailable, protocol.CloseUnavailable)
+}
+
+// TestQueueFloodOfEmptyFrames: empty frames add no byte but count against
+// the messages a waiting client may queue; past the bound it is closed.
+func TestQueueFloodOfEmptyFrames(t *testing.T) {
+	ts := newTestServer(t, serverOpts{max: 1})
+	ts.start(t, 80, 24)
+	second := ts.connect(t)
+	second.hello(80, 24)
+	second.nextQueued()
+	for range maxQueuedMessages + 1 {
+		if err := second.c.WriteMessage(websocket.BinaryMessage, nil); err != nil {
+			break // closed already
+		}
+	}
+	e := second.expectError(protocol.CodeProtocol, protocol.CloseProtocol)
+	if !strings.Contains(e.Message, "input messages") {
+		t.Errorf("error %+v, want it to name the message bound", e)
+	}
+	if n := ts.pool.Status().Queued; n != 0 {
+		t.Errorf("%d still in line after the flooder was closed", n)
+	}
+}
+
+// TestPositionTold: which queued events a waiting client hears.
+func TestPositionTold(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	type step struct {
+		ahead    int
+		after    time.Duration // since the start
+		force    bool
+		wantSent bool
+		wantPos  int
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"first is always told", []step{{ahead: 3, wantSent: true, wantPos: 3}}},
+		{"a change waits for queuedEvery", []step{
+			{ahead: 3, wantSent: true, wantPos: 3},
+			{ahead: 2, after: 100 * time.Millisecond},
+			{ahead: 2, after: queuedEvery, wantSent: true, wantPos: 2},
+		}},
+		{"the front is told at once", []step{
+			{ahead: 3, wantSent: true, wantPos: 3},
+			{ahead: 0, after: 10 * time.Millisecond, wantSent: true, wantPos: 0},
+		}},
+		{"never up", []step{
+			{ahead: 1, wantSent: true, wantPos: 1},
+			{ahead: 4, after: queuedAtLeast, wantSent: true, wantPos: 1},
+			{ahead: 0, after: queuedAtLeast + 10*time.Millisecond, wantSent: true, wantPos: 0},
+		}},
+		{"heartbeat", []step{
+			{ahead: 2, wantSent: true, wantPos: 2},
+			{ahead: 2, after: queuedEvery},
+			{ahead: 2, after: queuedAtLeast - queuedEvery, wantSent: true, wantPos: 2},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := position{last: -1}
+			for i, s := range tt.steps {
+				st, sent := p.next(session.PlaceStatus{Ahead: s.ahead}, t0.Add(s.after), s.force)
+				if sent != s.wantSent || (sent && st.Ahead != s.wantPos) {
+					t.Errorf("step %d: sent %v position %d, want sent %v position %d", i, sent, st.Ahead, s.wantSent, s.wantPos)
+				}
+			}
+		})
+	}
 }
