@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"iexbox/internal/docker"
-	"iexbox/internal/session"
+	"iexbox/internal/sandbox"
 )
 
 // breakdown is where the time of a cold start goes, measured on the
@@ -82,7 +82,7 @@ func (b *bench) measureBreakdown(ctx context.Context) (*breakdown, error) {
 			return nil, err
 		}
 		t0 := time.Now()
-		sb, err := rt.Start(ctx, session.Spec{ID: fmt.Sprintf("%s-bd-%d", b.cfg.label, i), Cols: b.cfg.cols, Rows: b.cfg.rows})
+		sb, err := rt.Start(ctx, sandbox.Spec{ID: fmt.Sprintf("%s-bd-%d", b.cfg.label, i), Cols: b.cfg.cols, Rows: b.cfg.rows})
 		if err != nil {
 			return nil, err
 		}
@@ -125,13 +125,13 @@ func (b *bench) measureBreakdown(ctx context.Context) (*breakdown, error) {
 	return bd, nil
 }
 
-// sandboxTerm reads a session.Sandbox into a terminal.
+// sandboxTerm reads a sandbox.Sandbox into a terminal.
 type sandboxTerm struct {
 	*terminal
-	sb session.Sandbox
+	sb sandbox.Sandbox
 }
 
-func newSandboxTerm(sb session.Sandbox) *sandboxTerm {
+func newSandboxTerm(sb sandbox.Sandbox) *sandboxTerm {
 	t := &sandboxTerm{terminal: newTerminal(), sb: sb}
 	go func() {
 		buf := make([]byte, 64<<10)

@@ -14,6 +14,7 @@ import (
 	"iexbox/exercises"
 	"iexbox/internal/exercise"
 	"iexbox/internal/metrics"
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -76,7 +77,7 @@ func runExercises(ctx context.Context, args []string, getenv func(string) string
 	defer backend.Close()
 	// A pool of none boots each sandbox to its first prompt on demand.
 	pool := session.NewPool(backend, session.PoolConfig{Prompt: warmPrompt(cfg.backend), Cols: 80, Rows: 24}, freeSlots{}, log)
-	boot := func(ctx context.Context, spec session.Spec) (session.Sandbox, error) {
+	boot := func(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
 		sb, _, err := pool.Get(ctx, spec)

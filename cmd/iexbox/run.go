@@ -20,6 +20,7 @@ import (
 	"iexbox/internal/kube"
 	"iexbox/internal/metrics"
 	"iexbox/internal/process"
+	"iexbox/internal/sandbox"
 	"iexbox/internal/server"
 	"iexbox/internal/session"
 	"iexbox/static"
@@ -226,7 +227,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // openBackend opens the backend the flags ask for: the one switch that
 // knows them all.
-func openBackend(ctx context.Context, cfg config, instance string, log *slog.Logger, met *metrics.Metrics) (session.Backend, error) {
+func openBackend(ctx context.Context, cfg config, instance string, log *slog.Logger, met *metrics.Metrics) (sandbox.Backend, error) {
 	switch cfg.backend {
 	case "kubernetes":
 		return kube.Open(ctx, kube.Config{
@@ -294,7 +295,7 @@ func warmPrompt(backend string) []byte {
 	if backend == "process" {
 		return nil
 	}
-	return []byte("iex(1)> ")
+	return []byte(sandbox.Prompt)
 }
 
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"io"
 	"sync"
 	"time"
@@ -10,8 +11,6 @@ import (
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
-
-	"iexbox/internal/session"
 )
 
 // killTimeout bounds ending every process of an apart uid.
@@ -20,7 +19,7 @@ const killTimeout = 5 * time.Second
 // Exec runs a program in the container beside iex, with pipes: its output
 // has no tty, so the engine multiplexes stdout and stderr, and Read gets
 // both, merged.
-func (s *Sandbox) Exec(ctx context.Context, spec session.ExecSpec) (session.Process, error) {
+func (s *Sandbox) Exec(ctx context.Context, spec sandbox.ExecSpec) (sandbox.Process, error) {
 	user := s.user
 	if spec.Apart {
 		var err error
@@ -71,7 +70,7 @@ type process struct {
 	closeOnce sync.Once
 }
 
-var _ session.Process = (*process)(nil)
+var _ sandbox.Process = (*process)(nil)
 
 func (p *process) Read(b []byte) (int, error)  { return p.out.Read(b) }
 func (p *process) Write(b []byte) (int, error) { return p.hijack.Conn.Write(b) }

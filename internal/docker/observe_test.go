@@ -1,13 +1,12 @@
 package docker
 
 import (
+	"iexbox/internal/sandbox"
 	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"iexbox/internal/session"
 )
 
 type recordingObserver struct {
@@ -26,7 +25,7 @@ func TestObserved(t *testing.T) {
 	f := newFakeAPI()
 	obs := &recordingObserver{}
 	rt := New(f, Config{Instance: "test-inst"}, slog.New(slog.NewTextHandler(t.Output(), nil)), obs)
-	sb := startSandbox(t, f, rt, session.Spec{ID: "s", Cols: 80, Rows: 24})
+	sb := startSandbox(t, f, rt, sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 	if err := sb.Resize(t.Context(), 100, 30); err != nil {
 		t.Fatal(err)
 	}

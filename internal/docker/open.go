@@ -9,7 +9,6 @@ import (
 
 	"iexbox/internal/cgroup"
 	"iexbox/internal/sandbox"
-	"iexbox/internal/session"
 )
 
 // openTimeout bounds the engine checks, the probe and the sweep of Open;
@@ -37,7 +36,7 @@ type Options struct {
 	CgroupRoot      string // the cgroup file system; /sys/fs/cgroup when empty
 }
 
-// Backend is a Docker Engine opened as a session.Backend: its Runtime,
+// Backend is a Docker Engine opened as a sandbox.Backend: its Runtime,
 // the warnings of its set-up, and the reaper removing leftovers while it
 // is open. It is safe for concurrent use.
 type Backend struct {
@@ -51,7 +50,7 @@ type Backend struct {
 	reaped   sync.WaitGroup
 }
 
-var _ session.Backend = (*Backend)(nil)
+var _ sandbox.Backend = (*Backend)(nil)
 
 // Open connects to the Docker Engine named by the environment and makes it
 // ready to serve: the parent cgroup, the engine and the image (never

@@ -9,7 +9,6 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"iexbox/internal/sandbox"
-	"iexbox/internal/session"
 )
 
 func labelled(id, sessionID string) container.Summary {
@@ -22,17 +21,17 @@ func TestReap(t *testing.T) {
 	f := newFakeAPI()
 	rt := newTestRuntime(t, f, Config{Policy: sandbox.Policy{UIDBase: 5000}})
 
-	live := startSandbox(t, f, rt, session.Spec{ID: "live", Cols: 80, Rows: 24})
+	live := startSandbox(t, f, rt, sandbox.Spec{ID: "live", Cols: 80, Rows: 24})
 
 	// A session that ended while the engine was down: its removal failed,
 	// so its container (and uid) are left to Reap.
 	f.removeErr = map[string]error{testID: errdefs.System(errors.New("engine down"))}
-	dead := startSandbox(t, f, rt, session.Spec{ID: "dead", Cols: 80, Rows: 24})
+	dead := startSandbox(t, f, rt, sandbox.Spec{ID: "dead", Cols: 80, Rows: 24})
 	if err := dead.Close(); err == nil {
 		t.Fatal("Close succeeded against a failing engine")
 	}
 	// Another, whose container then went some other way (removed by hand).
-	vanished := startSandbox(t, f, rt, session.Spec{ID: "vanished", Cols: 80, Rows: 24})
+	vanished := startSandbox(t, f, rt, sandbox.Spec{ID: "vanished", Cols: 80, Rows: 24})
 	if err := vanished.Close(); err == nil {
 		t.Fatal("Close succeeded against a failing engine")
 	}
@@ -47,7 +46,7 @@ func TestReap(t *testing.T) {
 	// A start that fails after its create: removed by Start itself, but if
 	// that removal failed the container must not count as owned.
 	f.startErr, f.removeErr = errors.New("start refused"), map[string]error{testID: errors.New("engine down")}
-	if _, err := rt.Start(t.Context(), session.Spec{ID: "failed", Cols: 80, Rows: 24}); err == nil {
+	if _, err := rt.Start(t.Context(), sandbox.Spec{ID: "failed", Cols: 80, Rows: 24}); err == nil {
 		t.Fatal("Start succeeded")
 	}
 	f.startErr, f.removeErr = nil, nil

@@ -22,7 +22,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"iexbox/internal/sandbox"
-	"iexbox/internal/session"
 )
 
 // Labels put on every container, so that a server finds its own containers
@@ -83,7 +82,7 @@ type Runtime struct {
 	owners *sandbox.Owners // which containers a live Sandbox will remove (see Reap)
 }
 
-var _ session.Runtime = (*Runtime)(nil)
+var _ sandbox.Runtime = (*Runtime)(nil)
 
 // NewClient connects to the Docker Engine named by the environment
 // (DOCKER_HOST and friends), negotiating the API version so that both old

@@ -4,14 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-
-	"iexbox/internal/session"
 )
 
 // Sandbox is one running container attached over a hijacked connection. A
@@ -39,7 +38,7 @@ type Sandbox struct {
 	closeErr  error
 }
 
-var _ session.Sandbox = (*Sandbox)(nil)
+var _ sandbox.Sandbox = (*Sandbox)(nil)
 
 // ID is the id of the session the container was created for.
 func (s *Sandbox) ID() string { return s.session }
@@ -77,17 +76,17 @@ func (s *Sandbox) watch(waitCh <-chan container.WaitResponse, errCh <-chan error
 
 // Wait blocks until the container has exited and reports its status,
 // including whether the kernel OOM-killed it.
-func (s *Sandbox) Wait(ctx context.Context) (session.ExitStatus, error) {
+func (s *Sandbox) Wait(ctx context.Context) (sandbox.ExitStatus, error) {
 	select {
 	case <-s.exited:
 	case <-ctx.Done():
-		return session.ExitStatus{}, ctx.Err()
+		return sandbox.ExitStatus{}, ctx.Err()
 	}
 	if s.statusErr != nil {
-		return session.ExitStatus{}, s.statusErr
+		return sandbox.ExitStatus{}, s.statusErr
 	}
 	code := int(s.status.StatusCode)
-	st := session.ExitStatus{Code: &code}
+	st := sandbox.ExitStatus{Code: &code}
 	info, err := s.rt.api.ContainerInspect(ctx, s.id)
 	if err != nil {
 		return st, fmt.Errorf("inspect container: %w", err)

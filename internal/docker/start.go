@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-
-	"iexbox/internal/session"
 )
 
 // Resize retries: below API 1.42 the create call drops ConsoleSize, and a
@@ -45,7 +44,7 @@ func (r *Runtime) create(ctx context.Context, cfg *container.Config, host *conta
 // session, in the order that loses no output: attach and wait are
 // registered before start, so iex's banner and first prompt are read. On
 // any failure the container is removed before Start returns.
-func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandbox, err error) {
+func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
 	user, releaseUser, err := r.user()
 	if err != nil {
 		return nil, err

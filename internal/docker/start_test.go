@@ -17,11 +17,10 @@ import (
 	"github.com/docker/docker/errdefs"
 
 	"iexbox/internal/sandbox"
-	"iexbox/internal/session"
 )
 
 // startSandbox starts a sandbox on f; cleanup closes it.
-func startSandbox(t *testing.T, f *fakeAPI, rt *Runtime, spec session.Spec) *Sandbox {
+func startSandbox(t *testing.T, f *fakeAPI, rt *Runtime, spec sandbox.Spec) *Sandbox {
 	t.Helper()
 	sb, err := rt.Start(t.Context(), spec)
 	if err != nil {
@@ -39,7 +38,7 @@ func startSandbox(t *testing.T, f *fakeAPI, rt *Runtime, spec session.Spec) *San
 func TestStartOrder(t *testing.T) {
 	f := newFakeAPI()
 	rt := newTestRuntime(t, f, Config{})
-	startSandbox(t, f, rt, session.Spec{ID: "s1", Cols: 100, Rows: 30})
+	startSandbox(t, f, rt, sandbox.Spec{ID: "s1", Cols: 100, Rows: 30})
 
 	// Attach and wait before start, or the banner and the exit are lost;
 	// resize once running.
@@ -79,7 +78,7 @@ func TestStartHardening(t *testing.T) {
 		Network:  "none",
 		DNS:      []string{"127.0.0.1"},
 	})
-	startSandbox(t, f, rt, session.Spec{ID: "sess-42", Cols: 120, Rows: 40})
+	startSandbox(t, f, rt, sandbox.Spec{ID: "sess-42", Cols: 120, Rows: 40})
 	cfg, host := f.createCfg, f.createHost
 
 	if f.createName != "iexbox-sess-42" {
@@ -190,7 +189,7 @@ func contains(list []string, s string) bool {
 func TestSandboxStreams(t *testing.T) {
 	f := newFakeAPI()
 	rt := newTestRuntime(t, f, Config{})
-	sb := startSandbox(t, f, rt, session.Spec{ID: "s", Cols: 80, Rows: 24})
+	sb := startSandbox(t, f, rt, sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 	if sb.ContainerID() != testID || sb.ID() != "s" {
 		t.Errorf("ContainerID = %q, ID = %q; want the container's and the session's", sb.ContainerID(), sb.ID())
 	}
@@ -238,7 +237,7 @@ func TestStartFailureRemovesContainer(t *testing.T) {
 			f := newFakeAPI()
 			tt.setup(f)
 			rt := newTestRuntime(t, f, Config{})
-			sb, err := rt.Start(t.Context(), session.Spec{ID: "s", Cols: 80, Rows: 24})
+			sb, err := rt.Start(t.Context(), sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 			if err == nil {
 				sb.Close()
 				t.Fatal("Start succeeded")
@@ -263,7 +262,7 @@ func TestStartFailureRemovesDespiteCancelledContext(t *testing.T) {
 	f.onStart = cancel
 	f.startErr = context.Canceled
 	rt := newTestRuntime(t, f, Config{})
-	if _, err := rt.Start(ctx, session.Spec{ID: "s", Cols: 80, Rows: 24}); err == nil {
+	if _, err := rt.Start(ctx, sandbox.Spec{ID: "s", Cols: 80, Rows: 24}); err == nil {
 		t.Fatal("Start succeeded")
 	}
 	checkRemovedOnce(t, f)
@@ -317,7 +316,7 @@ func TestStartRetriesResize(t *testing.T) {
 		f.resizeErrs = []error{notYet, notYet, notYet}
 		rt := newTestRuntime(t, f, Config{})
 		start := time.Now()
-		startSandbox(t, f, rt, session.Spec{ID: "s", Cols: 90, Rows: 20})
+		startSandbox(t, f, rt, sandbox.Spec{ID: "s", Cols: 90, Rows: 20})
 		if took := time.Since(start); took != 3*resizeBackoff {
 			t.Errorf("Start took %v, want 3 backoffs (%v)", took, 3*resizeBackoff)
 		}
@@ -337,7 +336,7 @@ func TestStartGivesUpOnResize(t *testing.T) {
 		f := newFakeAPI()
 		f.resizeErr = errors.New("no tty")
 		rt := newTestRuntime(t, f, Config{})
-		_, err := rt.Start(t.Context(), session.Spec{ID: "s", Cols: 80, Rows: 24})
+		_, err := rt.Start(t.Context(), sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 		if err == nil || !errors.Is(err, f.resizeErr) {
 			t.Fatalf("Start = %v, want the resize error", err)
 		}
@@ -356,7 +355,7 @@ func TestStartResizeStopsWithContext(t *testing.T) {
 		rt := newTestRuntime(t, f, Config{})
 		ctx, cancel := context.WithTimeout(t.Context(), 60*time.Millisecond)
 		defer cancel()
-		_, err := rt.Start(ctx, session.Spec{ID: "s", Cols: 80, Rows: 24})
+		_, err := rt.Start(ctx, sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Start = %v, want DeadlineExceeded", err)
 		}
@@ -374,7 +373,7 @@ func TestStartProgramDiedAtOnce(t *testing.T) {
 		f.onStart = func() { f.exit <- container.WaitResponse{StatusCode: 1} }
 		f.inspect = oomState(false)
 		rt := newTestRuntime(t, f, Config{})
-		sb := startSandbox(t, f, rt, session.Spec{ID: "s", Cols: 80, Rows: 24})
+		sb := startSandbox(t, f, rt, sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 		st, err := sb.Wait(t.Context())
 		if err != nil || st.Code == nil || *st.Code != 1 {
 			t.Errorf("Wait = %+v, %v; want code 1", st, err)
@@ -398,7 +397,7 @@ func TestSandboxClose(t *testing.T) {
 			f := newFakeAPI()
 			f.removeErr = map[string]error{testID: tt.removeErr}
 			rt := newTestRuntime(t, f, Config{})
-			sb := startSandbox(t, f, rt, session.Spec{ID: "s", Cols: 80, Rows: 24})
+			sb := startSandbox(t, f, rt, sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 
 			var wg sync.WaitGroup
 			errs := make([]error, 8)
@@ -451,7 +450,7 @@ func TestSandboxWait(t *testing.T) {
 			f := newFakeAPI()
 			f.inspect, f.inspectErr = tt.inspect, tt.inspErr
 			rt := newTestRuntime(t, f, Config{})
-			sb := startSandbox(t, f, rt, session.Spec{ID: "s", Cols: 80, Rows: 24})
+			sb := startSandbox(t, f, rt, sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 			f.exit <- tt.exit
 			st, err := sb.Wait(t.Context())
 			if (err != nil) != tt.wantErr {
@@ -470,7 +469,7 @@ func TestSandboxWait(t *testing.T) {
 func TestSandboxWaitEndsWithContext(t *testing.T) {
 	f := newFakeAPI()
 	rt := newTestRuntime(t, f, Config{})
-	sb := startSandbox(t, f, rt, session.Spec{ID: "s", Cols: 80, Rows: 24})
+	sb := startSandbox(t, f, rt, sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	if _, err := sb.Wait(ctx); !errors.Is(err, context.Canceled) {
@@ -483,7 +482,7 @@ func TestSandboxWaitEndsWithContext(t *testing.T) {
 func TestSandboxWaitAfterClose(t *testing.T) {
 	f := newFakeAPI()
 	rt := newTestRuntime(t, f, Config{})
-	sb := startSandbox(t, f, rt, session.Spec{ID: "s", Cols: 80, Rows: 24})
+	sb := startSandbox(t, f, rt, sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 	sb.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()

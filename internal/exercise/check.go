@@ -9,13 +9,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
-
-	"iexbox/internal/session"
 )
 
 // runnerScript is the check BEAM's program (see runner.exs).
@@ -98,7 +97,7 @@ func checkEnv() []string {
 // check BEAM booted ahead (fresh for every check: a check's BEAM is ended
 // with every process of its uid once it has answered).
 type checker struct {
-	sb  session.Sandbox
+	sb  sandbox.Sandbox
 	ex  *Exercise
 	cfg Config
 	log *slog.Logger
@@ -112,10 +111,10 @@ type checker struct {
 	wg       sync.WaitGroup
 }
 
-var _ session.Checker = (*checker)(nil)
+var _ sandbox.Checker = (*checker)(nil)
 
 // newChecker returns a checker for sb that starts booting at once.
-func newChecker(sb session.Sandbox, ex *Exercise, cfg Config) *checker {
+func newChecker(sb sandbox.Sandbox, ex *Exercise, cfg Config) *checker {
 	c := &checker{sb: sb, ex: ex, cfg: cfg, log: cfg.Log.With("exercise", ex.Name, "session", sb.ID())}
 	c.mu.Lock()
 	c.next = c.boot()
@@ -128,7 +127,7 @@ type runner struct {
 	ready  chan struct{}      // closed once booted (or failed to)
 	cancel context.CancelFunc // ends a boot under way
 	// Set by the boot before ready is closed.
-	proc session.Process
+	proc sandbox.Process
 	err  error
 	rest []byte // output read past "ready"
 }
@@ -176,7 +175,7 @@ const (
 // start starts one check BEAM and reads its output until it is ready; on
 // failure it ends whatever it started.
 func (c *checker) start(ctx context.Context, r *runner) error {
-	proc, err := c.sb.Exec(ctx, session.ExecSpec{Cmd: checkCommand(), Env: checkEnv(), Apart: true})
+	proc, err := c.sb.Exec(ctx, sandbox.ExecSpec{Cmd: checkCommand(), Env: checkEnv(), Apart: true})
 	if err != nil {
 		return fmt.Errorf("start the check runner: %w", err)
 	}
@@ -202,7 +201,7 @@ func (c *checker) start(ctx context.Context, r *runner) error {
 // answers as soon as the result (or the deadline) is there; ending the
 // BEAM and booting the next one go on in the background, and the next
 // check waits for them.
-func (c *checker) Check(ctx context.Context, code string) session.CheckResult {
+func (c *checker) Check(ctx context.Context, code string) sandbox.CheckResult {
 	c.mu.Lock()
 	cleaning := c.cleaning
 	c.mu.Unlock()
@@ -361,7 +360,7 @@ func readTail(r io.Reader, start []byte, max int) []byte {
 }
 
 // parseResult finds the runner's result after its marker.
-func parseResult(out []byte, marker string) session.CheckResult {
+func parseResult(out []byte, marker string) sandbox.CheckResult {
 	i := bytes.LastIndex(out, []byte("\n"+marker+" "))
 	if i < 0 {
 		switch {
@@ -377,23 +376,23 @@ func parseResult(out []byte, marker string) session.CheckResult {
 	if j := bytes.IndexByte(line, '\n'); j >= 0 {
 		line = line[:j]
 	}
-	var res session.CheckResult
+	var res sandbox.CheckResult
 	if err := json.Unmarshal(line, &res); err != nil {
 		return failed("the check's result could not be read")
 	}
 	switch res.Status {
-	case session.CheckPass, session.CheckFail, session.CheckError:
+	case sandbox.CheckPass, sandbox.CheckFail, sandbox.CheckError:
 	default:
 		return failed("the check's result could not be read")
 	}
 	if res.Tests == nil {
-		res.Tests = []session.TestResult{}
+		res.Tests = []sandbox.TestResult{}
 	}
 	return res
 }
 
-func failed(msg string) session.CheckResult {
-	return session.CheckResult{Status: session.CheckError, Message: msg, Tests: []session.TestResult{}}
+func failed(msg string) sandbox.CheckResult {
+	return sandbox.CheckResult{Status: sandbox.CheckError, Message: msg, Tests: []sandbox.TestResult{}}
 }
 
 // lastLines is the end of some output, for a message.

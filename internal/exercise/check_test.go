@@ -3,20 +3,19 @@ package exercise
 import (
 	"context"
 	"encoding/json"
+	"iexbox/internal/sandbox"
 	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"iexbox/internal/session"
 )
 
 // fakeSandbox runs fake check BEAMs: each prints ready, reads its request
 // and answers with answer (or never, when answer is "").
 type fakeSandbox struct {
-	session.Sandbox
+	sandbox.Sandbox
 	answer string
 	execs  atomic.Int32
 	mu     sync.Mutex
@@ -25,7 +24,7 @@ type fakeSandbox struct {
 
 func (f *fakeSandbox) ID() string { return "s" }
 
-func (f *fakeSandbox) Exec(ctx context.Context, spec session.ExecSpec) (session.Process, error) {
+func (f *fakeSandbox) Exec(ctx context.Context, spec sandbox.ExecSpec) (sandbox.Process, error) {
 	if !spec.Apart {
 		panic("a check must run apart")
 	}
@@ -85,7 +84,7 @@ func TestCheckerAnswersAndBootsTheNext(t *testing.T) {
 	c := newChecker(sb, &Exercise{Name: "e", Tests: "t"}, Config{Timeout: time.Second}.withDefaults())
 	for range 2 {
 		res := c.Check(t.Context(), "code")
-		if res.Status != session.CheckPass || len(res.Tests) != 1 {
+		if res.Status != sandbox.CheckPass || len(res.Tests) != 1 {
 			t.Fatalf("%+v", res)
 		}
 	}
@@ -106,7 +105,7 @@ func TestCheckerTimesOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	res := c.Check(ctx, "code")
-	if res.Status != session.CheckError || !strings.Contains(res.Message, "longer than") {
+	if res.Status != sandbox.CheckError || !strings.Contains(res.Message, "longer than") {
 		t.Fatalf("%+v", res)
 	}
 	c.Close() // waits for the BEAM's end

@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
+	"iexbox/internal/sandbox"
 	"strings"
 	"time"
-
-	"iexbox/internal/session"
 )
 
 // setupTimeout bounds evaluating an exercise's setup.exs.
@@ -19,13 +17,13 @@ const setupTimeout = 20 * time.Second
 const maxSetupOutput = 1 << 20
 
 // prompt is iex's main prompt at the end of its output.
-var prompt = regexp.MustCompile(`iex\((\d+)\)> $`)
+var prompt = sandbox.PromptAtEnd
 
 // Prepare readies sb, at its first prompt, for the exercise name: its
 // setup.exs is evaluated in the learner's iex with the output hidden (the
 // learner sees the banner and a fresh prompt), and a checker starts
 // booting its first check BEAM. The caller must Close the checker.
-func (s *Set) Prepare(ctx context.Context, name string, sb session.Sandbox) (session.Sandbox, session.Checker, error) {
+func (s *Set) Prepare(ctx context.Context, name string, sb sandbox.Sandbox) (sandbox.Sandbox, sandbox.Checker, error) {
 	ex, ok := s.byName[name]
 	if !ok {
 		return nil, nil, fmt.Errorf("no exercise is called %q", name)
@@ -44,7 +42,7 @@ func (s *Set) Prepare(ctx context.Context, name string, sb session.Sandbox) (ses
 
 // setup evaluates ex's setup.exs in sb's iex and returns sb with the
 // output up to its first prompt, minus the setup, still to be read.
-func setup(ctx context.Context, sb session.Sandbox, ex *Exercise) (session.Sandbox, error) {
+func setup(ctx context.Context, sb sandbox.Sandbox, ex *Exercise) (sandbox.Sandbox, error) {
 	stop := context.AfterFunc(ctx, func() { sb.Close() }) // unblocks a Read
 	defer stop()
 	banner, err := readPrompt(sb, nil)
@@ -72,7 +70,7 @@ func setup(ctx context.Context, sb session.Sandbox, ex *Exercise) (session.Sandb
 
 // readPrompt reads until the output ends with a main prompt other than
 // the one numbered not.
-func readPrompt(sb session.Sandbox, not []byte) ([]byte, error) {
+func readPrompt(sb sandbox.Sandbox, not []byte) ([]byte, error) {
 	var out []byte
 	buf := make([]byte, 8192)
 	for {
@@ -116,7 +114,7 @@ func setupLine(code string) string {
 
 // preparedSandbox is a sandbox whose Read first returns pending.
 type preparedSandbox struct {
-	session.Sandbox
+	sandbox.Sandbox
 	pending []byte
 }
 

@@ -3,26 +3,25 @@ package exercise
 import (
 	"context"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"io"
 	"time"
-
-	"iexbox/internal/session"
 )
 
 // Boot starts a sandbox and returns it at its first prompt, its output so
 // far still to be read (a session.Pool's Get does that).
-type Boot func(ctx context.Context, spec session.Spec) (session.Sandbox, error)
+type Boot func(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error)
 
 // Verification is the outcome of checking one reference solution.
 type Verification struct {
 	Name   string
-	Result session.CheckResult
+	Result sandbox.CheckResult
 	Took   time.Duration
 	Err    error // the sandbox could not be started or prepared
 }
 
 // Passed reports whether the reference solution passed every test.
-func (v Verification) Passed() bool { return v.Err == nil && v.Result.Status == session.CheckPass }
+func (v Verification) Passed() bool { return v.Err == nil && v.Result.Status == sandbox.CheckPass }
 
 // Verify checks every exercise's reference solution against its tests, each
 // in a fresh sandbox prepared as a learner's would be, one after the other,
@@ -56,7 +55,7 @@ func (s *Set) verify(ctx context.Context, boot Boot, name string) Verification {
 	v := Verification{Name: name}
 	began := time.Now()
 	defer func() { v.Took = time.Since(began) }()
-	sb, err := boot(ctx, session.Spec{ID: "verify-" + time.Now().Format("150405.000"), Cols: 80, Rows: 24})
+	sb, err := boot(ctx, sandbox.Spec{ID: "verify-" + time.Now().Format("150405.000"), Cols: 80, Rows: 24})
 	if err != nil {
 		v.Err = err
 		return v
@@ -86,7 +85,7 @@ func why(v Verification) string {
 		return v.Result.Message
 	}
 	for _, t := range v.Result.Tests {
-		if t.Status != session.CheckPass {
+		if t.Status != sandbox.CheckPass {
 			return t.Name + ": " + t.Message
 		}
 	}

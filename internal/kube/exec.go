@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"io"
 	"sync"
 	"time"
@@ -11,8 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/util/exec"
-
-	"iexbox/internal/session"
 )
 
 // killTimeout bounds ending the processes of an apart program.
@@ -23,7 +22,7 @@ const killTimeout = 5 * time.Second
 // runs in the Pod's second container, as the sandbox's second uid
 // (pods/exec cannot change uid; a container can have its own), sharing
 // /tmp with the terminal's container.
-func (s *Sandbox) Exec(ctx context.Context, spec session.ExecSpec) (session.Process, error) {
+func (s *Sandbox) Exec(ctx context.Context, spec sandbox.ExecSpec) (sandbox.Process, error) {
 	if len(spec.Cmd) == 0 {
 		return nil, errors.New("exec: no command")
 	}
@@ -77,7 +76,7 @@ type process struct {
 	closeErr  error
 }
 
-var _ session.Process = (*process)(nil)
+var _ sandbox.Process = (*process)(nil)
 
 func (p *process) Read(b []byte) (int, error)  { return p.out.Read(b) }
 func (p *process) Write(b []byte) (int, error) { return p.in.Write(b) }

@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"iexbox/internal/sandbox"
-	"iexbox/internal/session"
 )
 
 // openTimeout bounds Open: the checks, the lease, the sweep and the probes.
@@ -27,7 +26,7 @@ const (
 	clientBurst = 100
 )
 
-// Backend is a Kubernetes cluster opened as a session.Backend: its Runtime,
+// Backend is a Kubernetes cluster opened as a sandbox.Backend: its Runtime,
 // the warnings of its set-up, the instance's Lease and the keeper. It is
 // safe for concurrent use.
 type Backend struct {
@@ -39,7 +38,7 @@ type Backend struct {
 	kept     sync.WaitGroup
 }
 
-var _ session.Backend = (*Backend)(nil)
+var _ sandbox.Backend = (*Backend)(nil)
 
 // Open connects to the cluster the configuration names and makes it ready
 // to serve: the sandbox namespace answers, the instance claims its Lease

@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"io"
 	"log/slog"
 	"sync"
@@ -10,8 +11,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"
-
-	"iexbox/internal/session"
 )
 
 // Sandbox is one running Pod attached with a TTY through the API server.
@@ -33,7 +32,7 @@ type Sandbox struct {
 	streamDone chan struct{}
 	streamErr  error
 	exited     chan struct{} // closed once the watch knows how the program ended
-	status     session.ExitStatus
+	status     sandbox.ExitStatus
 	statusErr  error
 
 	release func() // frees the sandbox's uid once its Pod is deleted
@@ -42,9 +41,9 @@ type Sandbox struct {
 	closeErr  error
 }
 
-var _ session.Sandbox = (*Sandbox)(nil)
+var _ sandbox.Sandbox = (*Sandbox)(nil)
 
-func newSandbox(r *Runtime, pod string, spec session.Spec, release func(), log *slog.Logger) *Sandbox {
+func newSandbox(r *Runtime, pod string, spec sandbox.Spec, release func(), log *slog.Logger) *Sandbox {
 	inR, in := io.Pipe()
 	out, outW := io.Pipe()
 	return &Sandbox{
@@ -119,14 +118,14 @@ func (s *Sandbox) watch(ctx context.Context) {
 
 // exitStatus is the terminated program's exit code and whether the kernel
 // OOM-killed it, once the Pod's status has them.
-func exitStatus(pod *corev1.Pod) (session.ExitStatus, bool) {
+func exitStatus(pod *corev1.Pod) (sandbox.ExitStatus, bool) {
 	for _, cs := range pod.Status.ContainerStatuses {
 		if t := cs.State.Terminated; cs.Name == containerName && t != nil {
 			code := int(t.ExitCode)
-			return session.ExitStatus{Code: &code, OOMKilled: t.Reason == "OOMKilled"}, true
+			return sandbox.ExitStatus{Code: &code, OOMKilled: t.Reason == "OOMKilled"}, true
 		}
 	}
-	return session.ExitStatus{}, false
+	return sandbox.ExitStatus{}, false
 }
 
 // ID is the id of the session the Pod was created for.
@@ -150,14 +149,14 @@ func (s *Sandbox) Resize(_ context.Context, cols, rows int) error {
 // Wait blocks until the Pod's status tells how the program ended,
 // including whether the kernel OOM-killed it. A Pod deleted by someone else
 // is an error (ErrPodGone).
-func (s *Sandbox) Wait(ctx context.Context) (session.ExitStatus, error) {
+func (s *Sandbox) Wait(ctx context.Context) (sandbox.ExitStatus, error) {
 	select {
 	case <-s.exited:
 	case <-ctx.Done():
-		return session.ExitStatus{}, ctx.Err()
+		return sandbox.ExitStatus{}, ctx.Err()
 	}
 	if s.statusErr != nil {
-		return session.ExitStatus{}, fmt.Errorf("wait pod: %w", s.statusErr)
+		return sandbox.ExitStatus{}, fmt.Errorf("wait pod: %w", s.statusErr)
 	}
 	return s.status, nil
 }

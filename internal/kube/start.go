@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -28,7 +29,7 @@ const goTimeout = 20 * time.Second
 // the program starts only once its output is read. On any failure the Pod
 // is deleted before Start returns; errors of a full cluster wrap
 // session.ErrCapacity.
-func (r *Runtime) Start(ctx context.Context, spec session.Spec) (_ session.Sandbox, err error) {
+func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
 	uid, release, err := r.uid()
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -90,7 +91,7 @@ func TestCreateError(t *testing.T) {
 func TestStartAttachClose(t *testing.T) {
 	r, client, st := newFakeRuntime(t, nil)
 	ctx := t.Context()
-	sb, err := r.Start(ctx, session.Spec{ID: "s1", Cols: 100, Rows: 30})
+	sb, err := r.Start(ctx, sandbox.Spec{ID: "s1", Cols: 100, Rows: 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +153,7 @@ func TestStartUnschedulable(t *testing.T) {
 			Reason: corev1.PodReasonUnschedulable, Message: "0/1 nodes are available"}}
 	})
 	began := time.Now()
-	_, err := r.Start(t.Context(), session.Spec{ID: "s2", Cols: 80, Rows: 24})
+	_, err := r.Start(t.Context(), sandbox.Spec{ID: "s2", Cols: 80, Rows: 24})
 	if !errors.Is(err, session.ErrCapacity) {
 		t.Fatalf("err = %v, want capacity", err)
 	}
@@ -172,7 +173,7 @@ func TestStartUnschedulable(t *testing.T) {
 func TestStartTimeout(t *testing.T) {
 	r, client, _ := newFakeRuntime(t, func(p *corev1.Pod) { p.Status.Phase = corev1.PodPending })
 	r.cfg.StartTimeout = 200 * time.Millisecond
-	_, err := r.Start(t.Context(), session.Spec{ID: "s3", Cols: 80, Rows: 24})
+	_, err := r.Start(t.Context(), sandbox.Spec{ID: "s3", Cols: 80, Rows: 24})
 	if err == nil || !strings.Contains(err.Error(), "not running after") {
 		t.Fatalf("err = %v", err)
 	}
@@ -197,7 +198,7 @@ func TestWaitExit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, client, _ := newFakeRuntime(t, nil)
-			sb, err := r.Start(t.Context(), session.Spec{ID: "w", Cols: 80, Rows: 24})
+			sb, err := r.Start(t.Context(), sandbox.Spec{ID: "w", Cols: 80, Rows: 24})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +208,7 @@ func TestWaitExit(t *testing.T) {
 			// watch sees only what happens after it began.
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
-			var st session.ExitStatus
+			var st sandbox.ExitStatus
 			for {
 				if tc.deleted {
 					pods.Delete(ctx, "iexbox-w", metav1.DeleteOptions{})
@@ -253,12 +254,12 @@ func TestWaitExit(t *testing.T) {
 // processes there.
 func TestExec(t *testing.T) {
 	r, _, st := newFakeRuntime(t, nil)
-	sb, err := r.Start(t.Context(), session.Spec{ID: "e", Cols: 80, Rows: 24})
+	sb, err := r.Start(t.Context(), sandbox.Spec{ID: "e", Cols: 80, Rows: 24})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sb.Close()
-	p, err := sb.Exec(t.Context(), session.ExecSpec{Cmd: []string{"mix", "test"}, Env: []string{"A=1"}, Apart: true})
+	p, err := sb.Exec(t.Context(), sandbox.ExecSpec{Cmd: []string{"mix", "test"}, Env: []string{"A=1"}, Apart: true})
 	if err != nil {
 		t.Fatal(err)
 	}

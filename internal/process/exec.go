@@ -4,19 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"io"
 	"os"
 	"os/exec"
 	"sync"
 	"syscall"
-
-	"iexbox/internal/session"
 )
 
 // Exec runs a program beside the terminal's, in a process group of its own
 // so that Close ends it and every process it started. Apart cannot change
 // the uid of an unprivileged server: the group stands in for it.
-func (p *Sandbox) Exec(ctx context.Context, spec session.ExecSpec) (session.Process, error) {
+func (p *Sandbox) Exec(ctx context.Context, spec sandbox.ExecSpec) (sandbox.Process, error) {
 	if len(spec.Cmd) == 0 {
 		return nil, errors.New("exec: no command")
 	}

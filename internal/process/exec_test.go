@@ -2,11 +2,10 @@ package process
 
 import (
 	"context"
+	"iexbox/internal/sandbox"
 	"io"
 	"testing"
 	"time"
-
-	"iexbox/internal/session"
 )
 
 // TestExec: a program run beside the terminal's gets its own stdin and
@@ -14,7 +13,7 @@ import (
 // started.
 func TestExec(t *testing.T) {
 	sb := startCat(t)
-	p, err := sb.Exec(t.Context(), session.ExecSpec{Cmd: []string{"sh", "-c", "cat; echo err >&2; exit 3"}})
+	p, err := sb.Exec(t.Context(), sandbox.ExecSpec{Cmd: []string{"sh", "-c", "cat; echo err >&2; exit 3"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +31,7 @@ func TestExec(t *testing.T) {
 	}
 
 	// A program that forks and never ends: Close ends the whole group.
-	p, err = sb.Exec(t.Context(), session.ExecSpec{Cmd: []string{"sh", "-c", "sleep 60 & sleep 60"}})
+	p, err = sb.Exec(t.Context(), sandbox.ExecSpec{Cmd: []string{"sh", "-c", "sleep 60 & sleep 60"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +45,7 @@ func TestExec(t *testing.T) {
 
 func startCat(t *testing.T) *Sandbox {
 	t.Helper()
-	sb, err := New([]string{"cat"}, nil).Start(t.Context(), session.Spec{ID: "s", Cols: 80, Rows: 24})
+	sb, err := New([]string{"cat"}, nil).Start(t.Context(), sandbox.Spec{ID: "s", Cols: 80, Rows: 24})
 	if err != nil {
 		t.Fatal(err)
 	}

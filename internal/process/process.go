@@ -7,14 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"os"
 	"os/exec"
 	"sync"
 	"syscall"
 
 	"github.com/creack/pty"
-
-	"iexbox/internal/session"
 )
 
 // Runtime starts a command on a fresh pty for every session. It is also
@@ -24,7 +23,7 @@ type Runtime struct {
 	env  []string
 }
 
-var _ session.Backend = (*Runtime)(nil)
+var _ sandbox.Backend = (*Runtime)(nil)
 
 // New returns a Runtime that runs argv with a minimal environment (see
 // childEnv) plus env (KEY=value entries). The server's own environment,
@@ -68,7 +67,7 @@ func childEnv(getenv func(string) string) []string {
 }
 
 // Start runs the command in its own process group on a pty of the asked size.
-func (r *Runtime) Start(ctx context.Context, spec session.Spec) (session.Sandbox, error) {
+func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 	if len(r.argv) == 0 {
 		return nil, errors.New("start process: no command")
 	}
@@ -106,7 +105,7 @@ type Sandbox struct {
 	closed bool
 }
 
-var _ session.Sandbox = (*Sandbox)(nil)
+var _ sandbox.Sandbox = (*Sandbox)(nil)
 
 // ID is the session id it was started for.
 func (p *Sandbox) ID() string { return p.id }
@@ -135,17 +134,17 @@ func (p *Sandbox) Resize(_ context.Context, cols, rows int) error {
 }
 
 // Wait blocks until the process has exited.
-func (p *Sandbox) Wait(ctx context.Context) (session.ExitStatus, error) {
+func (p *Sandbox) Wait(ctx context.Context) (sandbox.ExitStatus, error) {
 	select {
 	case <-p.exited:
 	case <-ctx.Done():
-		return session.ExitStatus{}, ctx.Err()
+		return sandbox.ExitStatus{}, ctx.Err()
 	}
 	code := p.cmd.ProcessState.ExitCode()
 	if code < 0 { // killed by a signal
-		return session.ExitStatus{}, nil
+		return sandbox.ExitStatus{}, nil
 	}
-	return session.ExitStatus{Code: &code}, nil
+	return sandbox.ExitStatus{Code: &code}, nil
 }
 
 // Close kills the process group and closes the pty. It is idempotent.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"iexbox/internal/sandbox"
 	"os"
 	"regexp"
 	"strconv"
@@ -12,8 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"iexbox/internal/session"
 )
 
 // patience bounds every wait for the program; generous for loaded CI hosts.
@@ -33,7 +32,7 @@ type term struct {
 // and waits for the output reader.
 func startTerm(t *testing.T, cols, rows int, argv ...string) *term {
 	t.Helper()
-	sb, err := New(argv, []string{"IEXBOX_TEST=1"}).Start(t.Context(), session.Spec{ID: "t", Cols: cols, Rows: rows})
+	sb, err := New(argv, []string{"IEXBOX_TEST=1"}).Start(t.Context(), sandbox.Spec{ID: "t", Cols: cols, Rows: rows})
 	if err != nil {
 		t.Fatalf("Start %q: %v", argv, err)
 	}
@@ -100,7 +99,7 @@ func (tm *term) write(t *testing.T, s string) {
 	}
 }
 
-func (tm *term) wait(t *testing.T) session.ExitStatus {
+func (tm *term) wait(t *testing.T) sandbox.ExitStatus {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
@@ -255,7 +254,7 @@ func TestProcessStartErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sb, err := New(tt.argv, nil).Start(tt.ctx, session.Spec{ID: "t", Cols: 80, Rows: 24})
+			sb, err := New(tt.argv, nil).Start(tt.ctx, sandbox.Spec{ID: "t", Cols: 80, Rows: 24})
 			if err == nil {
 				sb.Close()
 				t.Fatal("Start succeeded")

@@ -17,6 +17,7 @@ import (
 
 	"iexbox/internal/process"
 	"iexbox/internal/protocol"
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -44,7 +45,7 @@ type serverOpts struct {
 	queueTimeout time.Duration
 	clients      ClientLimits
 	// runtime replaces the process runtime running argv.
-	runtime session.Runtime
+	runtime sandbox.Runtime
 }
 
 // newTestServer serves a Server for o. Cleanup shuts the sessions down,
@@ -63,7 +64,7 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 	}
 	mgr := session.NewManager(o.max)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var rt session.Runtime = process.New(o.argv, nil)
+	var rt sandbox.Runtime = process.New(o.argv, nil)
 	if o.runtime != nil {
 		rt = o.runtime
 	}

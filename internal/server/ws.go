@@ -12,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"iexbox/internal/protocol"
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -208,7 +209,7 @@ func (c *wsClient) sendQueued(st session.PlaceStatus) error {
 
 // checkedEvent is a check's result as the protocol's checked event, cut
 // to its bounds.
-func checkedEvent(id string, r *session.CheckResult) protocol.Checked {
+func checkedEvent(id string, r *sandbox.CheckResult) protocol.Checked {
 	ev := protocol.Checked{Type: protocol.TypeChecked, ID: id, Tests: []protocol.CheckedTest{}}
 	if r != nil {
 		ev.Status, ev.Message, ev.Truncated = r.Status, r.Message, r.Truncated

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"iexbox/internal/protocol"
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -321,7 +322,7 @@ func TestSandboxStartFails(t *testing.T) {
 // fullRuntime is a backend with no room, as a full cluster answers.
 type fullRuntime struct{}
 
-func (fullRuntime) Start(context.Context, session.Spec) (session.Sandbox, error) {
+func (fullRuntime) Start(context.Context, sandbox.Spec) (sandbox.Sandbox, error) {
 	return nil, fmt.Errorf("start pod: %w: no node can take the pod", session.ErrCapacity)
 }
 func (fullRuntime) Name() string { return "full" }

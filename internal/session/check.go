@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"iexbox/internal/sandbox"
 	"sync/atomic"
 	"time"
 
@@ -31,7 +32,7 @@ func newChecks() checks {
 // beyond the rate, is answered at once with an error.
 func (s *Session) check(id, code string) {
 	refuse := func(msg string) {
-		s.answerCheck(id, CheckResult{Status: CheckError, Message: msg, Tests: []TestResult{}})
+		s.answerCheck(id, sandbox.CheckResult{Status: sandbox.CheckError, Message: msg, Tests: []sandbox.TestResult{}})
 	}
 	if !s.checks.running.CompareAndSwap(false, true) {
 		refuse("a check is already running")
@@ -62,7 +63,7 @@ func (s *Session) check(id, code string) {
 
 // answerCheck queues a check's result for the presenter's connection; it
 // is lost when none is attached (the page asks again after a resume).
-func (s *Session) answerCheck(id string, res CheckResult) {
+func (s *Session) answerCheck(id string, res sandbox.CheckResult) {
 	s.mu.Lock()
 	a := s.cur
 	s.mu.Unlock()

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"iexbox/internal/sandbox"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -17,19 +18,19 @@ type fakeChecker struct {
 	closed atomic.Int32
 }
 
-func (f *fakeChecker) Check(ctx context.Context, code string) CheckResult {
+func (f *fakeChecker) Check(ctx context.Context, code string) sandbox.CheckResult {
 	f.calls.Add(1)
 	select {
 	case <-time.After(f.delay):
-		return CheckResult{Status: CheckPass, Tests: []TestResult{{Name: code, Status: CheckPass}}}
+		return sandbox.CheckResult{Status: sandbox.CheckPass, Tests: []sandbox.TestResult{{Name: code, Status: sandbox.CheckPass}}}
 	case <-ctx.Done():
-		return CheckResult{Status: CheckError, Message: "timed out"}
+		return sandbox.CheckResult{Status: sandbox.CheckError, Message: "timed out"}
 	}
 }
 
 func (f *fakeChecker) Close() error { f.closed.Add(1); return nil }
 
-func startChecking(t *testing.T, sb *fakeSandbox, c *fakeClient, ch Checker, timeout time.Duration) *running {
+func startChecking(t *testing.T, sb *fakeSandbox, c *fakeClient, ch sandbox.Checker, timeout time.Duration) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	r := &running{done: make(chan struct{})}
@@ -68,10 +69,10 @@ func TestCheckAnswersWithItsID(t *testing.T) {
 		if len(got) != 2 {
 			t.Fatalf("checked events %+v, want two", got)
 		}
-		if got[0].CheckID != "b" || got[0].Check.Status != CheckError || got[0].Check.Message != "a check is already running" {
+		if got[0].CheckID != "b" || got[0].Check.Status != sandbox.CheckError || got[0].Check.Message != "a check is already running" {
 			t.Errorf("second check answered %+v %+v, want a busy error", got[0], got[0].Check)
 		}
-		if got[1].CheckID != "a" || got[1].Check.Status != CheckPass || got[1].Check.Tests[0].Name != "first" {
+		if got[1].CheckID != "a" || got[1].Check.Status != sandbox.CheckPass || got[1].Check.Tests[0].Name != "first" {
 			t.Errorf("first check answered %+v %+v", got[1], got[1].Check)
 		}
 		c.fail(errors.New("gone"))
@@ -91,7 +92,7 @@ func TestCheckBoundedInTime(t *testing.T) {
 		time.Sleep(4 * time.Second)
 		synctest.Wait()
 		got := c.of("event")
-		if len(got) != 1 || got[0].ev.Check.Status != CheckError || got[0].at.Sub(start) != 3*time.Second {
+		if len(got) != 1 || got[0].ev.Check.Status != sandbox.CheckError || got[0].at.Sub(start) != 3*time.Second {
 			t.Fatalf("events %+v, want one error after 3s", got)
 		}
 	})
@@ -107,7 +108,7 @@ func TestCheckRateLimited(t *testing.T) {
 			synctest.Wait()
 		}
 		got := c.checked()
-		if len(got) != checkBurst+1 || got[checkBurst].Check.Status != CheckError || int(ch.calls.Load()) != checkBurst {
+		if len(got) != checkBurst+1 || got[checkBurst].Check.Status != sandbox.CheckError || int(ch.calls.Load()) != checkBurst {
 			t.Fatalf("answers %d, checker ran %d times; last %+v", len(got), ch.calls.Load(), got[len(got)-1].Check)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"iexbox/internal/sandbox"
 	"io"
 	"log/slog"
 	"slices"
@@ -28,12 +29,12 @@ type fakeSandbox struct {
 	input      bytes.Buffer
 	sizes      [][2]int
 	resizeGate chan struct{} // when set, Resize blocks until it is closed
-	status     ExitStatus
+	status     sandbox.ExitStatus
 	waitErr    error
 	writeErr   error // when set, Write fails with it (the program has gone)
 }
 
-var _ Sandbox = (*fakeSandbox)(nil)
+var _ sandbox.Sandbox = (*fakeSandbox)(nil)
 
 func newFakeSandbox() *fakeSandbox {
 	r, w := io.Pipe()
@@ -42,7 +43,7 @@ func newFakeSandbox() *fakeSandbox {
 
 func (s *fakeSandbox) ID() string { return s.id }
 
-func (s *fakeSandbox) Exec(context.Context, ExecSpec) (Process, error) {
+func (s *fakeSandbox) Exec(context.Context, sandbox.ExecSpec) (sandbox.Process, error) {
 	return nil, errors.ErrUnsupported
 }
 
@@ -77,7 +78,7 @@ func (s *fakeSandbox) Resize(ctx context.Context, cols, rows int) error {
 	return nil
 }
 
-func (s *fakeSandbox) Wait(ctx context.Context) (ExitStatus, error) {
+func (s *fakeSandbox) Wait(ctx context.Context) (sandbox.ExitStatus, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.status, s.waitErr
@@ -103,7 +104,7 @@ func (s *fakeSandbox) emit(t *testing.T, out string) {
 // exit ends the program with status code (nil: unknown) and ends its output.
 func (s *fakeSandbox) exit(code *int, oom bool, err error) {
 	s.mu.Lock()
-	s.status = ExitStatus{Code: code, OOMKilled: oom}
+	s.status = sandbox.ExitStatus{Code: code, OOMKilled: oom}
 	s.waitErr = err
 	s.mu.Unlock()
 	s.outW.Close()

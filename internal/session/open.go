@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"log/slog"
 	"sync"
 	"time"
@@ -134,7 +135,7 @@ func (a *Admission) Open(req Request) (*Session, Opened, error) {
 		return nil, Opened{}, fmt.Errorf("start sandbox: %w", err)
 	}
 	o := a.o
-	var checker Checker
+	var checker sandbox.Checker
 	if req.Exercise != "" {
 		if o.Exercises == nil {
 			sb.Close()
@@ -161,10 +162,10 @@ func (a *Admission) Open(req Request) (*Session, Opened, error) {
 
 // sandbox is the one granted in line, resized to the client's terminal,
 // or one from the pool.
-func (a *Admission) sandbox(ctx context.Context, req Request) (Sandbox, bool, error) {
+func (a *Admission) sandbox(ctx context.Context, req Request) (sandbox.Sandbox, bool, error) {
 	w := a.warm
 	if w == nil {
-		return a.o.Pool.Get(ctx, Spec{ID: uuid.NewString(), Cols: req.Cols, Rows: req.Rows})
+		return a.o.Pool.Get(ctx, sandbox.Spec{ID: uuid.NewString(), Cols: req.Cols, Rows: req.Rows})
 	}
 	a.warm = nil
 	if err := w.sb.Resize(ctx, req.Cols, req.Rows); err != nil {

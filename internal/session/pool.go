@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"log/slog"
 	"slices"
 	"sync"
@@ -51,7 +52,7 @@ const (
 // sandbox, or starts a cold one when none is ready. It is safe for
 // concurrent use.
 type Pool struct {
-	rt    Runtime
+	rt    sandbox.Runtime
 	cfg   PoolConfig
 	slots Slots
 	log   *slog.Logger
@@ -79,7 +80,7 @@ type Slots interface {
 // warmSandbox is a started sandbox waiting for a session, with the output
 // it printed while booting.
 type warmSandbox struct {
-	sb      Sandbox
+	sb      sandbox.Sandbox
 	output  []byte
 	born    time.Time
 	release func()
@@ -88,7 +89,7 @@ type warmSandbox struct {
 }
 
 // NewPool returns a Pool over rt. Run must be called to fill it.
-func NewPool(rt Runtime, cfg PoolConfig, slots Slots, log *slog.Logger) *Pool {
+func NewPool(rt sandbox.Runtime, cfg PoolConfig, slots Slots, log *slog.Logger) *Pool {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 1
 	}
@@ -163,7 +164,7 @@ func (p *Pool) dispatchLocked() {
 // tells which. Both return once the program's prompt is there, so a
 // session is ready when its prompt is; the boot output is delivered first
 // by Read, byte for byte. A warm sandbox keeps the id it was booted with.
-func (p *Pool) Get(ctx context.Context, spec Spec) (_ Sandbox, warm bool, _ error) {
+func (p *Pool) Get(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, warm bool, _ error) {
 	for {
 		w := p.take()
 		if w == nil {
@@ -272,7 +273,7 @@ func (p *Pool) fill(ctx context.Context, release func()) {
 	// The id is the session id of whoever takes the sandbox: it labels the
 	// container before anyone knows which session that will be.
 	began := p.now()
-	w, err := p.boot(ctx, Spec{ID: uuid.NewString(), Cols: p.cfg.Cols, Rows: p.cfg.Rows})
+	w, err := p.boot(ctx, sandbox.Spec{ID: uuid.NewString(), Cols: p.cfg.Cols, Rows: p.cfg.Rows})
 	p.mu.Lock()
 	p.starting--
 	if err == nil && !p.closed && ctx.Err() == nil {
@@ -337,7 +338,7 @@ func (p *Pool) watch(ctx context.Context, w *warmSandbox) {
 }
 
 // boot starts a sandbox and reads its output up to the prompt.
-func (p *Pool) boot(ctx context.Context, spec Spec) (*warmSandbox, error) {
+func (p *Pool) boot(ctx context.Context, spec sandbox.Spec) (*warmSandbox, error) {
 	ctx, cancel := context.WithTimeout(ctx, warmTimeout)
 	defer cancel()
 	sb, err := p.rt.Start(ctx, spec)
@@ -426,7 +427,7 @@ func closeWarm(ws []*warmSandbox) {
 // handedSandbox is a sandbox given to a session by Get: its Read returns
 // the boot output first.
 type handedSandbox struct {
-	Sandbox
+	sandbox.Sandbox
 	pending []byte
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"iexbox/internal/sandbox"
 	"io"
 	"log/slog"
 	"sync"
@@ -42,7 +43,7 @@ func (b *bootingSandbox) Read(p []byte) (int, error) {
 }
 func (b *bootingSandbox) ID() string                  { return b.id }
 func (b *bootingSandbox) Write(p []byte) (int, error) { return len(p), nil }
-func (b *bootingSandbox) Exec(context.Context, ExecSpec) (Process, error) {
+func (b *bootingSandbox) Exec(context.Context, sandbox.ExecSpec) (sandbox.Process, error) {
 	return nil, errors.ErrUnsupported
 }
 func (b *bootingSandbox) Resize(context.Context, int, int) error { return nil }
@@ -52,12 +53,12 @@ func (b *bootingSandbox) Close() error {
 	b.kill()
 	return nil
 }
-func (b *bootingSandbox) Wait(ctx context.Context) (ExitStatus, error) {
+func (b *bootingSandbox) Wait(ctx context.Context) (sandbox.ExitStatus, error) {
 	select {
 	case <-b.exited:
-		return ExitStatus{}, nil
+		return sandbox.ExitStatus{}, nil
 	case <-ctx.Done():
-		return ExitStatus{}, ctx.Err()
+		return sandbox.ExitStatus{}, ctx.Err()
 	}
 }
 
@@ -67,7 +68,7 @@ type bootingRuntime struct {
 }
 
 func (r *bootingRuntime) Name() string { return "fake" }
-func (r *bootingRuntime) Start(_ context.Context, spec Spec) (Sandbox, error) {
+func (r *bootingRuntime) Start(_ context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sb := newBootingSandbox(spec.ID)
@@ -113,7 +114,7 @@ func TestPoolHandsOverRefillsAndDropsTheDead(t *testing.T) {
 
 	waitFor(t, "a full pool", func() bool { return pool.Status().Ready == 2 })
 
-	sb, warm, err := pool.Get(t.Context(), Spec{ID: "ignored", Cols: 100, Rows: 30})
+	sb, warm, err := pool.Get(t.Context(), sandbox.Spec{ID: "ignored", Cols: 100, Rows: 30})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"errors"
+	"iexbox/internal/sandbox"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -62,7 +63,7 @@ type Options struct {
 	// Checker runs the checks of the session's exercise; nil when the
 	// session has none, and then a check is a protocol error. The session
 	// closes it when it ends.
-	Checker Checker
+	Checker sandbox.Checker
 	// CheckTimeout bounds one check.
 	CheckTimeout time.Duration
 }
@@ -74,7 +75,7 @@ type Options struct {
 type Session struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
-	sb     Sandbox
+	sb     sandbox.Sandbox
 	limits Limits
 	opts   Options
 	log    *slog.Logger
@@ -105,7 +106,7 @@ type Session struct {
 // New prepares a session on sb under ctx; nothing runs before Run. When
 // ctx is cancelled with cause ErrShuttingDown the session ends with
 // ReasonShutdown; any other cancellation ends it with ReasonError.
-func New(ctx context.Context, sb Sandbox, limits Limits, opts Options, log *slog.Logger) *Session {
+func New(ctx context.Context, sb sandbox.Sandbox, limits Limits, opts Options, log *slog.Logger) *Session {
 	ctx, cancel := context.WithCancelCause(ctx)
 	if opts.Directory == nil {
 		opts.Resumable = false
@@ -132,7 +133,7 @@ func New(ctx context.Context, sb Sandbox, limits Limits, opts Options, log *slog
 // goroutine it starts. When ctx is cancelled with cause ErrShuttingDown the
 // session ends with ReasonShutdown; any other cancellation ends it with
 // ReasonError.
-func Run(ctx context.Context, sb Sandbox, c Client, limits Limits, log *slog.Logger) End {
+func Run(ctx context.Context, sb sandbox.Sandbox, c Client, limits Limits, log *slog.Logger) End {
 	return New(ctx, sb, limits, Options{}, log).Run(c, nil)
 }
 
@@ -274,7 +275,7 @@ func gather(p []byte, out <-chan []byte, lastInput *atomic.Int64) []byte {
 }
 
 // decideEnd turns the first cause that ended a session into its End.
-func decideEnd(cause error, sb Sandbox) End {
+func decideEnd(cause error, sb sandbox.Sandbox) End {
 	var ec endCause
 	switch {
 	case errors.As(cause, &ec):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"io"
 	"strings"
 	"testing"
@@ -560,7 +561,7 @@ func TestRunStalledClientDoesNotHoldTheEnd(t *testing.T) {
 func TestRunSandboxWriteFailure(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sb, c := newFakeSandbox(), newFakeClient()
-		sb.status = ExitStatus{Code: intp(1)}
+		sb.status = sandbox.ExitStatus{Code: intp(1)}
 		sb.writeErr = io.ErrClosedPipe
 		r := startRun(t, t.Context(), sb, c, Limits{})
 		c.input("x")

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"sync"
 	"time"
 )
@@ -19,7 +20,7 @@ const (
 // StartWatch is a Backend that remembers whether sandboxes have been
 // failing to start, and reports it in Ready. It is safe for concurrent use.
 type StartWatch struct {
-	Backend
+	sandbox.Backend
 	now func() time.Time
 
 	mu       sync.Mutex
@@ -29,13 +30,13 @@ type StartWatch struct {
 }
 
 // WatchStarts returns b watched.
-func WatchStarts(b Backend) *StartWatch {
+func WatchStarts(b sandbox.Backend) *StartWatch {
 	return &StartWatch{Backend: b, now: time.Now}
 }
 
 // Start starts a sandbox and records the outcome. A start abandoned by
 // its caller (a client that left) says nothing about the runtime.
-func (w *StartWatch) Start(ctx context.Context, spec Spec) (Sandbox, error) {
+func (w *StartWatch) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 	sb, err := w.Backend.Start(ctx, spec)
 	if err != nil && ctx.Err() != nil {
 		return sb, err

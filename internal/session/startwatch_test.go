@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iexbox/internal/sandbox"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 // flakyRuntime fails its starts while err is set.
 type flakyRuntime struct{ err error }
 
-func (r *flakyRuntime) Start(context.Context, Spec) (Sandbox, error) {
+func (r *flakyRuntime) Start(context.Context, sandbox.Spec) (sandbox.Sandbox, error) {
 	return nil, r.err
 }
 func (r *flakyRuntime) Name() string                { return "flaky" }
@@ -33,7 +34,7 @@ func TestStartWatch(t *testing.T) {
 		if err := w.check(); err != nil {
 			t.Fatalf("after %d failed starts: not ready (%v), want ready until %d", i, err, failingStarts)
 		}
-		w.Start(ctx, Spec{})
+		w.Start(ctx, sandbox.Spec{})
 	}
 	err := w.check()
 	if err == nil || !strings.Contains(err.Error(), "ulimit above nr_open") {
@@ -46,7 +47,7 @@ func TestStartWatch(t *testing.T) {
 	}
 
 	for range failingStarts {
-		w.Start(ctx, Spec{})
+		w.Start(ctx, sandbox.Spec{})
 	}
 	before := w.check()
 	if before == nil || !strings.Contains(before.Error(), fmt.Sprintf("last %d ", 2*failingStarts)) {
@@ -55,12 +56,12 @@ func TestStartWatch(t *testing.T) {
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	rt.err = context.Canceled
-	w.Start(cancelled, Spec{}) // abandoned by its caller: proves nothing
+	w.Start(cancelled, sandbox.Spec{}) // abandoned by its caller: proves nothing
 	if after := w.check(); after == nil || after.Error() != before.Error() {
 		t.Errorf("after an abandoned start: %v, want it unchanged: %v", after, before)
 	}
 	rt.err = nil
-	w.Start(ctx, Spec{})
+	w.Start(ctx, sandbox.Spec{})
 	if err := w.check(); err != nil {
 		t.Errorf("after a start succeeded: %v, want ready", err)
 	}
