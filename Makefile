@@ -7,7 +7,7 @@ SHELL := /bin/bash
 ARGS ?=
 WEB_SRC := static/package.json $(wildcard static/package-lock.json) $(shell find static/src -type f 2>/dev/null)
 
-.PHONY: docker gvisor image kube web build run vet unit e2e chromium test bench clean
+.PHONY: docker gvisor image kube web build run vet unit e2e chromium proxies test bench clean
 
 # Start (and if needed install) Docker Engine.
 docker:
@@ -52,8 +52,13 @@ unit:
 chromium:
 	scripts/chromium-up.sh
 
+# Debian's HAProxy and nginx, which the proxy tests run on ports of their own
+# (never as system services).
+proxies:
+	scripts/proxies-up.sh
+
 # Browser tests drive bin/iexbox in headless Chromium against real containers.
-e2e: build image gvisor chromium kube
+e2e: build image gvisor chromium kube proxies
 	go test -count=1 -timeout 40m -v ./e2e/...
 
 test: vet unit e2e

@@ -379,6 +379,27 @@ func (c *wsClient) waitEvent(t *testing.T, typ string, timeout time.Duration) ev
 	return e
 }
 
+// firstEvent returns the next event, after the event cursor, of any of
+// the types, and moves the cursor past it; it fails the test when none
+// comes within timeout.
+func (c *wsClient) firstEvent(t *testing.T, timeout time.Duration, types ...string) event {
+	t.Helper()
+	var e event
+	ok := c.waitFor(timeout, func() bool {
+		for i := c.eventCursor; i < len(c.events); i++ {
+			if slices.Contains(types, c.events[i].Type) {
+				e, c.eventCursor = c.events[i], i+1
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		t.Fatalf("no event of %v within %v; events: %s; close code %d", types, timeout, c.eventLog(), c.closeCodeNow())
+	}
+	return e
+}
+
 // eventLog is every event received so far, for failure messages.
 func (c *wsClient) eventLog() string {
 	c.mu.Lock()
