@@ -24,6 +24,7 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Connection, socketURL } from './connection.js';
 import { describeClose, describeError, describeExit, describeQueued } from './messages.js';
 import { THEMES, WIDGET_CSS } from './embed-style.js';
+import { MONO_FONT } from './theme.js';
 
 // The script's own origin, known only while it is first evaluated.
 const SCRIPT_ORIGIN = (() => {
@@ -33,8 +34,6 @@ const SCRIPT_ORIGIN = (() => {
     return window.location.origin;
   }
 })();
-
-const FONT = 'ui-monospace, "SFMono-Regular", "JetBrains Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace';
 
 /** iex's main prompt at the end of the output seen so far. */
 const PROMPT = /iex\((\d+)\)> $/;
@@ -353,7 +352,7 @@ class IexConsole extends HTMLElement {
   openTerminal() {
     this.termEl.textContent = '';
     const term = new Terminal({
-      fontFamily: FONT,
+      fontFamily: MONO_FONT,
       fontSize: 13,
       lineHeight: 1.15,
       rows: this.rows(),

@@ -14,48 +14,20 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Connection, socketURL } from './connection.js';
 import { Countdown } from './countdown.js';
 import { describeClose, describeError, describeExit, describeQueued, describeWarning } from './messages.js';
+import { DARK, MONO_FONT } from './theme.js';
 import { Chrome } from './ui.js';
 
-const FONT_STACK = [
-  'ui-monospace',
-  '"SFMono-Regular"',
-  '"JetBrains Mono"',
-  '"Cascadia Mono"',
-  'Menlo',
-  'Consolas',
-  '"DejaVu Sans Mono"',
-  '"Liberation Mono"',
-  '"Noto Color Emoji"',
-  'monospace',
-].join(', ');
-
-// Dark palette tuned to the page (see style.css).
+// The dark palette on the page's background (style.css --bg), with a
+// scrollbar that shows on it and a selection that stays visible unfocused.
+const PAGE_BACKGROUND = '#0f0d15';
 const THEME = {
-  background: '#0f0d15',
-  foreground: '#e6e1ef',
-  cursor: '#c9a7ff',
-  cursorAccent: '#0f0d15',
-  selectionBackground: '#5b3d8a99',
+  ...DARK,
+  background: PAGE_BACKGROUND,
+  cursorAccent: PAGE_BACKGROUND,
   selectionInactiveBackground: '#5b3d8a55',
   scrollbarSliderBackground: '#ffffff1f',
   scrollbarSliderHoverBackground: '#ffffff33',
   scrollbarSliderActiveBackground: '#ffffff47',
-  black: '#1c1926',
-  red: '#f0707a',
-  green: '#7fd48a',
-  yellow: '#e8c170',
-  blue: '#7aa8f5',
-  magenta: '#c69bf5',
-  cyan: '#6fd0d6',
-  white: '#d9d4e3',
-  brightBlack: '#6d6680',
-  brightRed: '#ff8f98',
-  brightGreen: '#9ee8a8',
-  brightYellow: '#f5d58f',
-  brightBlue: '#9dc1ff',
-  brightMagenta: '#dcbcff',
-  brightCyan: '#93e6ea',
-  brightWhite: '#ffffff',
 };
 
 const RESIZE_DEBOUNCE_MS = 50;
@@ -72,7 +44,7 @@ const container = document.getElementById('terminal');
 const narrow = window.matchMedia('(max-width: 600px)').matches;
 
 const term = new Terminal({
-  fontFamily: FONT_STACK,
+  fontFamily: MONO_FONT,
   fontSize: narrow ? 13 : 14,
   lineHeight: 1.15,
   cursorBlink: true,
