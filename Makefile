@@ -5,7 +5,9 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 
 ARGS ?=
-WEB_SRC := static/package.json $(wildcard static/package-lock.json) $(shell find static/src -type f 2>/dev/null)
+WEB_SRC := static/package.json $(wildcard static/package-lock.json) static/build.mjs $(shell find static/src -type f 2>/dev/null)
+# Every bundle static/build.mjs writes and the server serves (static.Built).
+WEB_OUT := static/dist/app.js static/dist/app.css static/dist/embed.js
 
 .PHONY: docker gvisor image kube web build run vet unit e2e chromium proxies test bench clean
 
@@ -28,13 +30,14 @@ image: docker
 kube: image gvisor
 	scripts/kube-up.sh
 
-# The browser bundle; npm runs only when a source is newer than dist/app.js.
-web: static/dist/app.js
+# The page's and the widget's bundles; npm runs when one is missing or a
+# source is newer than one of them. One run of the recipe writes them all.
+web: $(WEB_OUT)
 
-static/dist/app.js: $(WEB_SRC)
+$(WEB_OUT) &: $(WEB_SRC)
 	cd static && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; \
 	  else npm install --no-audit --no-fund; fi && npm run build
-	test -f $@ && touch $@
+	ls $(WEB_OUT) >/dev/null && touch $(WEB_OUT)
 
 build: web
 	CGO_ENABLED=0 go build -ldflags "-X main.buildVersion=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/iexbox ./cmd/iexbox
@@ -70,4 +73,4 @@ bench: build image gvisor
 
 # Keep static/dist/README.txt: it is committed so the go:embed pattern always matches.
 clean:
-	rm -rf bin bench-out static/dist/app.*
+	rm -rf bin bench-out $(WEB_OUT)

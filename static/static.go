@@ -3,10 +3,10 @@
 // (dist/app.js and dist/app.css for the page, dist/embed.js for the
 // <iex-console> widget), built from src/ with `make web` (npm run build).
 //
-// The bundle is build output and not checked in; only dist/README.txt is, so
-// the package compiles on a clean checkout. In that case Built reports false
-// and the server should answer / with unbuilt.html, which tells the operator
-// how to build the page.
+// The bundles are build output and not checked in; only dist/README.txt is,
+// so the package compiles on a clean checkout. In that case Built reports
+// false and the server should answer / with unbuilt.html, which tells the
+// operator how to build the page.
 package static
 
 import (
@@ -24,11 +24,20 @@ func FS() fs.FS {
 	return files
 }
 
-// Built reports whether the front-end bundle (dist/app.js and dist/app.css)
-// was present when the binary was compiled.
+// bundles lists every file in dist/ that the server serves; `make web`
+// (static/build.mjs) writes them all.
+var bundles = []string{"dist/app.js", "dist/app.css", "dist/embed.js"}
+
+// Built reports whether every front-end bundle (the page's dist/app.js and
+// dist/app.css, the widget's dist/embed.js) was present when the binary was
+// compiled.
 func Built() bool {
-	for _, name := range []string{"dist/app.js", "dist/app.css"} {
-		if fi, err := fs.Stat(files, name); err != nil || fi.IsDir() {
+	return built(files)
+}
+
+func built(fsys fs.FS) bool {
+	for _, name := range bundles {
+		if fi, err := fs.Stat(fsys, name); err != nil || fi.IsDir() {
 			return false
 		}
 	}

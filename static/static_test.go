@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestEmbeddedPage(t *testing.T) {
@@ -31,12 +32,43 @@ func TestEmbeddedPage(t *testing.T) {
 }
 
 func TestBuiltMatchesBundle(t *testing.T) {
-	_, errJS := fs.Stat(FS(), "dist/app.js")
-	_, errCSS := fs.Stat(FS(), "dist/app.css")
-	if want := errJS == nil && errCSS == nil; Built() != want {
+	want := true
+	for _, name := range bundles {
+		if _, err := fs.Stat(FS(), name); err != nil {
+			want = false
+		}
+	}
+	if Built() != want {
 		t.Errorf("Built() = %v, want %v", Built(), want)
 	}
 	t.Logf("Built() = %v", Built())
+}
+
+func TestBuiltNeedsEveryBundle(t *testing.T) {
+	all := func() fstest.MapFS {
+		m := fstest.MapFS{"dist/README.txt": {}}
+		for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js"} {
+			m[name] = &fstest.MapFile{Data: []byte("x")}
+		}
+		return m
+	}
+	if !built(all()) {
+		t.Error("built = false with every bundle present")
+	}
+	for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js"} {
+		t.Run(name, func(t *testing.T) {
+			missing := all()
+			delete(missing, name)
+			if built(missing) {
+				t.Errorf("built = true without %s", name)
+			}
+			dir := all()
+			dir[name] = &fstest.MapFile{Mode: fs.ModeDir}
+			if built(dir) {
+				t.Errorf("built = true with %s a directory", name)
+			}
+		})
+	}
 }
 
 func TestLessonUsesTheWidget(t *testing.T) {

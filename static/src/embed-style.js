@@ -1,53 +1,8 @@
 // Styles of <iex-console>, scoped to its shadow root.
 
-const DARK = {
-  background: '#14111b',
-  foreground: '#e6e1ef',
-  cursor: '#c9a7ff',
-  cursorAccent: '#14111b',
-  selectionBackground: '#5b3d8a99',
-  black: '#1c1926',
-  red: '#f0707a',
-  green: '#7fd48a',
-  yellow: '#e8c170',
-  blue: '#7aa8f5',
-  magenta: '#c69bf5',
-  cyan: '#6fd0d6',
-  white: '#d9d4e3',
-  brightBlack: '#6d6680',
-  brightRed: '#ff8f98',
-  brightGreen: '#9ee8a8',
-  brightYellow: '#f5d58f',
-  brightBlue: '#9dc1ff',
-  brightMagenta: '#dcbcff',
-  brightCyan: '#93e6ea',
-  brightWhite: '#ffffff',
-};
+import { DARK, LIGHT, MONO_FONT } from './theme.js';
 
-const LIGHT = {
-  background: '#fbfaff',
-  foreground: '#2a2536',
-  cursor: '#6b3fb0',
-  cursorAccent: '#fbfaff',
-  selectionBackground: '#c9a7ff88',
-  black: '#2a2536',
-  red: '#c4323f',
-  green: '#2e8540',
-  yellow: '#9a6a00',
-  blue: '#2859b8',
-  magenta: '#7b3fc4',
-  cyan: '#1a7f86',
-  white: '#6d6680',
-  brightBlack: '#8a8399',
-  brightRed: '#d9434f',
-  brightGreen: '#389a4c',
-  brightYellow: '#b07c00',
-  brightBlue: '#3468cc',
-  brightMagenta: '#8d55dc',
-  brightCyan: '#1f939b',
-  brightWhite: '#1c1926',
-};
-
+/** xterm.js themes by the value of the theme attribute. */
 export const THEMES = { dark: DARK, light: LIGHT };
 
 export const WIDGET_CSS = `
@@ -63,7 +18,7 @@ export const WIDGET_CSS = `
   --bg: ${DARK.background};
   --bar: #1e1a28;
   --border: #2f2940;
-  --text: #e6e1ef;
+  --text: ${DARK.foreground};
   --muted: #9d95ad;
   --code-bg: #181420;
   --accent: #8d55dc;
@@ -82,7 +37,7 @@ export const WIDGET_CSS = `
   --bg: ${LIGHT.background};
   --bar: #f1edf8;
   --border: #dcd4ea;
-  --text: #2a2536;
+  --text: ${LIGHT.foreground};
   --muted: #6d6680;
   --code-bg: #f6f3fb;
   --accent: #7440c4;
@@ -101,7 +56,7 @@ export const WIDGET_CSS = `
   border-bottom: 1px solid var(--border);
 }
 .title {
-  font: 600 12px/1 ui-monospace, Menlo, Consolas, monospace;
+  font: 600 12px/1 ${MONO_FONT};
   letter-spacing: 0.04em;
   color: var(--accent-hover);
 }
@@ -165,7 +120,7 @@ button:focus-visible, .code:focus-visible, .term:focus-visible {
   border-bottom: 1px solid var(--border);
   background: var(--code-bg);
   color: var(--text);
-  font: 13px/1.5 ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace;
+  font: 13px/1.5 ${MONO_FONT};
   tab-size: 2;
   resize: vertical;
   white-space: pre;
@@ -189,7 +144,7 @@ button:focus-visible, .code:focus-visible, .term:focus-visible {
 }
 .hint strong { color: var(--text); font-weight: 600; }
 
-button.check { border-color: var(--pass, #2e8540); color: var(--pass, #2e8540); }
+button.check { border-color: var(--pass, ${LIGHT.green}); color: var(--pass, ${LIGHT.green}); }
 button.check:disabled { opacity: 0.6; cursor: progress; }
 .results {
   padding: 8px 12px;
@@ -199,14 +154,14 @@ button.check:disabled { opacity: 0.6; cursor: progress; }
   font: 13px/1.45 system-ui, sans-serif;
 }
 .results .verdict { margin: 0 0 4px; font-weight: 600; }
-.results[data-state="pass"] .verdict { color: var(--pass, #2e8540); }
-.results[data-state="fail"] .verdict, .results[data-state="error"] .verdict { color: var(--fail, #c4323f); }
+.results[data-state="pass"] .verdict { color: var(--pass, ${LIGHT.green}); }
+.results[data-state="fail"] .verdict, .results[data-state="error"] .verdict { color: var(--fail, ${LIGHT.red}); }
 .results[data-state="running"] .verdict { color: var(--muted); }
 .results .tests { list-style: none; margin: 0; padding: 0; }
 .results li { margin: 2px 0; }
 .results .mark { display: inline-block; width: 1.3em; font-weight: 700; }
-.results li[data-status="pass"] .mark { color: var(--pass, #2e8540); }
-.results li[data-status="fail"] .mark, .results li[data-status="error"] .mark { color: var(--fail, #c4323f); }
+.results li[data-status="pass"] .mark { color: var(--pass, ${LIGHT.green}); }
+.results li[data-status="fail"] .mark, .results li[data-status="error"] .mark { color: var(--fail, ${LIGHT.red}); }
 .results pre {
   margin: 4px 0 6px 1.3em;
   padding: 6px 8px;
@@ -215,8 +170,8 @@ button.check:disabled { opacity: 0.6; cursor: progress; }
   border-radius: 4px;
   background: var(--bg);
   color: var(--text);
-  font: 12px/1.4 ui-monospace, Menlo, Consolas, monospace;
+  font: 12px/1.4 ${MONO_FONT};
   white-space: pre-wrap;
 }
-.frame[data-theme="dark"] { --pass: #7fd48a; --fail: #f0707a; }
+.frame[data-theme="dark"] { --pass: ${DARK.green}; --fail: ${DARK.red}; }
 `;

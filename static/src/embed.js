@@ -24,6 +24,8 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Connection, socketURL } from './connection.js';
 import { describeClose, describeError, describeExit, describeQueued } from './messages.js';
 import { THEMES, WIDGET_CSS } from './embed-style.js';
+import { widgetResume } from './resume.js';
+import { MONO_FONT } from './theme.js';
 
 // The script's own origin, known only while it is first evaluated.
 const SCRIPT_ORIGIN = (() => {
@@ -33,8 +35,6 @@ const SCRIPT_ORIGIN = (() => {
     return window.location.origin;
   }
 })();
-
-const FONT = 'ui-monospace, "SFMono-Regular", "JetBrains Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace';
 
 /** iex's main prompt at the end of the output seen so far. */
 const PROMPT = /iex\((\d+)\)> $/;
@@ -289,8 +289,9 @@ class IexConsole extends HTMLElement {
     return this.getAttribute('server') || SCRIPT_ORIGIN;
   }
 
-  storageKey() {
-    return `iexbox.embed:${this.server()}:${window.location.pathname}:${this.index}`;
+  /** Where this element's resume token survives a reload. */
+  resumeSlot() {
+    return widgetResume(this.server(), window.location.pathname, this.index);
   }
 
   setStatus(text, state) {
@@ -319,27 +320,10 @@ class IexConsole extends HTMLElement {
   restart() {
     if (this.conn) this.conn.end();
     this.conn = null;
-    this.store(null);
+    this.resumeSlot().clear();
     this.phase = 'idle';
     if (this.term) this.term.write('\x1bc');
     this.start();
-  }
-
-  store(ready) {
-    try {
-      if (ready) sessionStorage.setItem(this.storageKey(), JSON.stringify({ token: ready.resume, instance: ready.instance }));
-      else sessionStorage.removeItem(this.storageKey());
-    } catch {
-      // No storage: the session just does not survive a reload.
-    }
-  }
-
-  stored() {
-    try {
-      return JSON.parse(sessionStorage.getItem(this.storageKey()) || 'null');
-    } catch {
-      return null;
-    }
   }
 
   /** Start (or resume) this element's session, once. */
@@ -353,7 +337,7 @@ class IexConsole extends HTMLElement {
   openTerminal() {
     this.termEl.textContent = '';
     const term = new Terminal({
-      fontFamily: FONT,
+      fontFamily: MONO_FONT,
       fontSize: 13,
       lineHeight: 1.15,
       rows: this.rows(),
@@ -382,7 +366,7 @@ class IexConsole extends HTMLElement {
   }
 
   connect() {
-    const resume = this.stored();
+    const resume = this.resumeSlot().load();
     this.phase = 'connecting';
     this.tail = '';
     this.setStatus(resume ? 'Reconnecting…' : 'Starting…', 'connecting');
@@ -396,7 +380,7 @@ class IexConsole extends HTMLElement {
     this.conn = new Connection(this.term, {
       onQueued: (msg) => this.setStatus(describeQueued(msg), 'connecting'),
       onReady: (msg) => {
-        this.store(msg);
+        this.resumeSlot().save(msg.resume, msg.instance);
         this.reconnectUntil = 0;
         if (resume) this.term.write('\x1bc'); // the server redraws the screen
         this.phase = resume ? 'ready' : 'booting';
@@ -413,7 +397,7 @@ class IexConsole extends HTMLElement {
       onExit: (msg) => this.ended(describeExit(msg, null)),
       onError: (msg) => {
         if (msg.code === 'resume_failed') {
-          this.store(null);
+          this.resumeSlot().clear();
           this.conn = null;
           this.phase = 'idle';
           this.term.write('\x1bc');
@@ -427,7 +411,7 @@ class IexConsole extends HTMLElement {
         // A blip: a resumable session waits for us on the server.
         const now = Date.now();
         if (!this.reconnectUntil) this.reconnectUntil = now + 30_000;
-        if (this.stored() && now < this.reconnectUntil) {
+        if (this.resumeSlot().load() && now < this.reconnectUntil) {
           this.phase = 'idle';
           this.setStatus('Reconnecting…', 'connecting');
           setTimeout(() => this.start(), 1000);
@@ -475,7 +459,7 @@ class IexConsole extends HTMLElement {
       this.pendingCheck = null;
       this.showVerdict('error', d.detail || d.title);
     }
-    this.store(null);
+    this.resumeSlot().clear();
     this.setStatus(d.title, 'ended');
     this.term.write(`\r\n\x1b[2m[iexbox] ${d.title}. Press Run to start again.\x1b[0m\r\n`);
   }

@@ -14,48 +14,21 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Connection, socketURL } from './connection.js';
 import { Countdown } from './countdown.js';
 import { describeClose, describeError, describeExit, describeQueued, describeWarning } from './messages.js';
+import { pageResume } from './resume.js';
+import { DARK, MONO_FONT } from './theme.js';
 import { Chrome } from './ui.js';
 
-const FONT_STACK = [
-  'ui-monospace',
-  '"SFMono-Regular"',
-  '"JetBrains Mono"',
-  '"Cascadia Mono"',
-  'Menlo',
-  'Consolas',
-  '"DejaVu Sans Mono"',
-  '"Liberation Mono"',
-  '"Noto Color Emoji"',
-  'monospace',
-].join(', ');
-
-// Dark palette tuned to the page (see style.css).
+// The dark palette on the page's background (style.css --bg), with a
+// scrollbar that shows on it and a selection that stays visible unfocused.
+const PAGE_BACKGROUND = '#0f0d15';
 const THEME = {
-  background: '#0f0d15',
-  foreground: '#e6e1ef',
-  cursor: '#c9a7ff',
-  cursorAccent: '#0f0d15',
-  selectionBackground: '#5b3d8a99',
+  ...DARK,
+  background: PAGE_BACKGROUND,
+  cursorAccent: PAGE_BACKGROUND,
   selectionInactiveBackground: '#5b3d8a55',
   scrollbarSliderBackground: '#ffffff1f',
   scrollbarSliderHoverBackground: '#ffffff33',
   scrollbarSliderActiveBackground: '#ffffff47',
-  black: '#1c1926',
-  red: '#f0707a',
-  green: '#7fd48a',
-  yellow: '#e8c170',
-  blue: '#7aa8f5',
-  magenta: '#c69bf5',
-  cyan: '#6fd0d6',
-  white: '#d9d4e3',
-  brightBlack: '#6d6680',
-  brightRed: '#ff8f98',
-  brightGreen: '#9ee8a8',
-  brightYellow: '#f5d58f',
-  brightBlue: '#9dc1ff',
-  brightMagenta: '#dcbcff',
-  brightCyan: '#93e6ea',
-  brightWhite: '#ffffff',
 };
 
 const RESIZE_DEBOUNCE_MS = 50;
@@ -72,7 +45,7 @@ const container = document.getElementById('terminal');
 const narrow = window.matchMedia('(max-width: 600px)').matches;
 
 const term = new Terminal({
-  fontFamily: FONT_STACK,
+  fontFamily: MONO_FONT,
   fontSize: narrow ? 13 : 14,
   lineHeight: 1.15,
   cursorBlink: true,
@@ -98,7 +71,7 @@ const watchToken = watchMatch ? decodeURIComponent(watchMatch[1]) : null;
 const viewer = watchToken !== null;
 
 /** Where the resume token survives a reload (one per tab). */
-const RESUME_KEY = 'iexbox.resume';
+const resumeSlot = pageResume();
 /** Give up reconnecting after this long: the server's default grace. */
 const RECONNECT_FOR_MS = 30_000;
 
@@ -115,23 +88,6 @@ let reconnectingSince = 0;
 let reconnectTimer = 0;
 let viewerCount = 0;
 let shareURL = null;
-
-function storedResume() {
-  try {
-    return JSON.parse(sessionStorage.getItem(RESUME_KEY) || 'null');
-  } catch {
-    return null;
-  }
-}
-
-function storeResume(token, instance) {
-  try {
-    if (token) sessionStorage.setItem(RESUME_KEY, JSON.stringify({ token, instance }));
-    else sessionStorage.removeItem(RESUME_KEY);
-  } catch {
-    // Storage can be disabled; the session then just does not survive a reload.
-  }
-}
 
 function setState(next) {
   state = next;
@@ -152,7 +108,7 @@ function connect() {
 
   let hello = { resumable: true };
   let url = socketURL();
-  const resume = viewer ? null : storedResume();
+  const resume = viewer ? null : resumeSlot.load();
   if (viewer) {
     hello = { mode: 'viewer', watch: watchToken };
   } else if (resume) {
@@ -176,7 +132,7 @@ function connect() {
         term.write('\x1bc');
       }
       if (viewer && msg.cols && msg.rows) term.resize(msg.cols, msg.rows);
-      if (msg.resume) storeResume(msg.resume, msg.instance);
+      if (msg.resume) resumeSlot.save(msg.resume, msg.instance);
       reconnectingSince = 0;
       chrome.setNotice(null);
       limits = { idle_timeout: msg.idle_timeout, max_lifetime: msg.max_lifetime };
@@ -210,14 +166,14 @@ function connect() {
     },
 
     onExit(msg) {
-      storeResume(null);
+      resumeSlot.clear();
       end(describeExit(msg, limits));
     },
 
     onError(msg) {
       if (msg.code === 'resume_failed' && !reconnectingSince) {
         // A reload after the session ended: just start a fresh one.
-        storeResume(null);
+        resumeSlot.clear();
         conn = null;
         term.write('\x1bc');
         connect();
@@ -229,7 +185,7 @@ function connect() {
         setTimeout(connect, 200);
         return;
       }
-      storeResume(null);
+      resumeSlot.clear();
       reconnectingSince = 0;
       end(describeError(msg));
     },
@@ -238,7 +194,7 @@ function connect() {
       // After an exit/error event the banner is already up; otherwise the
       // connection died under us: a resumable session may still be there.
       if (info.final) return;
-      if (viewer || storedResume()) {
+      if (viewer || resumeSlot.load()) {
         reconnect();
         return;
       }
@@ -254,7 +210,7 @@ function reconnect() {
   if (!reconnectingSince) reconnectingSince = now;
   if (now - reconnectingSince > RECONNECT_FOR_MS) {
     reconnectingSince = 0;
-    storeResume(null);
+    resumeSlot.clear();
     end({
       title: 'Connection lost',
       detail: 'The server could not be reached again in time, so the session ended. Start a new session to continue.',
@@ -288,7 +244,7 @@ function newSession() {
   reconnectingSince = 0;
   if (conn) conn.end(); // ends a resumable session at once
   conn = null;
-  storeResume(null);
+  resumeSlot.clear();
   viewerCount = 0;
   shareURL = null;
   chrome.setViewers(0);

@@ -1,0 +1,49 @@
+// Where a resumable session's token survives a reload: sessionStorage, so
+// one per tab. The page keeps one session; each <iex-console> keeps its
+// own. Storage can be disabled or full: then nothing is kept, load finds
+// nothing, and the session just does not survive a reload.
+
+/** A place for one session's resume token, under a storage key. */
+class ResumeSlot {
+  constructor(key) {
+    this.key = key;
+  }
+
+  /** @returns {{token: string, instance: string}|null} what save kept */
+  load() {
+    try {
+      return JSON.parse(sessionStorage.getItem(this.key) || 'null');
+    } catch {
+      return null;
+    }
+  }
+
+  /** Keep the token of a "ready" event and the instance that holds it. */
+  save(token, instance) {
+    try {
+      sessionStorage.setItem(this.key, JSON.stringify({ token, instance }));
+    } catch {
+      // No storage: the session will not survive a reload.
+    }
+  }
+
+  /** Forget the session: it ended, or a fresh one replaces it. */
+  clear() {
+    try {
+      sessionStorage.removeItem(this.key);
+    } catch {
+      // No storage: the session will not survive a reload.
+    }
+  }
+}
+
+/** The page's session. */
+export function pageResume() {
+  return new ResumeSlot('iexbox.resume');
+}
+
+/** The session of the index-th <iex-console> on the page at path, talking
+ *  to server. */
+export function widgetResume(server, path, index) {
+  return new ResumeSlot(`iexbox.embed:${server}:${path}:${index}`);
+}
