@@ -14,8 +14,8 @@ import (
 	"iexbox/exercises"
 	"iexbox/internal/exercise"
 	"iexbox/internal/metrics"
+	"iexbox/internal/pool"
 	"iexbox/internal/sandbox"
-	"iexbox/internal/session"
 )
 
 // loadExercises loads -exercises, or the examples built in.
@@ -76,11 +76,11 @@ func runExercises(ctx context.Context, args []string, getenv func(string) string
 	}
 	defer backend.Close()
 	// A pool of none boots each sandbox to its first prompt on demand.
-	pool := session.NewPool(backend, session.PoolConfig{Prompt: warmPrompt(cfg.backend), Cols: 80, Rows: 24}, freeSlots{}, log)
+	warmPool := pool.New(backend, pool.Config{Prompt: warmPrompt(cfg.backend), Cols: 80, Rows: 24}, freeSlots{}, log)
 	boot := func(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
-		sb, _, err := pool.Get(ctx, spec)
+		sb, _, err := warmPool.Get(ctx, spec)
 		return sb, err
 	}
 	fmt.Fprintf(stdout, "Checking %d reference solutions on %s\n", len(set.Names()), backend.Name())

@@ -19,6 +19,7 @@ import (
 	"iexbox/internal/docker"
 	"iexbox/internal/kube"
 	"iexbox/internal/metrics"
+	"iexbox/internal/pool"
 	"iexbox/internal/process"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/server"
@@ -71,18 +72,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 
 	var ( // set below, before anything is served or scraped
-		mgr  *session.Manager
-		pool *session.Pool
+		mgr      *session.Manager
+		warmPool *pool.Pool
 	)
 	met := metrics.New(metrics.Gauges{
 		SessionsActive: func() int { return mgr.Active() },
 		SessionsMax:    func() int { return mgr.Max() },
-		PoolSize:       func() int { return pool.Status().Size },
-		PoolReady:      func() int { return pool.Status().Ready },
-		PoolStarting:   func() int { return pool.Status().Starting },
-		PoolMax:        func() int { return pool.Status().Max },
-		PoolReason:     func() string { return pool.Status().Reason },
-		Queued:         func() int { return pool.Status().Queued },
+		PoolSize:       func() int { return warmPool.Status().Size },
+		PoolReady:      func() int { return warmPool.Status().Ready },
+		PoolStarting:   func() int { return warmPool.Status().Starting },
+		PoolMax:        func() int { return warmPool.Status().Max },
+		PoolReason:     func() string { return warmPool.Status().Reason },
+		Queued:         func() int { return warmPool.Status().Queued },
 	})
 	backend, err := openBackend(ctx, cfg, instance, log, met)
 	if err != nil {
@@ -102,8 +103,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("listen for metrics: %w", err)
 		}
 	}
-	starts := session.WatchStarts(backend)
-	poolCfg := session.PoolConfig{
+	starts := pool.WatchStarts(backend)
+	poolCfg := pool.Config{
 		Size:         cfg.poolSize,
 		MaxAge:       cfg.poolMaxAge,
 		Prompt:       warmPrompt(cfg.backend),
@@ -114,20 +115,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		AddrQueueMax: cfg.clientQueue,
 	}
 	if cfg.poolSize < 0 {
-		auto := session.AutoPoolBounds(backend.Capacity(), backend.Footprint(), cfg.poolMemory, cfg.poolMax, mgr.Max())
+		auto := pool.AutoBounds(backend.Capacity(), backend.Footprint(), cfg.poolMemory, cfg.poolMax, mgr.Max())
 		poolCfg.Auto = &auto
 	}
-	pool = session.NewPool(starts, poolCfg, mgr, log)
+	warmPool = pool.New(starts, poolCfg, mgr, log)
 	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopPool()
 	poolDone := make(chan struct{})
 	go func() {
 		defer close(poolDone)
-		pool.Run(poolCtx)
+		warmPool.Run(poolCtx)
 	}()
 	opener := &session.Opener{
 		Manager: mgr,
-		Pool:    pool,
+		Pool:    warmPool,
 		Limits: session.Limits{
 			Idle: cfg.idleTimeout, Lifetime: cfg.maxLifetime,
 			InputRate: cfg.inputBytes, InputBurst: cfg.inputBurstBytes,
@@ -142,7 +143,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := server.New(server.Config{
 		Opener:      opener,
 		Runtime:     backend.Name(),
-		Pool:        pool,
+		Pool:        warmPool,
 		Manager:     mgr,
 		Observer:    met,
 		Ready:       starts.Ready,
@@ -175,7 +176,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "instance", instance, "backend", cfg.backend, "runtime", backend.Name(),
-		"max_sessions", mgr.Max(), "pool", cfg.pool, "pool_target", pool.Status().Target, "pool_max", pool.Status().Max,
+		"max_sessions", mgr.Max(), "pool", cfg.pool, "pool_target", warmPool.Status().Target, "pool_max", warmPool.Status().Max,
 		"boot_parallel", cfg.bootParallel)
 	fmt.Fprintf(stdout, "iexbox serving on http://%s\n", ln.Addr())
 

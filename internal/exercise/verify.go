@@ -3,13 +3,14 @@ package exercise
 import (
 	"context"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"io"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // Boot starts a sandbox and returns it at its first prompt, its output so
-// far still to be read (a session.Pool's Get does that).
+// far still to be read (a pool.Pool's Get does that).
 type Boot func(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error)
 
 // Verification is the outcome of checking one reference solution.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"iexbox/internal/pool"
 	"iexbox/internal/process"
 	"iexbox/internal/protocol"
 	"iexbox/internal/sandbox"
@@ -29,7 +30,7 @@ type testServer struct {
 	url  string // http://127.0.0.1:port
 	ws   string // ws://127.0.0.1:port/ws
 	mgr  *session.Manager
-	pool *session.Pool
+	pool *pool.Pool
 }
 
 type serverOpts struct {
@@ -68,16 +69,16 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 	if o.runtime != nil {
 		rt = o.runtime
 	}
-	pool := session.NewPool(rt, session.PoolConfig{}, mgr, log)
+	warmPool := pool.New(rt, pool.Config{}, mgr, log)
 	poolCtx, stopPool := context.WithCancel(context.Background())
 	poolDone := make(chan struct{})
 	go func() {
 		defer close(poolDone)
-		pool.Run(poolCtx)
+		warmPool.Run(poolCtx)
 	}()
 	opener := &session.Opener{
 		Manager:    mgr,
-		Pool:       pool,
+		Pool:       warmPool,
 		Limits:     o.limits,
 		Grace:      o.resumeGrace,
 		MaxViewers: o.maxViewers,
@@ -105,7 +106,7 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 		<-poolDone
 		srv.Close()
 	})
-	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", mgr: mgr, pool: pool}
+	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", mgr: mgr, pool: warmPool}
 }
 
 // dial opens /ws offering protos and sending hdr.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"iexbox/internal/pool"
 	"iexbox/internal/protocol"
 	"iexbox/internal/session"
 )
@@ -93,7 +94,7 @@ func (r *lineReader) finish() {
 // reader); finish must then be called after the connection is closed.
 // The size is the latest the client reported. On failure the client has
 // been told and the place left.
-func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log *slog.Logger) (_ *session.Admission, _ session.Client, finish func(), _ int, _ int, err error) {
+func (s *Server) waitInLine(c *wsClient, pl *pool.Place, cols, rows int, log *slog.Logger) (_ *session.Admission, _ session.Client, finish func(), _ int, _ int, err error) {
 	if st := pl.Status(); st.Granted {
 		adm, err := s.take(c, pl, log)
 		return adm, c, func() {}, cols, rows, err
@@ -169,7 +170,7 @@ func (s *Server) waitInLine(c *wsClient, pl *session.Place, cols, rows int, log 
 				// The front of the line is always told before ready, however
 				// fast the boot ahead ended.
 				if !told.atFront() {
-					if err := c.sendQueued(session.PlaceStatus{}); err != nil {
+					if err := c.sendQueued(pool.PlaceStatus{}); err != nil {
 						pl.Leave()
 						return nil, nil, nil, 0, 0, errLeftLine
 					}
@@ -215,7 +216,7 @@ type position struct {
 // next returns the status to tell now, if any. Called at least every
 // queuedEvery, so a change waits at most that long and the heartbeat goes
 // out before queuedAtLeast has passed.
-func (p *position) next(st session.PlaceStatus, now time.Time, force bool) (session.PlaceStatus, bool) {
+func (p *position) next(st pool.PlaceStatus, now time.Time, force bool) (pool.PlaceStatus, bool) {
 	if p.last >= 0 && st.Ahead > p.last {
 		st.Ahead = p.last
 	}
@@ -235,7 +236,7 @@ func (p *position) next(st session.PlaceStatus, now time.Time, force bool) (sess
 func (p *position) atFront() bool { return p.last == 0 }
 
 // take admits the client whose place was granted a sandbox.
-func (s *Server) take(c *wsClient, pl *session.Place, log *slog.Logger) (*session.Admission, error) {
+func (s *Server) take(c *wsClient, pl *pool.Place, log *slog.Logger) (*session.Admission, error) {
 	adm, err := s.cfg.Opener.Take(pl)
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"iexbox/internal/pool"
 	"iexbox/internal/protocol"
-	"iexbox/internal/session"
 )
 
 // nextQueued reads until the next queued event.
@@ -188,7 +188,7 @@ func TestPositionTold(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := position{last: -1}
 			for i, s := range tt.steps {
-				st, sent := p.next(session.PlaceStatus{Ahead: s.ahead}, t0.Add(s.after), s.force)
+				st, sent := p.next(pool.PlaceStatus{Ahead: s.ahead}, t0.Add(s.after), s.force)
 				if sent != s.wantSent || (sent && st.Ahead != s.wantPos) {
 					t.Errorf("step %d: sent %v position %d, want sent %v position %d", i, sent, st.Ahead, s.wantSent, s.wantPos)
 				}

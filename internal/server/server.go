@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"iexbox/internal/pool"
 	"iexbox/internal/protocol"
 	"iexbox/internal/session"
 )
@@ -29,7 +30,7 @@ type Config struct {
 	// and /status are told.
 	Runtime  string
 	Manager  *session.Manager
-	Pool     interface{ Status() session.PoolStatus } // nil without a pool
+	Pool     interface{ Status() pool.Status } // nil without a pool
 	Instance string
 	Origins  Origins
 	Page     fs.FS // the browser page; nil serves none
@@ -234,12 +235,12 @@ func (s *Server) ready(ctx context.Context) error {
 
 // Status is the JSON served at /status.
 type Status struct {
-	Version  string              `json:"version"`
-	Instance string              `json:"instance"`
-	Runtime  string              `json:"runtime"`
-	Sessions SessionsStatus      `json:"sessions"`
-	Pool     *session.PoolStatus `json:"pool,omitempty"`
-	Warnings []string            `json:"warnings"`
+	Version  string         `json:"version"`
+	Instance string         `json:"instance"`
+	Runtime  string         `json:"runtime"`
+	Sessions SessionsStatus `json:"sessions"`
+	Pool     *pool.Status   `json:"pool,omitempty"`
+	Warnings []string       `json:"warnings"`
 }
 
 // SessionsStatus counts live sessions against the cap.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"iexbox/internal/pool"
 	"iexbox/internal/protocol"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
@@ -199,7 +200,7 @@ func (c *wsClient) SendEvent(e session.Event) error {
 }
 
 // sendQueued tells a waiting client where it stands.
-func (c *wsClient) sendQueued(st session.PlaceStatus) error {
+func (c *wsClient) sendQueued(st pool.PlaceStatus) error {
 	q := protocol.Queued{Type: protocol.TypeQueued, Position: st.Ahead}
 	if st.ETA > 0 {
 		q.ETA = secondsLeft(st.ETA)

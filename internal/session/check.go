@@ -2,9 +2,10 @@ package session
 
 import (
 	"context"
-	"iexbox/internal/sandbox"
 	"sync/atomic"
 	"time"
+
+	"iexbox/internal/sandbox"
 
 	"golang.org/x/time/rate"
 )

@@ -3,12 +3,13 @@ package session
 import (
 	"context"
 	"errors"
-	"iexbox/internal/sandbox"
 	"log/slog"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // fakeChecker answers every check after delay, or when its ctx ends.

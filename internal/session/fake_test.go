@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"iexbox/internal/sandbox"
 	"io"
 	"log/slog"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // fakeSandbox is a Sandbox whose program the test plays: emit writes its

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"iexbox/internal/pool"
 )
 
 // Manager admits sessions up to a global cap and ends them all on shutdown.
@@ -120,7 +122,7 @@ func (m *Manager) Reserve() (release func(), ok bool) {
 	}, true
 }
 
-var _ Slots = (*Manager)(nil)
+var _ pool.Slots = (*Manager)(nil)
 
 // Active is the number of admitted sessions not yet done.
 func (m *Manager) Active() int {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"log/slog"
 	"sync"
 	"time"
+
+	"iexbox/internal/pool"
+	"iexbox/internal/sandbox"
 
 	"github.com/google/uuid"
 )
@@ -20,7 +22,7 @@ const startTimeout = 60 * time.Second
 // Session around it. It is safe for concurrent use.
 type Opener struct {
 	Manager *Manager
-	Pool    *Pool
+	Pool    *pool.Pool
 	Limits  Limits
 	// Grace is how long a resumable session waits for its client after
 	// the connection drops; 0 makes no session resumable.
@@ -45,12 +47,12 @@ type Request struct {
 // Admission is a place held for one session under the cap. The holder
 // must call Done once its session has ended.
 type Admission struct {
-	o      *Opener
-	ctx    context.Context
-	done   func()
-	warm   *warmSandbox // granted in line, or nil: Open takes one from the pool
-	queued bool         // the client waited in line for it
-	wait   time.Duration
+	o       *Opener
+	ctx     context.Context
+	done    func()
+	granted sandbox.Sandbox // granted in line, or nil: Open takes one from the pool
+	queued  bool            // the client waited in line for it
+	wait    time.Duration
 }
 
 // Admit holds a place for one session, or returns ErrCapacity or
@@ -79,31 +81,35 @@ func (o *Opener) freeing(done func()) func() {
 // one party's clients) in line for a sandbox; see Pool.Join. It returns
 // ErrShuttingDown once the server drains or stops, and ErrQueueFull. The
 // caller must Leave the place, and Take it once its status is Granted.
-func (o *Opener) Join(addr string) (*Place, error) {
+func (o *Opener) Join(addr string) (*pool.Place, error) {
 	if err := o.Manager.CanAdmit(); errors.Is(err, ErrShuttingDown) {
 		return nil, err
 	}
-	return o.Pool.Join(addr)
+	pl, err := o.Pool.Join(addr)
+	if errors.Is(err, pool.ErrClosed) {
+		return nil, ErrShuttingDown
+	}
+	return pl, err
 }
 
 // Take admits the client whose place was granted a sandbox. It returns
 // ErrShuttingDown when the server stopped meanwhile (the sandbox goes back
 // to the pool), or an error when nothing was granted.
-func (o *Opener) Take(pl *Place) (*Admission, error) {
+func (o *Opener) Take(pl *pool.Place) (*Admission, error) {
 	ctx, done, err := o.Manager.Admit()
 	if err != nil {
 		pl.Leave()
 		return nil, err
 	}
-	w := pl.take()
-	if w == nil {
+	sb := pl.Take()
+	if sb == nil {
 		done()
 		return nil, errors.New("no sandbox was granted")
 	}
-	a := &Admission{o: o, ctx: ctx, warm: w, queued: pl.queued, wait: time.Since(pl.joined)}
+	a := &Admission{o: o, ctx: ctx, granted: sb, queued: pl.Queued(), wait: time.Since(pl.Joined())}
 	a.done = o.freeing(func() {
-		if a.warm != nil { // never opened
-			a.warm.sb.Close()
+		if a.granted != nil { // never opened
+			a.granted.Close()
 		}
 		done()
 	})
@@ -163,14 +169,14 @@ func (a *Admission) Open(req Request) (*Session, Opened, error) {
 // sandbox is the one granted in line, resized to the client's terminal,
 // or one from the pool.
 func (a *Admission) sandbox(ctx context.Context, req Request) (sandbox.Sandbox, bool, error) {
-	w := a.warm
-	if w == nil {
+	sb := a.granted
+	if sb == nil {
 		return a.o.Pool.Get(ctx, sandbox.Spec{ID: uuid.NewString(), Cols: req.Cols, Rows: req.Rows})
 	}
-	a.warm = nil
-	if err := w.sb.Resize(ctx, req.Cols, req.Rows); err != nil {
-		w.sb.Close() // it died while waiting
+	a.granted = nil
+	if err := sb.Resize(ctx, req.Cols, req.Rows); err != nil {
+		sb.Close() // it died while waiting
 		return nil, false, fmt.Errorf("resize granted sandbox: %w", err)
 	}
-	return &handedSandbox{Sandbox: w.sb, pending: w.output}, !a.queued, nil
+	return sb, !a.queued, nil
 }

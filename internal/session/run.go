@@ -3,11 +3,12 @@ package session
 import (
 	"context"
 	"errors"
-	"iexbox/internal/sandbox"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"iexbox/internal/sandbox"
 
 	"golang.org/x/time/rate"
 )

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"io"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 func TestRunLimitFiresAfterWarning(t *testing.T) {

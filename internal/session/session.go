@@ -35,6 +35,7 @@ package session
 import (
 	"context"
 	"errors"
+
 	"iexbox/internal/sandbox"
 )
 

@@ -1,4 +1,4 @@
-package session
+package pool
 
 import (
 	"fmt"
@@ -33,7 +33,7 @@ const unknownBound = 4
 // share of capacity (what all sandboxes together may use) divided by the
 // footprint of one idle sandbox, and at most poolMax and maxSessions; the
 // floor is half of that. Unknown figures (0) bound it at unknownBound.
-func AutoPoolBounds(capacity, footprint int64, share float64, poolMax, maxSessions int) AutoSize {
+func AutoBounds(capacity, footprint int64, share float64, poolMax, maxSessions int) AutoSize {
 	bound := poolMax
 	why := fmt.Sprintf("-pool-max %d", poolMax)
 	if capacity > 0 && footprint > 0 {
@@ -63,7 +63,7 @@ type sizing struct {
 	shrunk   time.Time   // when the target last fell
 }
 
-func newSizing(cfg PoolConfig) sizing {
+func newSizing(cfg Config) sizing {
 	if cfg.Auto == nil {
 		s := sizing{target: max(cfg.Size, 0), max: max(cfg.Size, 0)}
 		s.reason = fmt.Sprintf("pinned: -pool %d", s.target)

@@ -1,15 +1,16 @@
-package session
+package pool
 
 import (
 	"bytes"
 	"context"
 	"errors"
-	"iexbox/internal/sandbox"
 	"io"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // bootingSandbox prints a banner and a prompt, then waits until it exits
@@ -100,14 +101,19 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
+// unbounded is Slots without a cap.
+type unbounded struct{}
+
+func (unbounded) Reserve() (func(), bool) { return func() {}, true }
+
 // TestPoolHandsOverRefillsAndDropsTheDead covers the pool's life: it fills
 // to its size, hands over a member with its boot output byte for byte,
 // refills, replaces a member that dies while waiting, and leaves nothing
 // running when it stops.
 func TestPoolHandsOverRefillsAndDropsTheDead(t *testing.T) {
 	rt := &bootingRuntime{}
-	mgr := NewManager(10)
-	pool := NewPool(rt, PoolConfig{Size: 2, Prompt: []byte("iex(1)> "), Cols: 80, Rows: 24, Parallel: 2}, mgr, slog.New(slog.DiscardHandler))
+	mgr := unbounded{}
+	pool := New(rt, Config{Size: 2, Prompt: []byte("iex(1)> "), Cols: 80, Rows: 24, Parallel: 2}, mgr, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { defer close(done); pool.Run(ctx) }()

@@ -1,11 +1,12 @@
-package session
+package pool
 
 import (
 	"context"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"sync"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // Readiness from recent starts: some configurations (limits above what the

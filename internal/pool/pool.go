@@ -1,21 +1,35 @@
-package session
+// Package pool keeps sandboxes booted to their first prompt ahead of
+// demand and hands each to one session only: it makes a fresh sandbox
+// fast, it never reuses one. It owns the warm set and its sizing (fixed,
+// or by the size of recent waves), the line of clients waiting for a
+// sandbox (first come, first served within an address, round-robin
+// across addresses), and StartWatch, which remembers failing starts for
+// readiness.
+//
+// # Goroutines
+//
+// Run is the pool's own loop: it starts one goroutine per boot (at most
+// Config.Parallel at once) and one watch per ready member, and joins them
+// all before it returns.
+package pool
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"log/slog"
 	"slices"
 	"sync"
 	"time"
 
+	"iexbox/internal/sandbox"
+
 	"github.com/google/uuid"
 )
 
 // PoolConfig sizes a Pool.
-type PoolConfig struct {
+type Config struct {
 	// Size is how many warm sandboxes to keep when Auto is nil; 0 keeps
 	// none (sandboxes then boot on demand only).
 	Size int
@@ -53,7 +67,7 @@ const (
 // concurrent use.
 type Pool struct {
 	rt    sandbox.Runtime
-	cfg   PoolConfig
+	cfg   Config
 	slots Slots
 	log   *slog.Logger
 
@@ -89,7 +103,7 @@ type warmSandbox struct {
 }
 
 // NewPool returns a Pool over rt. Run must be called to fill it.
-func NewPool(rt sandbox.Runtime, cfg PoolConfig, slots Slots, log *slog.Logger) *Pool {
+func New(rt sandbox.Runtime, cfg Config, slots Slots, log *slog.Logger) *Pool {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 1
 	}
@@ -99,7 +113,7 @@ func NewPool(rt sandbox.Runtime, cfg PoolConfig, slots Slots, log *slog.Logger) 
 }
 
 // PoolStatus is a snapshot of the pool.
-type PoolStatus struct {
+type Status struct {
 	Size     int    `json:"size"`  // the target: warm sandboxes to keep now
 	Ready    int    `json:"ready"` // booted, waiting for a session
 	Starting int    `json:"starting"`
@@ -111,10 +125,10 @@ type PoolStatus struct {
 
 // Status reports the pool's target, its ready members, those booting and
 // the clients waiting.
-func (p *Pool) Status() PoolStatus {
+func (p *Pool) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PoolStatus{Size: p.size.target, Ready: len(p.ready), Starting: p.starting,
+	return Status{Size: p.size.target, Ready: len(p.ready), Starting: p.starting,
 		Target: p.size.target, Max: p.size.max, Reason: p.size.reason, Queued: p.line.n}
 }
 
@@ -130,7 +144,7 @@ func (p *Pool) Join(addr string) (*Place, error) {
 	defer p.mu.Unlock()
 	p.size.arrived(p.now())
 	if p.closed {
-		return nil, ErrShuttingDown
+		return nil, ErrClosed
 	}
 	if (p.cfg.QueueMax > 0 && p.line.n >= p.cfg.QueueMax) ||
 		(p.cfg.AddrQueueMax > 0 && p.line.waiting(addr) >= p.cfg.AddrQueueMax) {
@@ -176,13 +190,13 @@ func (p *Pool) Get(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, w
 			w.sb.Close()
 			continue
 		}
-		return &handedSandbox{Sandbox: w.sb, pending: w.output}, true, nil
+		return w.handOver(), true, nil
 	}
 	w, err := p.boot(ctx, spec)
 	if err != nil {
 		return nil, false, err
 	}
-	return &handedSandbox{Sandbox: w.sb, pending: w.output}, false, nil
+	return w.handOver(), false, nil
 }
 
 // take removes the oldest ready member that is still young enough.
@@ -424,8 +438,14 @@ func closeWarm(ws []*warmSandbox) {
 	wg.Wait()
 }
 
-// handedSandbox is a sandbox given to a session by Get: its Read returns
-// the boot output first.
+// handOver is the member as its session gets it: its Read returns the
+// boot output first.
+func (w *warmSandbox) handOver() sandbox.Sandbox {
+	return &handedSandbox{Sandbox: w.sb, pending: w.output}
+}
+
+// handedSandbox is a sandbox given to a session: its Read returns the
+// boot output first.
 type handedSandbox struct {
 	sandbox.Sandbox
 	pending []byte

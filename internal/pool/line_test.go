@@ -1,4 +1,4 @@
-package session
+package pool
 
 import (
 	"testing"
@@ -96,7 +96,7 @@ func TestAutoPoolBounds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := AutoPoolBounds(tt.capacity, tt.footprint, 0.3, tt.poolMax, tt.sessions)
+			a := AutoBounds(tt.capacity, tt.footprint, 0.3, tt.poolMax, tt.sessions)
 			if a.Floor != tt.floor || a.Max != tt.max || a.Bound == "" {
 				t.Errorf("got %+v, want floor %d max %d", a, tt.floor, tt.max)
 			}
@@ -107,7 +107,7 @@ func TestAutoPoolBounds(t *testing.T) {
 // TestSizingFollowsWaves: the target jumps to the largest recent wave plus
 // a quarter, within the bound, and gives back one a shrinkStep.
 func TestSizingFollowsWaves(t *testing.T) {
-	s := newSizing(PoolConfig{Auto: &AutoSize{Floor: 10, Max: 60, Bound: "test"}})
+	s := newSizing(Config{Auto: &AutoSize{Floor: 10, Max: 60, Bound: "test"}})
 	now := time.Unix(1_800_000_000, 0)
 	if s.target != 10 || s.max != 60 {
 		t.Fatalf("start: target %d max %d, want 10 and 60", s.target, s.max)
@@ -144,7 +144,7 @@ func TestSizingFollowsWaves(t *testing.T) {
 
 // TestSizingPinned: -pool N keeps N whatever comes.
 func TestSizingPinned(t *testing.T) {
-	s := newSizing(PoolConfig{Size: 3})
+	s := newSizing(Config{Size: 3})
 	for range 50 {
 		s.arrived(time.Now())
 	}

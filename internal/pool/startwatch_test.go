@@ -1,13 +1,14 @@
-package session
+package pool
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"strings"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // flakyRuntime fails its starts while err is set.

@@ -1,14 +1,21 @@
-package session
+package pool
 
 import (
 	"errors"
 	"slices"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
-// ErrQueueFull is returned by Join when the line holds as many clients as
-// it may, in all or from the client's address.
-var ErrQueueFull = errors.New("too many clients are waiting for a sandbox")
+// Errors of Join.
+var (
+	// ErrQueueFull: the line holds as many clients as it may, in all or
+	// from the client's address.
+	ErrQueueFull = errors.New("too many clients are waiting for a sandbox")
+	// ErrClosed: the pool has stopped.
+	ErrClosed = errors.New("the pool has stopped")
+)
 
 // line is the Pool's queue of clients waiting for a sandbox: first come,
 // first served within an address, round-robin across addresses, so one
@@ -207,8 +214,9 @@ func (pl *Place) Leave() {
 	p.line.reposition()
 }
 
-// take hands the granted sandbox over, or nil when none is granted.
-func (pl *Place) take() *warmSandbox {
+// Take hands the granted sandbox over, its boot output still to be read,
+// or returns nil when none is granted. The caller must Close it.
+func (pl *Place) Take() sandbox.Sandbox {
 	p := pl.p
 	p.mu.Lock()
 	w := pl.granted
@@ -216,10 +224,22 @@ func (pl *Place) take() *warmSandbox {
 		pl.granted, pl.taken = nil, true
 	}
 	p.mu.Unlock()
-	if w != nil {
-		w.stopWatch()
-		w.release() // the session's own slot now covers it
-		p.poke()
+	if w == nil {
+		return nil
 	}
-	return w
+	w.stopWatch()
+	w.release() // the session's own slot now covers it
+	p.poke()
+	return w.handOver()
 }
+
+// Queued reports whether the client had to wait: nothing was ready for
+// it when it joined.
+func (pl *Place) Queued() bool {
+	pl.p.mu.Lock()
+	defer pl.p.mu.Unlock()
+	return pl.queued
+}
+
+// Joined is when the client joined the line.
+func (pl *Place) Joined() time.Time { return pl.joined }
