@@ -12,7 +12,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"iexbox/internal/sandbox"
-	"iexbox/internal/session"
 )
 
 // createTimeout bounds a create request, which is not cancelled with the
@@ -28,7 +27,7 @@ const goTimeout = 20 * time.Second
 // runs, attaches to it through the API server and gives the go signal, so
 // the program starts only once its output is read. On any failure the Pod
 // is deleted before Start returns; errors of a full cluster wrap
-// session.ErrCapacity.
+// sandbox.ErrNoRoom.
 func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
 	uid, release, err := r.uid()
 	if err != nil {
@@ -112,7 +111,7 @@ func (r *Runtime) create(ctx context.Context, pod *corev1.Pod) error {
 // createError tells a quota's refusal (no room) from other refusals.
 func createError(err error) error {
 	if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota") {
-		return fmt.Errorf("create pod: %w: %w", session.ErrCapacity, err)
+		return fmt.Errorf("create pod: %w: %w", sandbox.ErrNoRoom, err)
 	}
 	return fmt.Errorf("create pod: %w", err)
 }
@@ -126,7 +125,7 @@ func started(pod *corev1.Pod) (bool, error) {
 	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return false, fmt.Errorf("%w: no node can take the pod: %s", session.ErrCapacity, c.Message)
+			return false, fmt.Errorf("%w: no node can take the pod: %s", sandbox.ErrNoRoom, c.Message)
 		}
 	}
 	running := 0

@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"iexbox/internal/sandbox"
-	"iexbox/internal/session"
 )
 
 // TestStarted maps a starting Pod's status to go on, done, or a clear error.
@@ -43,7 +42,7 @@ func TestStarted(t *testing.T) {
 		{"unschedulable", &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
 			Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
 			Message: "0/1 nodes are available: 1 Insufficient memory.",
-		}}}}, false, session.ErrCapacity},
+		}}}}, false, sandbox.ErrNoRoom},
 		{"never pull", waiting("ErrImageNeverPull"), false, ErrImageMissing},
 		{"pull backoff", waiting("ImagePullBackOff"), false, ErrImageMissing},
 		{"create error", waiting("CreateContainerError"), false, errAny},
@@ -76,11 +75,11 @@ var errAny = errors.New("any error")
 func TestCreateError(t *testing.T) {
 	gr := schema.GroupResource{Resource: "pods"}
 	quota := apierrors.NewForbidden(gr, "iexbox-x", errors.New("exceeded quota: sandboxes, requested: pods=1, used: pods=300, limited: pods=300"))
-	if err := createError(quota); !errors.Is(err, session.ErrCapacity) {
+	if err := createError(quota); !errors.Is(err, sandbox.ErrNoRoom) {
 		t.Errorf("quota: %v", err)
 	}
 	rbac := apierrors.NewForbidden(gr, "iexbox-x", errors.New(`User "x" cannot create resource "pods"`))
-	if err := createError(rbac); errors.Is(err, session.ErrCapacity) || !apierrors.IsForbidden(err) {
+	if err := createError(rbac); errors.Is(err, sandbox.ErrNoRoom) || !apierrors.IsForbidden(err) {
 		t.Errorf("rbac: %v", err)
 	}
 }
@@ -154,7 +153,7 @@ func TestStartUnschedulable(t *testing.T) {
 	})
 	began := time.Now()
 	_, err := r.Start(t.Context(), sandbox.Spec{ID: "s2", Cols: 80, Rows: 24})
-	if !errors.Is(err, session.ErrCapacity) {
+	if !errors.Is(err, sandbox.ErrNoRoom) {
 		t.Fatalf("err = %v, want capacity", err)
 	}
 	if took := time.Since(began); took > 5*time.Second {

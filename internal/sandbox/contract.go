@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"io"
 )
 
@@ -10,6 +11,10 @@ import (
 // Checker (built by the exercises on a Sandbox) reports a CheckResult.
 // They live here, beside the policy, so that backends depend on what a
 // sandbox is rather than on the session that uses one.
+
+// ErrNoRoom is wrapped by a Backend's Start when the engine has no room
+// for one more sandbox now (a full cluster): the client may retry later.
+var ErrNoRoom = errors.New("no room for a sandbox")
 
 // Spec describes the sandbox a session asks for.
 type Spec struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"iexbox/internal/protocol"
+	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
 
@@ -158,10 +159,10 @@ func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
 func secondsLeft(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 // refuseStart turns a connection away whose sandbox could not start: a
-// backend with no room (a full cluster) wraps session.ErrCapacity, so the
+// backend with no room (a full cluster) wraps sandbox.ErrNoRoom, so the
 // client retries later; anything else is unavailable.
 func (s *Server) refuseStart(c *wsClient, log *slog.Logger, err error) {
-	if errors.Is(err, session.ErrCapacity) {
+	if errors.Is(err, sandbox.ErrNoRoom) {
 		s.refuse(c, log, protocol.CodeCapacity, "no room for a sandbox now", retryAfter, "err", err)
 		return
 	}

@@ -323,7 +323,7 @@ func TestSandboxStartFails(t *testing.T) {
 type fullRuntime struct{}
 
 func (fullRuntime) Start(context.Context, sandbox.Spec) (sandbox.Sandbox, error) {
-	return nil, fmt.Errorf("start pod: %w: no node can take the pod", session.ErrCapacity)
+	return nil, fmt.Errorf("start pod: %w: no node can take the pod", sandbox.ErrNoRoom)
 }
 func (fullRuntime) Name() string { return "full" }
 
