@@ -43,3 +43,23 @@ func built(fsys fs.FS) bool {
 	}
 	return true
 }
+
+// Page is the page to serve: the embedded one, or, before `make web` has
+// built its bundles, one whose index is unbuilt.html, which tells the
+// operator how to build it.
+func Page() fs.FS {
+	if Built() {
+		return files
+	}
+	return unbuiltPage{files}
+}
+
+// unbuiltPage serves unbuilt.html as the index.
+type unbuiltPage struct{ fs.FS }
+
+func (p unbuiltPage) Open(name string) (fs.File, error) {
+	if name == "index.html" {
+		name = "unbuilt.html"
+	}
+	return p.FS.Open(name)
+}

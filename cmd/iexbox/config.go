@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,9 +13,13 @@ import (
 	"strings"
 	"time"
 
+	"iexbox/internal/admission"
 	"iexbox/internal/flagenv"
 	"iexbox/internal/kube"
+	"iexbox/internal/pool"
 	"iexbox/internal/sandbox"
+	"iexbox/internal/server"
+	"iexbox/internal/session"
 )
 
 // errHelp is returned after -h printed the usage.
@@ -283,7 +286,7 @@ func (c *config) parseSizes() (err error) {
 		if c.sandboxesMem, err = sandbox.ParseSize("sandboxes-memory", c.sandboxesMemory, 64<<20); err != nil {
 			return err
 		}
-	} else if total, err := memTotal(); err == nil {
+	} else if total, err := sandbox.HostMemory(); err == nil {
 		c.sandboxesMem = total / 4 * 3
 	}
 	if c.sandboxesCPUs < 0 {
@@ -294,6 +297,54 @@ func (c *config) parseSizes() (err error) {
 		c.sandboxesCPUsOrDefault = max(float64(runtime.NumCPU())-0.5, 0.5)
 	}
 	return nil
+}
+
+// stack is the server's configuration, each part as its package defines
+// it, from the flags.
+func (c *config) stack() (server.StackConfig, error) {
+	origins, err := server.ParseOrigins(c.origins)
+	if err != nil {
+		return server.StackConfig{}, err
+	}
+	proxies, err := server.ParseTrustedProxies(c.trustedProxies)
+	if err != nil {
+		return server.StackConfig{}, err
+	}
+	hosts, err := server.ParseHosts(c.hosts, c.addr, origins)
+	if err != nil {
+		return server.StackConfig{}, fmt.Errorf("-hosts: %w", err)
+	}
+	sc := server.StackConfig{
+		Server: server.Config{
+			Instance:         c.instanceOrDefault(),
+			Origins:          origins,
+			TrustedProxies:   proxies,
+			Hosts:            hosts,
+			TokenSecret:      c.tokenSecret,
+			TokenMaxLifetime: c.tokenMaxLife,
+			QueueTimeout:     c.queueTimeout,
+		},
+		Admission: admission.Config{
+			MaxSessions: c.maxSessions,
+			Addresses: admission.AddressLimits{
+				PreHello: admission.DefaultPreHello, PreHelloTotal: admission.DefaultPreHelloTotal,
+				Sessions: c.clientSessions, PerMin: c.clientRate, Burst: c.clientBurst,
+				Floor: c.clientFloor, FairFrom: c.clientFairFrom, Waiting: c.clientQueue,
+				Viewers: admission.DefaultViewers, ViewersTotal: c.maxViewersTotal,
+			},
+			Limits: session.Limits{Idle: c.idleTimeout, Lifetime: c.maxLifetime,
+				InputRate: c.inputBytes, InputBurst: c.inputBurstBytes},
+			Grace:        c.resumeGrace,
+			MaxViewers:   c.maxViewers,
+			CheckTimeout: c.checkTimeout,
+		},
+		Pool: pool.Config{Size: c.poolSize, MaxAge: c.poolMaxAge, Cols: 80, Rows: 24,
+			Parallel: c.bootParallel, QueueMax: c.queueMax},
+	}
+	if c.poolSize < 0 {
+		sc.PoolAuto = &server.PoolAuto{Memory: c.poolMemory, Max: c.poolMax}
+	}
+	return sc, nil
 }
 
 var instanceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
@@ -308,35 +359,6 @@ func (c *config) instanceOrDefault() string {
 	_, port, _ := net.SplitHostPort(c.addr)
 	name := regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(host+"-"+port, "-")
 	return strings.Trim(name, "-.")
-}
-
-// maxSessionsOrDefault caps sessions by host memory: four fifths of it,
-// divided by what one idle sandbox of the backend costs (0: unknown).
-func (c *config) maxSessionsOrDefault(footprint int64) int {
-	if c.maxSessions > 0 {
-		return c.maxSessions
-	}
-	total, err := memTotal()
-	if err != nil || total <= 0 || footprint <= 0 {
-		return 50
-	}
-	return max(int(total*4/5/footprint), 1)
-}
-
-func memTotal() (int64, error) {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no MemTotal in /proc/meminfo")
 }
 
 func loopback(addr string) bool {

@@ -283,18 +283,6 @@ func TestInstanceOrDefault(t *testing.T) {
 	}
 }
 
-func TestMaxSessionsOrDefault(t *testing.T) {
-	c := defaults()
-	small, large := c.maxSessionsOrDefault(48<<20), c.maxSessionsOrDefault(64<<20)
-	if large < 1 || large >= small {
-		t.Errorf("default caps %d for 48 MiB sandboxes, %d for 64 MiB: want at least 1, and fewer when sandboxes cost more", small, large)
-	}
-	c.maxSessions = 3
-	if n := c.maxSessionsOrDefault(64 << 20); n != 3 {
-		t.Errorf("cap %d, want the flag's 3", n)
-	}
-}
-
 func TestSplitList(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                    "[]",

@@ -70,13 +70,13 @@ func runExercises(ctx context.Context, args []string, getenv func(string) string
 	if cfg.instance == "" {
 		cfg.instance = fmt.Sprintf("exercises-%d", os.Getpid())
 	}
-	backend, err := openBackend(ctx, cfg, cfg.instance, log, metrics.New(metrics.Gauges{}))
+	backend, err := openBackend(ctx, cfg, cfg.instance, log, metrics.New())
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
 	// A pool of none boots each sandbox to its first prompt on demand.
-	warmPool := pool.New(backend, pool.Config{Prompt: warmPrompt(cfg.backend), Cols: 80, Rows: 24}, freeSlots{}, log)
+	warmPool := pool.New(backend, pool.Config{Prompt: backend.Prompt(), Cols: 80, Rows: 24}, nil, log)
 	boot := func(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -96,8 +96,3 @@ func runExercises(ctx context.Context, args []string, getenv func(string) string
 	fmt.Fprintln(stdout, "All reference solutions pass.")
 	return nil
 }
-
-// freeSlots lets a pool of none boot whenever asked.
-type freeSlots struct{}
-
-func (freeSlots) Reserve() (func(), bool) { return func() {}, true }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,19 +15,15 @@ import (
 	"syscall"
 	"time"
 
+	"iexbox/internal/admission"
 	"iexbox/internal/docker"
 	"iexbox/internal/kube"
 	"iexbox/internal/metrics"
-	"iexbox/internal/pool"
 	"iexbox/internal/process"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/server"
-	"iexbox/internal/session"
 	"iexbox/static"
 )
-
-// startupTimeout bounds the Docker checks and the sweep at start-up.
-const startupTimeout = 30 * time.Second
 
 // HTTP connection bounds: every connection is bounded in time before it is
 // a session, so idle or slow ones cannot pile up and use every file
@@ -57,40 +52,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	instance := cfg.instanceOrDefault()
-	origins, err := server.ParseOrigins(cfg.origins)
+	stackCfg, err := cfg.stack()
 	if err != nil {
 		return err
 	}
-	proxies, err := server.ParseTrustedProxies(cfg.trustedProxies)
-	if err != nil {
-		return err
-	}
-	hosts, err := server.ParseHosts(cfg.hosts, cfg.addr, origins)
-	if err != nil {
-		return fmt.Errorf("-hosts: %w", err)
-	}
+	stackCfg.Admission.Exercises = exercises
+	stackCfg.Server.Page = static.Page()
+	stackCfg.Server.Version = version()
+	stackCfg.Server.Log = log
 
-	var ( // set below, before anything is served or scraped
-		mgr      *session.Manager
-		warmPool *pool.Pool
-	)
-	met := metrics.New(metrics.Gauges{
-		SessionsActive: func() int { return mgr.Active() },
-		SessionsMax:    func() int { return mgr.Max() },
-		PoolSize:       func() int { return warmPool.Status().Size },
-		PoolReady:      func() int { return warmPool.Status().Ready },
-		PoolStarting:   func() int { return warmPool.Status().Starting },
-		PoolMax:        func() int { return warmPool.Status().Max },
-		PoolReason:     func() string { return warmPool.Status().Reason },
-		Queued:         func() int { return warmPool.Status().Queued },
-	})
-	backend, err := openBackend(ctx, cfg, instance, log, met)
+	met := metrics.New()
+	backend, err := openBackend(ctx, cfg, stackCfg.Server.Instance, log, met)
 	if err != nil {
 		return err
 	}
 	defer backend.Close()
-	mgr = session.NewManager(cfg.maxSessionsOrDefault(backend.Footprint()))
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -102,82 +78,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			ln.Close()
 			return fmt.Errorf("listen for metrics: %w", err)
 		}
+	} else {
+		stackCfg.Server.Metrics = met.Handler() // on the main listener, refused through proxies
 	}
-	starts := pool.WatchStarts(backend)
-	poolCfg := pool.Config{
-		Size:         cfg.poolSize,
-		MaxAge:       cfg.poolMaxAge,
-		Prompt:       warmPrompt(cfg.backend),
-		Cols:         80,
-		Rows:         24,
-		Parallel:     cfg.bootParallel,
-		QueueMax:     cfg.queueMax,
-		AddrQueueMax: cfg.clientQueue,
-	}
-	if cfg.poolSize < 0 {
-		auto := pool.AutoBounds(backend.Capacity(), backend.Footprint(), cfg.poolMemory, cfg.poolMax, mgr.Max())
-		poolCfg.Auto = &auto
-	}
-	warmPool = pool.New(starts, poolCfg, mgr, log)
-	poolCtx, stopPool := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopPool()
-	poolDone := make(chan struct{})
-	go func() {
-		defer close(poolDone)
-		warmPool.Run(poolCtx)
-	}()
-	opener := &session.Opener{
-		Manager: mgr,
-		Pool:    warmPool,
-		Limits: session.Limits{
-			Idle: cfg.idleTimeout, Lifetime: cfg.maxLifetime,
-			InputRate: cfg.inputBytes, InputBurst: cfg.inputBurstBytes,
-			Drain: mgr.Drain(),
-		},
-		Grace:        cfg.resumeGrace,
-		MaxViewers:   cfg.maxViewers,
-		Exercises:    exercises,
-		CheckTimeout: cfg.checkTimeout,
-		Log:          log,
-	}
-	srv := server.New(server.Config{
-		Opener:      opener,
-		Runtime:     backend.Name(),
-		Pool:        warmPool,
-		Manager:     mgr,
-		Observer:    met,
-		Ready:       starts.Ready,
-		TokenSecret: cfg.tokenSecret,
-		ClientLimits: server.ClientLimits{Sessions: cfg.clientSessions, PerMin: cfg.clientRate, Burst: cfg.clientBurst,
-			Floor: cfg.clientFloor, FairFrom: cfg.clientFairFrom},
-		QueueTimeout:     cfg.queueTimeout,
-		TrustedProxies:   proxies,
-		Instance:         instance,
-		Origins:          origins,
-		Page:             page(),
-		Version:          version(),
-		Warnings:         backend.Warnings(),
-		Log:              log,
-		Metrics:          publicMetrics(met, metricsLn),
-		MaxViewersTotal:  cfg.maxViewersTotal,
-		Hosts:            hosts,
-		TokenMaxLifetime: cfg.tokenMaxLife,
-		Exercises:        exercises,
-	})
+	stackCfg.Server.Observer = met
+	stack := server.NewStack(backend, stackCfg, log)
+	met.Watch(gauges(stack.Admission))
+
 	// Requests outlive ctx (the first signal): a drain keeps answering
 	// /readyz (false) and /status until the sessions are gone.
 	serveCtx := context.WithoutCancel(ctx)
 	httpSrv := &http.Server{
-		Handler:           srv,
+		Handler:           stack.Server,
 		ReadHeaderTimeout: readHeaderTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return serveCtx },
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "instance", instance, "backend", cfg.backend, "runtime", backend.Name(),
-		"max_sessions", mgr.Max(), "pool", cfg.pool, "pool_target", warmPool.Status().Target, "pool_max", warmPool.Status().Max,
-		"boot_parallel", cfg.bootParallel)
+	st := stack.Admission.Status()
+	log.Info("listening", "addr", ln.Addr().String(), "instance", stackCfg.Server.Instance, "backend", cfg.backend,
+		"runtime", backend.Name(), "max_sessions", st.Max, "pool", cfg.pool, "pool_target", st.Pool.Target,
+		"pool_max", st.Pool.Max, "boot_parallel", cfg.bootParallel)
 	fmt.Fprintf(stdout, "iexbox serving on http://%s\n", ln.Addr())
 
 	serveErr := make(chan error, 2)
@@ -193,12 +115,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	select {
 	case err := <-serveErr:
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
+		defer cancel()
+		stack.Shutdown(shutdownCtx)
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
 
+	mgr := stack.Admission.Manager()
 	if cfg.drainTimeout > 0 && mgr.Active() > 0 {
-		drain(mgr, cfg.drainTimeout, log)
+		log.Info("draining", "sessions", mgr.Active(), "timeout", cfg.drainTimeout)
+		// A second signal cuts the drain short.
+		again, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		mgr.DrainFor(again, cfg.drainTimeout)
+		stop()
 	}
 	log.Info("shutting down", "sessions", mgr.Active())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
@@ -209,21 +139,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			httpSrv.Close()
 		}
 	})
-	var sessErr error
-	wg.Go(func() { sessErr = mgr.Shutdown(shutdownCtx) })
-	wg.Go(func() { // the pool shrinks to zero beside the sessions
-		stopPool()
-		select {
-		case <-poolDone:
-		case <-shutdownCtx.Done():
-		}
-	})
-	wg.Wait()
-	if sessErr != nil {
+	if err := stack.Shutdown(shutdownCtx); err != nil {
 		log.Warn("sessions still ending at the shutdown timeout", "sessions", mgr.Active())
 	}
+	wg.Wait()
 	log.Info("stopped")
 	return nil
+}
+
+// gauges are the metrics read from admission when scraped.
+func gauges(adm *admission.Service) metrics.Gauges {
+	return metrics.Gauges{
+		SessionsActive: func() int { return adm.Status().Active },
+		SessionsMax:    func() int { return adm.Status().Max },
+		PoolSize:       func() int { return adm.Status().Pool.Size },
+		PoolReady:      func() int { return adm.Status().Pool.Ready },
+		PoolStarting:   func() int { return adm.Status().Pool.Starting },
+		PoolMax:        func() int { return adm.Status().Pool.Max },
+		PoolReason:     func() string { return adm.Status().Pool.Reason },
+		Queued:         func() int { return adm.Status().Pool.Queued },
+	}
 }
 
 // openBackend opens the backend the flags ask for: the one switch that
@@ -260,45 +195,6 @@ func openBackend(ctx context.Context, cfg config, instance string, log *slog.Log
 	}
 }
 
-// drain lets live sessions run on for up to timeout after the first
-// signal, refusing new ones (readyz false) and warning each person; a
-// second signal cuts it short.
-func drain(mgr *session.Manager, timeout time.Duration, log *slog.Logger) {
-	deadline := time.Now().Add(timeout)
-	mgr.BeginDrain(deadline)
-	log.Info("draining", "sessions", mgr.Active(), "timeout", timeout)
-	again, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for mgr.Active() > 0 && time.Now().Before(deadline) {
-		select {
-		case <-again.Done():
-			log.Info("second signal: ending sessions now")
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// publicMetrics is the /metrics handler of the main listener: none when
-// metrics have their own (private) address.
-func publicMetrics(m *metrics.Metrics, own net.Listener) http.Handler {
-	if own != nil {
-		return nil
-	}
-	return m.Handler()
-}
-
-// warmPrompt is the output that shows a warm sandbox is ready: iex's first
-// prompt. Other programs (the process backend's) are ready once started.
-func warmPrompt(backend string) []byte {
-	if backend == "process" {
-		return nil
-	}
-	return []byte(sandbox.Prompt)
-}
-
 func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.logLevel)); err != nil {
@@ -312,25 +208,6 @@ func newLogger(cfg config, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("-log-format %q: want text or json", cfg.logFormat)
-}
-
-// page is the embedded browser page; before `make web` has built it, / says
-// how to build it.
-func page() fs.FS {
-	if static.Built() {
-		return static.FS()
-	}
-	return unbuiltPage{static.FS()}
-}
-
-// unbuiltPage serves unbuilt.html as the index.
-type unbuiltPage struct{ fs.FS }
-
-func (p unbuiltPage) Open(name string) (fs.File, error) {
-	if name == "index.html" {
-		name = "unbuilt.html"
-	}
-	return p.FS.Open(name)
 }
 
 // buildVersion is set by the build (make build) from git describe.

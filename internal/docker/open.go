@@ -156,6 +156,9 @@ func (b *Backend) Capacity() int64 { return b.capacity }
 // Ready reports whether the engine answers and the image is there.
 func (b *Backend) Ready(ctx context.Context) error { return b.Check(ctx) }
 
+// Prompt is iex's first prompt: every sandbox runs the policy's iex.
+func (b *Backend) Prompt() []byte { return []byte(sandbox.Prompt) }
+
 // Warnings are the notes of Open for the operator.
 func (b *Backend) Warnings() []string { return b.warnings }
 

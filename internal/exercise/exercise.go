@@ -40,9 +40,6 @@ const (
 // validName is the form of an exercise's name.
 var validName = regexp.MustCompile(`^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$`)
 
-// ValidName reports whether name has the form of an exercise's name.
-func ValidName(name string) bool { return validName.MatchString(name) }
-
 // Set is the exercises loaded at start. Lookups go through its table and
 // never touch the file system. It is safe for concurrent use.
 type Set struct {

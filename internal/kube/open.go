@@ -220,6 +220,9 @@ func (b *Backend) Footprint() int64 { return b.footprint() }
 // namespace.
 func (b *Backend) Capacity() int64 { return 0 }
 
+// Prompt is iex's first prompt: every sandbox runs the policy's iex.
+func (b *Backend) Prompt() []byte { return []byte(sandbox.Prompt) }
+
 // Warnings are the notes of Open for the operator.
 func (b *Backend) Warnings() []string { return b.warnings }
 

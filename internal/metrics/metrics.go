@@ -40,8 +40,9 @@ type Gauges struct {
 	Queued         func() int    // clients waiting in line for a sandbox
 }
 
-// New registers every collector, the Go runtime's and the process's too.
-func New(g Gauges) *Metrics {
+// New registers every collector, the Go runtime's and the process's too;
+// Watch adds the gauges.
+func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &Metrics{
@@ -84,6 +85,12 @@ func New(g Gauges) *Metrics {
 	}
 	reg.MustRegister(m.sessionsEnded, m.refused, m.timeToPrompt, m.sessionSeconds, m.bytes, m.dockerSeconds, m.dockerErrors,
 		m.kubeSeconds, m.kubeErrors)
+	return m
+}
+
+// Watch registers the gauges, read when scraped. Call it once.
+func (m *Metrics) Watch(g Gauges) {
+	reg := m.reg
 	gauge := func(name, help string, f func() int) {
 		if f != nil {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return float64(f()) }))
@@ -102,7 +109,6 @@ func New(g Gauges) *Metrics {
 	}
 	gauge("iexbox_pool_ready", "Warm sandboxes ready to hand over.", g.PoolReady)
 	gauge("iexbox_pool_starting", "Warm sandboxes booting.", g.PoolStarting)
-	return m
 }
 
 // reasonCollector reports the pool's current reason as a label.

@@ -10,7 +10,8 @@ import (
 )
 
 func TestMetricsExposition(t *testing.T) {
-	m := New(Gauges{
+	m := New()
+	m.Watch(Gauges{
 		SessionsActive: func() int { return 3 },
 		SessionsMax:    func() int { return 300 },
 		PoolSize:       func() int { return 4 },
@@ -48,7 +49,8 @@ func TestMetricsExposition(t *testing.T) {
 }
 
 func TestMetricsWithoutPool(t *testing.T) {
-	m := New(Gauges{SessionsActive: func() int { return 0 }, SessionsMax: func() int { return 1 }})
+	m := New()
+	m.Watch(Gauges{SessionsActive: func() int { return 0 }, SessionsMax: func() int { return 1 }})
 	rec := httptest.NewRecorder()
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if strings.Contains(rec.Body.String(), "iexbox_pool_") {

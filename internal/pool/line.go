@@ -51,14 +51,6 @@ func (l *line) add(pl *Place) {
 	l.n++
 }
 
-// waiting is how many places of addr wait.
-func (l *line) waiting(addr string) int {
-	if a := l.byAddr[addr]; a != nil {
-		return len(a.places)
-	}
-	return 0
-}
-
 // pop takes the next place to serve, or nil.
 func (l *line) pop() *Place {
 	if l.n == 0 {

@@ -48,8 +48,8 @@ type Config struct {
 	// the CPU all finish late, so more at once serves nobody sooner.
 	Parallel int
 	// QueueMax bounds the clients waiting in line, all addresses
-	// together; AddrQueueMax those of one address. 0: no bound.
-	QueueMax, AddrQueueMax int
+	// together; 0: no bound. (What one address may hold is admission's.)
+	QueueMax int
 }
 
 // Pool timings.
@@ -91,6 +91,11 @@ type Slots interface {
 	Reserve() (release func(), ok bool)
 }
 
+// unbounded is Slots without a cap.
+type unbounded struct{}
+
+func (unbounded) Reserve() (func(), bool) { return func() {}, true }
+
 // warmSandbox is a started sandbox waiting for a session, with the output
 // it printed while booting.
 type warmSandbox struct {
@@ -102,10 +107,14 @@ type warmSandbox struct {
 	stopWatch context.CancelFunc
 }
 
-// NewPool returns a Pool over rt. Run must be called to fill it.
+// New returns a Pool over rt whose members count against slots (nil: no
+// bound). Run must be called to fill it.
 func New(rt sandbox.Runtime, cfg Config, slots Slots, log *slog.Logger) *Pool {
 	if cfg.Parallel <= 0 {
 		cfg.Parallel = 1
+	}
+	if slots == nil {
+		slots = unbounded{}
 	}
 	p := &Pool{rt: rt, cfg: cfg, slots: slots, log: log.With("component", "pool"), wake: make(chan struct{}, 1), now: time.Now}
 	p.size = newSizing(cfg)
@@ -146,8 +155,7 @@ func (p *Pool) Join(addr string) (*Place, error) {
 	if p.closed {
 		return nil, ErrClosed
 	}
-	if (p.cfg.QueueMax > 0 && p.line.n >= p.cfg.QueueMax) ||
-		(p.cfg.AddrQueueMax > 0 && p.line.waiting(addr) >= p.cfg.AddrQueueMax) {
+	if p.cfg.QueueMax > 0 && p.line.n >= p.cfg.QueueMax {
 		return nil, ErrQueueFull
 	}
 	pl := &Place{p: p, addr: addr, joined: p.now(), changed: make(chan struct{}, 1)}

@@ -101,11 +101,6 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 }
 
-// unbounded is Slots without a cap.
-type unbounded struct{}
-
-func (unbounded) Reserve() (func(), bool) { return func() {}, true }
-
 // TestPoolHandsOverRefillsAndDropsTheDead covers the pool's life: it fills
 // to its size, hands over a member with its boot output byte for byte,
 // refills, replaces a member that dies while waiting, and leaves nothing

@@ -22,6 +22,7 @@ func (r *flakyRuntime) Footprint() int64            { return 0 }
 func (r *flakyRuntime) Capacity() int64             { return 0 }
 func (r *flakyRuntime) Ready(context.Context) error { return nil }
 func (r *flakyRuntime) Warnings() []string          { return nil }
+func (r *flakyRuntime) Prompt() []byte              { return nil }
 func (r *flakyRuntime) Close() error                { return nil }
 
 func TestStartWatch(t *testing.T) {

@@ -44,6 +44,9 @@ func (r *Runtime) Capacity() int64 { return 0 }
 // Ready is always nil.
 func (r *Runtime) Ready(context.Context) error { return nil }
 
+// Prompt is nil: the program may be anything, ready once started.
+func (r *Runtime) Prompt() []byte { return nil }
+
 // Warnings says that nothing is isolated.
 func (r *Runtime) Warnings() []string {
 	return []string{"the process backend isolates nothing: development only"}

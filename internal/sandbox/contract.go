@@ -48,6 +48,9 @@ type Backend interface {
 	Capacity() int64
 	// Ready reports why one more sandbox could not start now, or nil.
 	Ready(ctx context.Context) error
+	// Prompt is the output that tells its sandboxes' program is ready
+	// for input (iex's Prompt); nil means ready once started.
+	Prompt() []byte
 	// Warnings are notes for the operator (a fallback from gVisor, say),
 	// logged once and shown in /status.
 	Warnings() []string

@@ -6,8 +6,11 @@
 package sandbox
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 
 	units "github.com/docker/go-units"
@@ -165,4 +168,22 @@ func ParseSize(name, s string, least int64) (int64, error) {
 		return 0, fmt.Errorf("-%s %q: want a size of at least %s, such as 256m", name, s, units.BytesSize(float64(least)))
 	}
 	return n, nil
+}
+
+// HostMemory is the host's memory (MemTotal of /proc/meminfo), which
+// sizes the defaults of what all sandboxes together may use.
+func HostMemory() (int64, error) {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no MemTotal in /proc/meminfo")
 }

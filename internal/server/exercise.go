@@ -20,7 +20,7 @@ func (s *Server) serveExercise(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Content-Type", "application/json")
 	name := r.PathValue("name")
-	starter, ok := s.cfg.Exercises.Starter(name)
+	starter, ok := s.adm.Exercises().Starter(name)
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)
 		json.NewEncoder(w).Encode(map[string]string{"error": "not_found", "message": "no exercise is called " + name})

@@ -10,10 +10,21 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"iexbox/internal/admission"
 	"iexbox/internal/protocol"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
 )
+
+// doorRetry is the Retry-After, in seconds, of a refused upgrade: by then
+// every connection counted has said hello or been closed.
+const doorRetry = int(helloWait / time.Second)
+
+// tooMany answers an upgrade over a cap: HTTP 429 with Retry-After.
+func tooMany(w http.ResponseWriter, retry int, message string) {
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	http.Error(w, "iexbox: "+message, http.StatusTooManyRequests)
+}
 
 // retryAfter is the advice, in seconds, given with capacity and
 // unavailable refusals.
@@ -26,8 +37,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "iexbox: offer the WebSocket subprotocol "+protocol.Subprotocol, http.StatusBadRequest)
 		return
 	}
-	client := s.clients.key(r)
-	leave, ok := s.pending.enter(client)
+	client := s.proxies.clientKey(r)
+	leave, ok := s.adm.Addresses().Arrive(client)
 	if !ok {
 		s.cfg.Observer.Refused("pending")
 		s.cfg.Log.Debug("too many connections before hello", "client", client)
@@ -48,7 +59,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	leave()
 	if err != nil {
 		if errors.Is(err, session.ErrProtocol) {
-			s.refuse(c, log, protocol.CodeProtocol, protocolMessage(err), 0, "err", err)
+			s.refuse(c, log, protocol.CodeProtocol, session.ProtocolMessage(err), 0, "err", err)
 		}
 		return
 	}
@@ -62,12 +73,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if hello.Exercise != "" && (s.cfg.Opener.Exercises == nil || !s.cfg.Opener.Exercises.Has(hello.Exercise)) {
+	if ex := s.adm.Exercises(); hello.Exercise != "" && (ex == nil || !ex.Has(hello.Exercise)) {
 		s.refuse(c, log, protocol.CodeNotFound, "no exercise is called "+strconv.Quote(hello.Exercise), 0)
 		return
 	}
 
-	limits := s.cfg.ClientLimits
+	var override admission.Override
 	if len(s.cfg.TokenSecret) > 0 {
 		claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now(), s.cfg.TokenMaxLifetime)
 		if err == nil && !claims.admits(client) {
@@ -77,21 +88,16 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			s.refuse(c, log, protocol.CodeForbidden, err.Error(), 0, "remote", r.RemoteAddr)
 			return
 		}
-		if claims.ClientSessions > 0 {
-			limits.Sessions = claims.ClientSessions
-		}
-		if claims.ClientRate > 0 {
-			limits.PerMin = claims.ClientRate
-		}
+		override = admission.Override{Sessions: claims.ClientSessions, PerMin: claims.ClientRate}
 	}
-	releaseClient, wait, ok := s.clients.admit(client, limits, s.cfg.Manager.Max(), time.Now())
+	releaseClient, wait, ok := s.adm.Addresses().Admit(client, override, time.Now())
 	if !ok {
 		s.refuse(c, log, protocol.CodeRateLimited, "too many sessions from your address", wait, "client", client)
 		return
 	}
 	defer releaseClient()
 
-	place, err := s.cfg.Opener.Join(client)
+	place, err := s.adm.Join(client)
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
@@ -118,7 +124,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer adm.Done()
 	ctx := adm.Context()
 
-	live, opened, err := adm.Open(session.Request{Cols: cols, Rows: rows, Resumable: hello.Resumable,
+	live, opened, err := adm.Open(admission.Request{Cols: cols, Rows: rows, Resumable: hello.Resumable,
 		Exercise: hello.Exercise})
 	if err != nil {
 		s.refuseStart(c, log, err)
@@ -130,7 +136,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		"resumable", hello.Resumable, "exercise", hello.Exercise)
 	end := live.Run(sc, s.greeter(c, live))
 	lasted := time.Since(started)
-	s.cfg.Observer.SessionEnded(string(end.Reason), lasted)
+	s.cfg.Observer.SessionEnded(endingOf(end.Reason).label(), lasted)
 	level := slog.LevelInfo
 	if end.Reason == session.ReasonError {
 		level = slog.LevelWarn
@@ -145,8 +151,8 @@ func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
 		return c.sendReady(protocol.Ready{
 			Session:      live.ID(),
 			Instance:     s.cfg.Instance,
-			IdleTimeout:  int(s.cfg.Opener.Limits.Idle / time.Second),
-			MaxLifetime:  int(s.cfg.Opener.Limits.Lifetime / time.Second),
+			IdleTimeout:  int(s.adm.Limits().Idle / time.Second),
+			MaxLifetime:  int(s.adm.Limits().Lifetime / time.Second),
 			LifetimeLeft: secondsLeft(live.LifetimeLeft()),
 			Runtime:      s.cfg.Runtime,
 			Resume:       resume,

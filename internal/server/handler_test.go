@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+
+	"iexbox/internal/pool"
+	"iexbox/internal/process"
 )
 
 func get(t *testing.T, url string) (*http.Response, []byte) {
@@ -56,7 +59,10 @@ func TestStatus(t *testing.T) {
 		return s
 	}
 
-	want := Status{Version: "test-version", Instance: "test-inst", Runtime: "process", Sessions: SessionsStatus{Active: 0, Max: 3}, Warnings: []string{}}
+	// The test server is wired as the program is: a pool (of size 0
+	// here) and the backend's warnings.
+	want := Status{Version: "test-version", Instance: "test-inst", Runtime: "process", Sessions: SessionsStatus{Active: 0, Max: 3},
+		Pool: &pool.Status{Reason: "disabled: -pool 0, sandboxes boot on demand"}, Warnings: process.New(nil, nil).Warnings()}
 	if got := status(); !reflect.DeepEqual(got, want) {
 		t.Errorf("/status = %+v, want %+v", got, want)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"iexbox/internal/admission"
 	"iexbox/internal/pool"
 	"iexbox/internal/process"
 	"iexbox/internal/protocol"
@@ -25,11 +26,11 @@ import (
 // patience bounds every wait on the server; generous for loaded CI hosts.
 const patience = 10 * time.Second
 
-// testServer is the handler under httptest with the process runtime.
+// testServer is the handler under httptest with the process backend.
 type testServer struct {
 	url  string // http://127.0.0.1:port
 	ws   string // ws://127.0.0.1:port/ws
-	mgr  *session.Manager
+	mgr  *admission.Manager
 	pool *pool.Pool
 }
 
@@ -38,19 +39,31 @@ type serverOpts struct {
 	max     int
 	limits  session.Limits
 	origins string
-	// resumeGrace and maxViewers are Config's ResumeGrace and MaxViewers.
+	// resumeGrace and maxViewers are admission's Grace and MaxViewers.
 	resumeGrace time.Duration
 	maxViewers  int
 	page        fs.FS
-	// queueTimeout and clients are Config's QueueTimeout and ClientLimits.
+	// queueTimeout is Config's QueueTimeout; addresses are admission's
+	// AddressLimits.
 	queueTimeout time.Duration
-	clients      ClientLimits
-	// runtime replaces the process runtime running argv.
-	runtime sandbox.Runtime
+	addresses    admission.AddressLimits
+	// backend replaces the process backend running argv.
+	backend sandbox.Backend
 }
 
-// newTestServer serves a Server for o. Cleanup shuts the sessions down,
-// waits for them and closes the listener.
+// bareServer is a Server for cfg over the process backend running cat,
+// for tests of the HTTP side.
+func bareServer(t *testing.T, cfg Config) *Server {
+	t.Helper()
+	stack := NewStack(process.New([]string{"cat"}, nil), StackConfig{Server: cfg, Admission: admission.Config{MaxSessions: 1}},
+		slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { stack.Shutdown(context.Background()) })
+	return stack.Server
+}
+
+// newTestServer serves a Stack for o, built as the program builds it.
+// Cleanup shuts the sessions down, waits for them and closes the
+// listener.
 func newTestServer(t *testing.T, o serverOpts) *testServer {
 	t.Helper()
 	if o.argv == nil {
@@ -63,50 +76,38 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mgr := session.NewManager(o.max)
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	var rt sandbox.Runtime = process.New(o.argv, nil)
-	if o.runtime != nil {
-		rt = o.runtime
+	var b sandbox.Backend = process.New(o.argv, nil)
+	if o.backend != nil {
+		b = o.backend
 	}
-	warmPool := pool.New(rt, pool.Config{}, mgr, log)
-	poolCtx, stopPool := context.WithCancel(context.Background())
-	poolDone := make(chan struct{})
-	go func() {
-		defer close(poolDone)
-		warmPool.Run(poolCtx)
-	}()
-	opener := &session.Opener{
-		Manager:    mgr,
-		Pool:       warmPool,
-		Limits:     o.limits,
-		Grace:      o.resumeGrace,
-		MaxViewers: o.maxViewers,
-		Log:        log,
-	}
-	srv := httptest.NewServer(New(Config{
-		Opener:       opener,
-		Runtime:      "process",
-		Manager:      mgr,
-		Instance:     "test-inst",
-		Origins:      origins,
-		QueueTimeout: o.queueTimeout,
-		ClientLimits: o.clients,
-		Version:      "test-version",
-		Page:         o.page,
-		Log:          log,
-	}))
+	stack := NewStack(b, StackConfig{
+		Server: Config{
+			Instance:     "test-inst",
+			Origins:      origins,
+			QueueTimeout: o.queueTimeout,
+			Version:      "test-version",
+			Page:         o.page,
+		},
+		Admission: admission.Config{
+			MaxSessions: o.max,
+			Addresses:   o.addresses,
+			Limits:      o.limits,
+			Grace:       o.resumeGrace,
+			MaxViewers:  o.maxViewers,
+		},
+	}, log)
+	srv := httptest.NewServer(stack.Server)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), patience)
 		defer cancel()
-		if err := mgr.Shutdown(ctx); err != nil {
+		if err := stack.Shutdown(ctx); err != nil {
 			t.Errorf("sessions still live at the end of the test: %v", err)
 		}
-		stopPool()
-		<-poolDone
 		srv.Close()
 	})
-	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", mgr: mgr, pool: warmPool}
+	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws",
+		mgr: stack.Admission.Manager(), pool: stack.Pool}
 }
 
 // dial opens /ws offering protos and sending hdr.

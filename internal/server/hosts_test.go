@@ -56,7 +56,7 @@ func TestHostsAllowed(t *testing.T) {
 // routing, except the health checks.
 func TestHostChecked(t *testing.T) {
 	hosts, _ := ParseHosts("", "127.0.0.1:0", nil)
-	s := New(Config{Hosts: hosts, Log: slog.New(slog.DiscardHandler)})
+	s := bareServer(t, Config{Hosts: hosts, Log: slog.New(slog.DiscardHandler)})
 	for _, tt := range []struct {
 		path, host string
 		want       int
@@ -79,36 +79,13 @@ func TestHostChecked(t *testing.T) {
 	}
 }
 
-func TestGauge(t *testing.T) {
-	g := newGauge(2, 3)
-	a1, ok1 := g.enter("a")
-	_, ok2 := g.enter("a")
-	_, ok3 := g.enter("a")
-	if !ok1 || !ok2 || ok3 {
-		t.Fatalf("per key: %v %v %v, want two in and the third out", ok1, ok2, ok3)
-	}
-	_, okb := g.enter("b")
-	_, okc := g.enter("c")
-	if !okb || okc || !g.full() {
-		t.Fatalf("total: b %v, c %v, full %v; want b in, c out at the total of 3", okb, okc, g.full())
-	}
-	a1()
-	a1() // idempotent
-	if _, ok := g.enter("c"); !ok {
-		t.Fatal("a release made no room")
-	}
-	if _, ok := g.enter("d"); ok {
-		t.Fatal("a double release made room twice")
-	}
-}
-
 // /metrics is refused through a trusted proxy, however the path is spelt;
 // Go's router serves it only under the decoded path /metrics and redirects
 // unclean spellings to it, which is what the deploy examples block.
 func TestMetricsPrivate(t *testing.T) {
 	proxies, _ := ParseTrustedProxies("127.0.0.2")
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("iexbox_up 1\n")) })
-	s := New(Config{TrustedProxies: proxies, Metrics: metrics, Log: slog.New(slog.DiscardHandler)})
+	s := bareServer(t, Config{TrustedProxies: proxies, Metrics: metrics, Log: slog.New(slog.DiscardHandler)})
 	for _, tt := range []struct {
 		remote, target string
 		want           int

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"iexbox/internal/admission"
 	"iexbox/internal/pool"
 	"iexbox/internal/protocol"
 	"iexbox/internal/session"
@@ -94,7 +95,7 @@ func (r *lineReader) finish() {
 // reader); finish must then be called after the connection is closed.
 // The size is the latest the client reported. On failure the client has
 // been told and the place left.
-func (s *Server) waitInLine(c *wsClient, pl *pool.Place, cols, rows int, log *slog.Logger) (_ *session.Admission, _ session.Client, finish func(), _ int, _ int, err error) {
+func (s *Server) waitInLine(c *wsClient, pl *admission.Place, cols, rows int, log *slog.Logger) (_ *admission.Admission, _ session.Client, finish func(), _ int, _ int, err error) {
 	if st := pl.Status(); st.Granted {
 		adm, err := s.take(c, pl, log)
 		return adm, c, func() {}, cols, rows, err
@@ -134,7 +135,7 @@ func (s *Server) waitInLine(c *wsClient, pl *pool.Place, cols, rows int, log *sl
 			if got.err != nil {
 				pl.Leave()
 				if errors.Is(got.err, session.ErrProtocol) {
-					s.refuse(c, log, protocol.CodeProtocol, protocolMessage(got.err), 0)
+					s.refuse(c, log, protocol.CodeProtocol, session.ProtocolMessage(got.err), 0)
 				}
 				return nil, nil, nil, 0, 0, errLeftLine
 			}
@@ -195,7 +196,7 @@ func (s *Server) waitInLine(c *wsClient, pl *pool.Place, cols, rows int, log *sl
 			pl.Leave()
 			s.refuse(c, log, protocol.CodeCapacity, "no sandbox came free in time", retryAfter, "waited", s.cfg.QueueTimeout)
 			return nil, nil, nil, 0, 0, errLeftLine
-		case <-s.cfg.Manager.Closing():
+		case <-s.adm.Manager().Closing():
 			pl.Leave()
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
 			return nil, nil, nil, 0, 0, errLeftLine
@@ -236,8 +237,8 @@ func (p *position) next(st pool.PlaceStatus, now time.Time, force bool) (pool.Pl
 func (p *position) atFront() bool { return p.last == 0 }
 
 // take admits the client whose place was granted a sandbox.
-func (s *Server) take(c *wsClient, pl *pool.Place, log *slog.Logger) (*session.Admission, error) {
-	adm, err := s.cfg.Opener.Take(pl)
+func (s *Server) take(c *wsClient, pl *admission.Place, log *slog.Logger) (*admission.Admission, error) {
+	adm, err := s.adm.Take(pl)
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)

@@ -17,20 +17,16 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"iexbox/internal/admission"
 	"iexbox/internal/pool"
 	"iexbox/internal/protocol"
-	"iexbox/internal/session"
 )
 
-// Config is what a Server needs.
+// Config is what a Server needs beside its admission service.
 type Config struct {
-	// Opener opens sessions; its Manager is Manager.
-	Opener *session.Opener
 	// Runtime is the isolation runtime sandboxes run under, as clients
 	// and /status are told.
 	Runtime  string
-	Manager  *session.Manager
-	Pool     interface{ Status() pool.Status } // nil without a pool
 	Instance string
 	Origins  Origins
 	Page     fs.FS // the browser page; nil serves none
@@ -40,8 +36,6 @@ type Config struct {
 
 	// TokenSecret, when set, makes an access token in the hello mandatory.
 	TokenSecret []byte
-	// ClientLimits bound the sessions of one client address.
-	ClientLimits ClientLimits
 	// QueueTimeout is how long a client may wait in line for a sandbox
 	// before it is told capacity; pongs do not extend it.
 	QueueTimeout time.Duration
@@ -54,22 +48,12 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Metrics, when set, is served at /metrics.
 	Metrics http.Handler
-	// MaxViewersTotal bounds the viewers of all sessions together; 0 is
-	// no bound.
-	MaxViewersTotal int
 	// Hosts are the host names the server answers to (see Hosts); nil
 	// means loopback names, IP literals and the hosts of Origins.
 	Hosts Hosts
 	// TokenMaxLifetime refuses tokens whose expiry lies further ahead; 0
 	// is no bound.
 	TokenMaxLifetime time.Duration
-	// Exercises serves /exercises/<name>; nil serves none.
-	Exercises Starters
-}
-
-// Starters finds the starter code of an exercise by name.
-type Starters interface {
-	Starter(name string) (starter string, ok bool)
 }
 
 // DefaultQueueTimeout is the longest wait in line when Config sets none.
@@ -94,16 +78,15 @@ func (noObserver) TerminalBytes(int, int)             {}
 // Server handles HTTP requests. It is safe for concurrent use.
 type Server struct {
 	cfg      Config
-	clients  clients
-	pending  *gauge // connections that have not said hello yet
-	viewers  *gauge // viewers of every shared session
+	adm      *admission.Service
+	proxies  proxies
 	upgrader websocket.Upgrader
 	mux      *http.ServeMux
 	csp      string // the Content-Security-Policy of every response
 }
 
-// New returns a Server for cfg.
-func New(cfg Config) *Server {
+// New returns a Server for cfg whose sessions adm admits.
+func New(cfg Config, adm *admission.Service) *Server {
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
@@ -114,10 +97,8 @@ func New(cfg Config) *Server {
 		cfg.Hosts, _ = ParseHosts("", "", cfg.Origins)
 	}
 	s := &Server{
-		cfg: cfg, mux: http.NewServeMux(), clients: clients{trusted: cfg.TrustedProxies},
-		pending: newGauge(pendingPerClient, pendingTotal),
-		viewers: newGauge(viewersPerClient, cfg.MaxViewersTotal),
-		csp:     contentSecurityPolicy(cfg.Origins),
+		cfg: cfg, adm: adm, mux: http.NewServeMux(), proxies: cfg.TrustedProxies,
+		csp: contentSecurityPolicy(cfg.Origins),
 	}
 	s.upgrader = websocket.Upgrader{
 		Subprotocols:     []string{protocol.Subprotocol},
@@ -139,7 +120,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
-	if cfg.Exercises != nil {
+	if adm.Exercises() != nil {
 		s.mux.HandleFunc("GET /exercises/{name...}", s.serveExercise)
 	}
 	if cfg.Metrics != nil {
@@ -191,7 +172,7 @@ func contentSecurityPolicy(origins Origins) string {
 // behind it is for the operator's own scrapers on the inside.
 func (s *Server) privateOnly(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.clients.viaProxy(r) {
+		if s.proxies.viaProxy(r) {
 			s.cfg.Observer.Refused("private")
 			http.NotFound(w, r)
 			return
@@ -222,7 +203,7 @@ func (s *Server) serveReady(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) ready(ctx context.Context) error {
-	if err := s.cfg.Manager.CanAdmit(); err != nil {
+	if err := s.adm.Manager().CanAdmit(); err != nil {
 		return err
 	}
 	if s.cfg.Ready == nil {
@@ -256,12 +237,10 @@ func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
 		Version:  s.cfg.Version,
 		Instance: s.cfg.Instance,
 		Runtime:  s.cfg.Runtime,
-		Sessions: SessionsStatus{Active: s.cfg.Manager.Active(), Max: s.cfg.Manager.Max()},
 		Warnings: append([]string{}, s.cfg.Warnings...),
 	}
-	if s.cfg.Pool != nil {
-		ps := s.cfg.Pool.Status()
-		st.Pool = &ps
-	}
+	now := s.adm.Status()
+	st.Sessions = SessionsStatus{Active: now.Active, Max: now.Max}
+	st.Pool = &now.Pool
 	json.NewEncoder(w).Encode(st)
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"iexbox/internal/admission"
 	"iexbox/internal/protocol"
 	"iexbox/internal/session"
 )
@@ -13,7 +14,7 @@ import (
 // session its resume token names. The token is spent either way. A resume
 // needs no access token and no admission: the session already has both.
 func (s *Server) serveResume(c *wsClient, hello protocol.ClientMessage, log *slog.Logger) {
-	live, ok := s.cfg.Manager.Directory().Resume(hello.Resume)
+	live, ok := s.adm.Resume(hello.Resume)
 	if !ok {
 		s.refuse(c, log, protocol.CodeResumeFailed, "this session cannot be resumed: it has ended, or the token was used or is unknown", 0)
 		return
@@ -30,21 +31,21 @@ func (s *Server) serveResume(c *wsClient, hello protocol.ClientMessage, log *slo
 
 // serveViewer lets a connection watch the shared session its watch token
 // names. Viewers need no access token (the watch token is the capability)
-// and do not count against the session cap; MaxViewers bounds them per
-// session, viewersPerClient per client address and MaxViewersTotal in all.
+// and do not count against the session cap; admission bounds them per
+// session, per client address and in all.
 func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, client string, log *slog.Logger) {
-	live, ok := s.cfg.Manager.Directory().Watch(hello.Watch)
+	live, ok := s.adm.Watched(hello.Watch)
 	if !ok {
 		s.refuse(c, log, protocol.CodeNotFound, "no shared session has this link: it may have ended", 0)
 		return
 	}
-	leave, ok := s.viewers.enter(client)
-	if !ok {
-		if s.viewers.full() {
-			s.refuse(c, log, protocol.CodeCapacity, "this server has as many viewers as it may", retryAfter)
-		} else {
-			s.refuse(c, log, protocol.CodeRateLimited, "too many viewers from your address", busyRetry, "client", client)
-		}
+	leave, err := s.adm.Addresses().Watch(client)
+	switch {
+	case errors.Is(err, admission.ErrCapacity):
+		s.refuse(c, log, protocol.CodeCapacity, "this server has as many viewers as it may", retryAfter)
+		return
+	case err != nil:
+		s.refuse(c, log, protocol.CodeRateLimited, "too many viewers from your address", admission.BusyRetry, "client", client)
 		return
 	}
 	defer leave()
@@ -52,12 +53,12 @@ func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, client s
 	c.viewer = true
 	defer c.keepAlive()()
 	started := time.Now()
-	err := live.Watch(c, func(cols, rows int) error {
+	err = live.Watch(c, func(cols, rows int) error {
 		return c.sendReady(protocol.Ready{
 			Session:      live.ID(),
 			Instance:     s.cfg.Instance,
-			IdleTimeout:  int(s.cfg.Opener.Limits.Idle / time.Second),
-			MaxLifetime:  int(s.cfg.Opener.Limits.Lifetime / time.Second),
+			IdleTimeout:  int(s.adm.Limits().Idle / time.Second),
+			MaxLifetime:  int(s.adm.Limits().Lifetime / time.Second),
 			LifetimeLeft: secondsLeft(live.LifetimeLeft()),
 			Runtime:      s.cfg.Runtime,
 			Mode:         protocol.ModeViewer,

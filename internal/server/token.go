@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"iexbox/internal/admission"
 )
 
 // Access tokens let an embedding site allow its own visitors only. The
@@ -38,7 +40,7 @@ func (c Claims) admits(clientKey string) bool {
 	if c.Addr == "" {
 		return true
 	}
-	return clientKeyOf(c.Addr) == clientKey
+	return admission.KeyOfText(c.Addr) == clientKey
 }
 
 // errBadToken is every token failure: the client learns no more than that.
@@ -77,7 +79,7 @@ func verifyToken(secret []byte, token string, now time.Time, maxLifetime time.Du
 	if maxLifetime > 0 && c.Expires > now.Add(maxLifetime).Unix() {
 		return Claims{}, errBadToken
 	}
-	if c.Addr != "" && clientKeyOf(c.Addr) == "" {
+	if c.Addr != "" && admission.KeyOfText(c.Addr) == "" {
 		return Claims{}, errBadToken
 	}
 	return c, nil

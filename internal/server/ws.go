@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -100,10 +99,10 @@ func (c *wsClient) keepAlive() (stop func()) {
 	}
 }
 
-// protocolError wraps a decoding failure so the session ends with
-// ReasonProtocol and the client is told why.
+// protocolError marks a decoding failure as a protocol violation, so the
+// session ends with ReasonProtocol and the client is told why.
 func protocolError(err error) error {
-	return fmt.Errorf("%w: %w", session.ErrProtocol, err)
+	return &session.ProtocolError{Message: err.Error()}
 }
 
 // hello reads the first frame, which must be a hello, within helloWait.
@@ -181,7 +180,7 @@ func (c *wsClient) SendOutput(p []byte) error {
 
 // SendWarning announces that a limit is near.
 func (c *wsClient) SendWarning(reason session.Reason, secondsLeft int) error {
-	return c.sendJSON(protocol.Warning{Type: protocol.TypeWarning, Reason: string(reason), SecondsLeft: secondsLeft})
+	return c.sendJSON(protocol.Warning{Type: protocol.TypeWarning, Reason: endingOf(reason).reason, SecondsLeft: secondsLeft})
 }
 
 // SendEvent sends a shared, viewers or size event.
@@ -242,45 +241,59 @@ func (c *wsClient) sendJSON(v any) error {
 }
 
 // ending is what a client is told of how its session ended: an exit
-// event with the reason and a close code, or, where errorCode is set, an
-// error event with that code (and the code's close code).
+// event with the wire reason and a close code, or, where errorCode is
+// set, an error event with that code (and the code's close code).
 type ending struct {
+	reason    string // protocol.Reason*, the wire string of an exit or warning
 	close     int
 	errorCode string
 	message   string // of the error event
 }
 
-// endings is the one table from a session's end reason to its event and
-// close code (docs/protocol.md, "Close codes"). A reason missing here is
-// told as exit error, close 1011.
+// label is the end's word in metrics: the wire reason or the error code.
+func (e ending) label() string {
+	if e.errorCode != "" {
+		return e.errorCode
+	}
+	return e.reason
+}
+
+// endings is the one table from a session's end reason to its wire
+// reason, event and close code (docs/protocol.md, "Close codes"). A
+// reason missing here is told as exit error, close 1011.
 var endings = map[session.Reason]ending{
-	session.ReasonExited:      {close: protocol.CloseExited},
-	session.ReasonIdleTimeout: {close: protocol.CloseIdleTimeout},
-	session.ReasonMaxLifetime: {close: protocol.CloseMaxLifetime},
-	session.ReasonOOM:         {close: protocol.CloseOOM},
-	session.ReasonShutdown:    {close: protocol.CloseShutdown},
-	session.ReasonError:       {close: protocol.CloseError},
-	session.ReasonClosed:      {close: protocol.CloseEnded},
-	session.ReasonUnshared:    {close: protocol.CloseEnded},
+	session.ReasonExited:      {reason: protocol.ReasonExited, close: protocol.CloseExited},
+	session.ReasonIdleTimeout: {reason: protocol.ReasonIdleTimeout, close: protocol.CloseIdleTimeout},
+	session.ReasonMaxLifetime: {reason: protocol.ReasonMaxLifetime, close: protocol.CloseMaxLifetime},
+	session.ReasonOOM:         {reason: protocol.ReasonOOM, close: protocol.CloseOOM},
+	session.ReasonShutdown:    {reason: protocol.ReasonShutdown, close: protocol.CloseShutdown},
+	session.ReasonError:       {reason: protocol.ReasonError, close: protocol.CloseError},
+	session.ReasonClosed:      {reason: protocol.ReasonClosed, close: protocol.CloseEnded},
+	session.ReasonUnshared:    {reason: protocol.ReasonUnshared, close: protocol.CloseEnded},
 	session.ReasonProtocol:    {errorCode: protocol.CodeProtocol},
 	session.ReasonLagging:     {errorCode: protocol.CodeLagging, message: "this viewer fell too far behind; reconnect to catch up"},
 }
 
+// endingOf is r's row of endings.
+func endingOf(r session.Reason) ending {
+	if how, ok := endings[r]; ok {
+		return how
+	}
+	return endings[session.ReasonError]
+}
+
 // End sends the end's event, then the close frame with its close code.
 func (c *wsClient) End(e session.End) error {
-	how, ok := endings[e.Reason]
-	if !ok {
-		how = endings[session.ReasonError]
-	}
+	how := endingOf(e.Reason)
 	if how.errorCode != "" {
 		msg := how.message
 		if e.Reason == session.ReasonProtocol {
-			msg = protocolMessage(e.Err)
+			msg = session.ProtocolMessage(e.Err)
 		}
 		return c.refuse(how.errorCode, msg, 0)
 	}
-	err := c.sendJSON(protocol.Exit{Type: protocol.TypeExit, Reason: string(e.Reason), Code: e.Code})
-	return errors.Join(err, c.closeFrame(how.close, string(e.Reason)))
+	err := c.sendJSON(protocol.Exit{Type: protocol.TypeExit, Reason: how.reason, Code: e.Code})
+	return errors.Join(err, c.closeFrame(how.close, how.reason))
 }
 
 // refuse sends an error event and closes with the code's close code.
@@ -301,13 +314,3 @@ func (c *wsClient) ping() error {
 
 // Close drops the connection.
 func (c *wsClient) Close() error { return c.conn.Close() }
-
-// protocolMessage is what the client is told about its violation: the
-// decoder's own words, without the sentinel's prefix.
-func protocolMessage(err error) string {
-	if err == nil {
-		return session.ErrProtocol.Error()
-	}
-	msg, _ := strings.CutPrefix(err.Error(), session.ErrProtocol.Error()+": ")
-	return msg
-}

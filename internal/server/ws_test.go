@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 
+	"iexbox/internal/process"
 	"iexbox/internal/protocol"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
@@ -319,18 +320,17 @@ func TestSandboxStartFails(t *testing.T) {
 	ts.waitActive(t, 0)
 }
 
-// fullRuntime is a backend with no room, as a full cluster answers.
-type fullRuntime struct{}
+// fullBackend is a backend with no room, as a full cluster answers.
+type fullBackend struct{ sandbox.Backend }
 
-func (fullRuntime) Start(context.Context, sandbox.Spec) (sandbox.Sandbox, error) {
+func (fullBackend) Start(context.Context, sandbox.Spec) (sandbox.Sandbox, error) {
 	return nil, fmt.Errorf("start pod: %w: no node can take the pod", sandbox.ErrNoRoom)
 }
-func (fullRuntime) Name() string { return "full" }
 
 // TestSandboxStartNoRoom: a backend that has no room refuses with
 // capacity, not unavailable.
 func TestSandboxStartNoRoom(t *testing.T) {
-	ts := newTestServer(t, serverOpts{runtime: fullRuntime{}})
+	ts := newTestServer(t, serverOpts{backend: fullBackend{process.New([]string{"cat"}, nil)}})
 	p := ts.connect(t)
 	p.hello(80, 24)
 	if e := p.expectError(protocol.CodeCapacity, protocol.CloseCapacity); e.RetryAfter <= 0 {
@@ -348,5 +348,18 @@ func TestMethodNotAllowed(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /ws: %d, want 405", resp.StatusCode)
+	}
+}
+
+// TestEndingsCoverEveryReason: every end a session may report has its
+// row, with a wire reason or an error code, so none falls to exit error.
+func TestEndingsCoverEveryReason(t *testing.T) {
+	for _, r := range []session.Reason{session.ReasonExited, session.ReasonIdleTimeout, session.ReasonMaxLifetime,
+		session.ReasonOOM, session.ReasonShutdown, session.ReasonError, session.ReasonClosed, session.ReasonProtocol,
+		session.ReasonLagging, session.ReasonUnshared} {
+		how, ok := endings[r]
+		if !ok || (how.reason == "") == (how.errorCode == "") {
+			t.Errorf("reason %q: ending %+v, want one row with either a wire reason or an error code", r, how)
+		}
 	}
 }

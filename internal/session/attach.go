@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -176,7 +175,7 @@ func (s *Session) receive(a *attachment) {
 			return
 		case Check:
 			if s.opts.Checker == nil {
-				s.cancel(endCause{End{Reason: ReasonProtocol, Err: fmt.Errorf("%w: this session has no exercise to check", ErrProtocol)}})
+				s.cancel(endCause{End{Reason: ReasonProtocol, Err: &ProtocolError{Message: "this session has no exercise to check"}}})
 				return
 			}
 			s.clk.touch()

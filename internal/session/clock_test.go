@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -118,4 +119,11 @@ func TestClockLifetimeLeft(t *testing.T) {
 			t.Errorf("lifetime left without a limit = %v, want 0", got)
 		}
 	})
+}
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	return ctx, cancel
 }

@@ -302,7 +302,7 @@ func startRun(t *testing.T, ctx context.Context, sb *fakeSandbox, c *fakeClient,
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	go func() {
 		defer close(r.done)
-		r.end = Run(ctx, sb, c, l, log)
+		r.end = New(ctx, sb, l, Options{}, log).Run(c, nil)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -14,8 +14,29 @@ import (
 )
 
 // ErrProtocol marks a Client.Receive error caused by the client breaking the
-// protocol, as opposed to the client going away.
+// protocol, as opposed to the client going away: every ProtocolError is
+// one.
 var ErrProtocol = errors.New("protocol violation")
+
+// ProtocolError is a client's breach of the protocol. The session ends
+// with ReasonProtocol and the client is told Message.
+type ProtocolError struct {
+	Message string // fit to show the client
+}
+
+func (e *ProtocolError) Error() string { return "protocol violation: " + e.Message }
+
+// Is makes a ProtocolError an ErrProtocol.
+func (e *ProtocolError) Is(target error) bool { return target == ErrProtocol }
+
+// ProtocolMessage is what the client is told of err, a protocol
+// violation: its ProtocolError's message, or a generic one.
+func ProtocolMessage(err error) string {
+	if pe, ok := errors.AsType[*ProtocolError](err); ok {
+		return pe.Message
+	}
+	return ErrProtocol.Error()
+}
 
 // Timing of the end of a session.
 const (
@@ -127,15 +148,6 @@ func New(ctx context.Context, sb sandbox.Sandbox, limits Limits, opts Options, l
 		s.throttle = rate.NewLimiter(rate.Limit(limits.InputRate), max(limits.InputBurst, maxInputFrame))
 	}
 	return s
-}
-
-// Run joins client and sandbox until the session ends, reports the end to the
-// client, destroys the sandbox and returns the End. It waits for every
-// goroutine it starts. When ctx is cancelled with cause ErrShuttingDown the
-// session ends with ReasonShutdown; any other cancellation ends it with
-// ReasonError.
-func Run(ctx context.Context, sb sandbox.Sandbox, c Client, limits Limits, log *slog.Logger) End {
-	return New(ctx, sb, limits, Options{}, log).Run(c, nil)
 }
 
 // ID is the session's id.

@@ -300,17 +300,12 @@ func TestRunProtocolError(t *testing.T) {
 
 func TestRunShutdown(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := NewManager(1)
-		ctx, done, err := m.Admit()
-		if err != nil {
-			t.Fatal(err)
-		}
+		ctx, cancel := context.WithCancelCause(t.Context())
 		sb, c := newFakeSandbox(), newFakeClient()
 		r := startRun(t, ctx, sb, c, Limits{Idle: time.Hour})
 		synctest.Wait()
 
-		shut := make(chan error, 1)
-		go func() { shut <- m.Shutdown(context.Background()) }()
+		cancel(ErrShuttingDown) // as the admission's Shutdown does
 		end := r.result()
 		if end.Reason != ReasonShutdown || end.Code != nil {
 			t.Errorf("end = %v, want shutdown", end)
@@ -319,17 +314,6 @@ func TestRunShutdown(t *testing.T) {
 			t.Errorf("client told %+v, want shutdown", ends)
 		}
 		checkTornDown(t, sb, c)
-
-		synctest.Wait()
-		select {
-		case err := <-shut:
-			t.Fatalf("Shutdown returned %v before the session was done", err)
-		default:
-		}
-		done()
-		if err := <-shut; err != nil {
-			t.Errorf("Shutdown = %v", err)
-		}
 	})
 }
 

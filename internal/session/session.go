@@ -33,17 +33,15 @@
 package session
 
 import (
-	"context"
 	"errors"
 
 	"iexbox/internal/sandbox"
 )
 
-// Sentinel errors returned by the Manager.
-var (
-	ErrCapacity     = errors.New("all sandboxes are busy")
-	ErrShuttingDown = errors.New("server is shutting down")
-)
+// ErrShuttingDown is the cause with which a session's context is
+// cancelled when the server shuts down: the session then ends with
+// ReasonShutdown.
+var ErrShuttingDown = errors.New("server is shutting down")
 
 // MessageKind tells what a client message carries.
 type MessageKind int
@@ -122,16 +120,4 @@ type Event struct {
 	// Checked: the client's id of the check and its outcome.
 	CheckID string
 	Check   *sandbox.CheckResult
-}
-
-// Exercises are the exercises sessions may be opened with.
-type Exercises interface {
-	// Has reports whether name is an exercise.
-	Has(name string) bool
-	// Prepare readies a fresh sandbox, at its first prompt, for the
-	// exercise name: its setup is evaluated in the terminal program with
-	// the output hidden. It returns the sandbox the session reads (whose
-	// pending output ends with a prompt) and the session's Checker, which
-	// the caller must Close. On error the caller still owns sb.
-	Prepare(ctx context.Context, name string, sb sandbox.Sandbox) (sandbox.Sandbox, sandbox.Checker, error)
 }

@@ -1,11 +1,20 @@
-package session
+package admission
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
 	"iexbox/internal/pool"
+	"iexbox/internal/sandbox"
+	"iexbox/internal/session"
+)
+
+// Sentinel errors of admission.
+var (
+	// ErrCapacity: every session (or viewer) the server may hold is taken.
+	ErrCapacity = errors.New("all sandboxes are busy")
 )
 
 // Manager admits sessions up to a global cap and ends them all on shutdown.
@@ -15,8 +24,9 @@ type Manager struct {
 	base   context.Context
 	cancel context.CancelCauseFunc
 
-	drain *Drain
-	dir   *Directory
+	drain *session.Drain
+	dir   *session.Directory
+	idle  chan struct{} // signalled whenever the last session ends
 
 	closingCh   chan struct{} // closed when the Manager stops admitting
 	closingOnce sync.Once
@@ -31,7 +41,8 @@ type Manager struct {
 // NewManager returns a Manager that admits at most max concurrent sessions.
 func NewManager(max int) *Manager {
 	base, cancel := context.WithCancelCause(context.Background())
-	return &Manager{max: max, base: base, cancel: cancel, drain: NewDrain(), dir: NewDirectory(), closingCh: make(chan struct{})}
+	return &Manager{max: max, base: base, cancel: cancel, drain: session.NewDrain(), dir: session.NewDirectory(),
+		closingCh: make(chan struct{}), idle: make(chan struct{}, 1)}
 }
 
 // Closing is closed once the Manager admits no more sessions (a drain or
@@ -51,7 +62,7 @@ func (m *Manager) CanAdmit() error {
 	defer m.mu.Unlock()
 	switch {
 	case m.closing:
-		return ErrShuttingDown
+		return session.ErrShuttingDown
 	case m.active >= m.max:
 		return ErrCapacity
 	}
@@ -59,17 +70,35 @@ func (m *Manager) CanAdmit() error {
 }
 
 // Drain is the Manager's drain announcement, for Limits.Drain.
-func (m *Manager) Drain() *Drain { return m.drain }
+func (m *Manager) Drain() *session.Drain { return m.drain }
 
 // Directory finds the Manager's sessions by their resume and watch tokens,
 // for Options.Directory.
-func (m *Manager) Directory() *Directory { return m.dir }
+func (m *Manager) Directory() *session.Directory { return m.dir }
 
 // BeginDrain refuses new sessions from now on and announces to live ones
 // that the server stops at deadline. Shutdown ends them.
 func (m *Manager) BeginDrain(deadline time.Time) {
 	m.stopAdmitting()
 	m.drain.Begin(deadline)
+}
+
+// DrainFor refuses new sessions and announces to live ones that the
+// server stops in timeout, then waits until none is left, the timeout
+// has passed or ctx ends (a second signal cuts a drain short).
+func (m *Manager) DrainFor(ctx context.Context, timeout time.Duration) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	m.BeginDrain(time.Now().Add(timeout))
+	for m.Active() > 0 {
+		select {
+		case <-m.idle: // checked again: one may have ended before another began
+		case <-deadline.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // Admit reserves a place for one session. The returned context ends with
@@ -82,7 +111,7 @@ func (m *Manager) Admit() (ctx context.Context, done func(), err error) {
 	defer m.mu.Unlock()
 	switch {
 	case m.closing:
-		return nil, nil, ErrShuttingDown
+		return nil, nil, session.ErrShuttingDown
 	case m.active >= m.max:
 		return nil, nil, ErrCapacity
 	}
@@ -95,6 +124,12 @@ func (m *Manager) Admit() (ctx context.Context, done func(), err error) {
 			cancel()
 			m.mu.Lock()
 			m.active--
+			if m.active == 0 {
+				select {
+				case m.idle <- struct{}{}:
+				default:
+				}
+			}
 			m.mu.Unlock()
 			m.wg.Done()
 		})
@@ -138,7 +173,7 @@ func (m *Manager) Max() int { return m.max }
 // waits until all are done or ctx ends.
 func (m *Manager) Shutdown(ctx context.Context) error {
 	m.stopAdmitting()
-	m.cancel(ErrShuttingDown)
+	m.cancel(session.ErrShuttingDown)
 	done := make(chan struct{})
 	go func() {
 		m.wg.Wait()
@@ -150,4 +185,14 @@ func (m *Manager) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// DefaultMaxSessions caps sessions by host memory: four fifths of it,
+// divided by what one idle sandbox costs (footprint; 0: unknown, 50).
+func DefaultMaxSessions(footprint int64) int {
+	total, err := sandbox.HostMemory()
+	if err != nil || total <= 0 || footprint <= 0 {
+		return 50
+	}
+	return max(int(total*4/5/footprint), 1)
 }

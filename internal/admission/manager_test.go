@@ -1,4 +1,4 @@
-package session
+package admission
 
 import (
 	"context"
@@ -8,14 +8,9 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
-)
 
-func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	t.Cleanup(cancel)
-	return ctx, cancel
-}
+	"iexbox/internal/session"
+)
 
 func TestManagerCap(t *testing.T) {
 	m := NewManager(2)
@@ -118,12 +113,12 @@ func TestManagerShutdown(t *testing.T) {
 		synctest.Wait()
 
 		for i, ctx := range []context.Context{ctx1, ctx2} {
-			if !errors.Is(context.Cause(ctx), ErrShuttingDown) {
-				t.Errorf("session %d: cause %v, want ErrShuttingDown", i, context.Cause(ctx))
+			if !errors.Is(context.Cause(ctx), session.ErrShuttingDown) {
+				t.Errorf("session %d: cause %v, want session.ErrShuttingDown", i, context.Cause(ctx))
 			}
 		}
-		if _, _, err := m.Admit(); !errors.Is(err, ErrShuttingDown) {
-			t.Errorf("Admit during shutdown = %v, want ErrShuttingDown", err)
+		if _, _, err := m.Admit(); !errors.Is(err, session.ErrShuttingDown) {
+			t.Errorf("Admit during shutdown = %v, want session.ErrShuttingDown", err)
 		}
 		done1()
 		synctest.Wait()
@@ -136,8 +131,8 @@ func TestManagerShutdown(t *testing.T) {
 		if err := <-shut; err != nil {
 			t.Errorf("Shutdown = %v", err)
 		}
-		if _, _, err := m.Admit(); !errors.Is(err, ErrShuttingDown) {
-			t.Errorf("Admit after shutdown = %v, want ErrShuttingDown", err)
+		if _, _, err := m.Admit(); !errors.Is(err, session.ErrShuttingDown) {
+			t.Errorf("Admit after shutdown = %v, want session.ErrShuttingDown", err)
 		}
 		if err := m.Shutdown(t.Context()); err != nil {
 			t.Errorf("second Shutdown = %v, want nil", err)

@@ -1,28 +1,6 @@
-package server
+package admission
 
-import (
-	"net/http"
-	"strconv"
-	"sync"
-	"time"
-)
-
-// Connections that have not yet said hello cost a file descriptor and a
-// goroutine each before any token check or per-client limit has seen
-// them. They are bounded in time (helloWait) and in number: per client
-// address (a wave of a hundred from one school fits twice) and in all.
-const (
-	pendingPerClient = 256
-	pendingTotal     = 4096
-)
-
-// viewersPerClient bounds the viewers one client address may hold open
-// across all shared sessions.
-const viewersPerClient = 100
-
-// doorRetry is the Retry-After, in seconds, of a refused upgrade: by then
-// every connection counted has said hello or been closed.
-const doorRetry = int(helloWait / time.Second)
+import "sync"
 
 // gauge counts live things per client key and in all, refusing one more
 // over either cap. Zero disables a cap. It is safe for concurrent use.
@@ -66,10 +44,4 @@ func (g *gauge) full() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.total > 0 && g.all >= g.total
-}
-
-// tooMany answers an upgrade over a cap: HTTP 429 with Retry-After.
-func tooMany(w http.ResponseWriter, retry int, message string) {
-	w.Header().Set("Retry-After", strconv.Itoa(retry))
-	http.Error(w, "iexbox: "+message, http.StatusTooManyRequests)
 }

@@ -1,0 +1,100 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"iexbox/internal/admission"
+	"iexbox/internal/pool"
+	"iexbox/internal/sandbox"
+)
+
+// StackConfig is a whole server's configuration over one backend: each
+// part's own config, as its package defines it.
+type StackConfig struct {
+	Server    Config
+	Admission admission.Config
+	Pool      pool.Config
+	// PoolAuto, when set, sizes the pool by demand within these bounds
+	// (-pool auto); Pool.Size is then ignored.
+	PoolAuto *PoolAuto
+}
+
+// PoolAuto bounds a demand-sized pool: at most Memory (a fraction) of
+// what all sandboxes may use, and at most Max sandboxes.
+type PoolAuto struct {
+	Memory float64
+	Max    int
+}
+
+// Stack is one server, wired in the one place that wires it: the backend
+// starts sandboxes (watched for failing starts), the pool keeps some
+// warm, admission hands them to sessions under its caps, and the Server
+// speaks HTTP and WebSocket over admission.
+type Stack struct {
+	Server    *Server
+	Admission *admission.Service
+	Pool      *pool.Pool
+	starts    *pool.StartWatch
+	log       *slog.Logger
+
+	stopPool context.CancelFunc
+	poolDone chan struct{}
+	once     sync.Once
+}
+
+// NewStack builds a server over b and starts filling its pool; Shutdown
+// ends the sessions and empties the pool. The caller still owns b and
+// closes it after Shutdown.
+func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
+	if cfg.Admission.MaxSessions <= 0 {
+		cfg.Admission.MaxSessions = admission.DefaultMaxSessions(b.Footprint())
+	}
+	mgr := admission.NewManager(cfg.Admission.MaxSessions)
+	starts := pool.WatchStarts(b)
+	cfg.Pool.Prompt = b.Prompt()
+	if cfg.PoolAuto != nil {
+		auto := pool.AutoBounds(b.Capacity(), b.Footprint(), cfg.PoolAuto.Memory, cfg.PoolAuto.Max, mgr.Max())
+		cfg.Pool.Auto = &auto
+	}
+	p := pool.New(starts, cfg.Pool, mgr, log)
+	adm := admission.New(cfg.Admission, mgr, p, log)
+	cfg.Server.Runtime = b.Name()
+	if cfg.Server.Ready == nil {
+		cfg.Server.Ready = starts.Ready
+	}
+	cfg.Server.Warnings = append(cfg.Server.Warnings, b.Warnings()...)
+	if cfg.Server.Log == nil {
+		cfg.Server.Log = log
+	}
+	s := &Stack{Server: New(cfg.Server, adm), Admission: adm, Pool: p, starts: starts, log: log, poolDone: make(chan struct{})}
+	var poolCtx context.Context
+	poolCtx, s.stopPool = context.WithCancel(context.Background())
+	go func() {
+		defer close(s.poolDone)
+		p.Run(poolCtx)
+	}()
+	return s
+}
+
+// Shutdown refuses new sessions, ends every live one and destroys the
+// pool's members, beside each other, until all are gone or ctx ends;
+// it returns the sessions' error (ctx's, when some outlived it).
+// Idempotent.
+func (s *Stack) Shutdown(ctx context.Context) error {
+	var err error
+	s.once.Do(func() {
+		var wg sync.WaitGroup
+		wg.Go(func() { err = s.Admission.Manager().Shutdown(ctx) })
+		wg.Go(func() { // the pool shrinks to zero beside the sessions
+			s.stopPool()
+			select {
+			case <-s.poolDone:
+			case <-ctx.Done():
+			}
+		})
+		wg.Wait()
+	})
+	return err
+}
