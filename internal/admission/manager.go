@@ -24,8 +24,8 @@ type Manager struct {
 	base   context.Context
 	cancel context.CancelCauseFunc
 
-	drain *session.Drain
-	dir   *session.Directory
+	drain *Drain
+	dir   *Directory
 	idle  chan struct{} // signalled whenever the last session ends
 
 	closingCh   chan struct{} // closed when the Manager stops admitting
@@ -41,7 +41,7 @@ type Manager struct {
 // NewManager returns a Manager that admits at most max concurrent sessions.
 func NewManager(max int) *Manager {
 	base, cancel := context.WithCancelCause(context.Background())
-	return &Manager{max: max, base: base, cancel: cancel, drain: session.NewDrain(), dir: session.NewDirectory(),
+	return &Manager{max: max, base: base, cancel: cancel, drain: NewDrain(), dir: NewDirectory(),
 		closingCh: make(chan struct{}), idle: make(chan struct{}, 1)}
 }
 
@@ -69,12 +69,12 @@ func (m *Manager) CanAdmit() error {
 	return nil
 }
 
-// Drain is the Manager's drain announcement, for Limits.Drain.
-func (m *Manager) Drain() *session.Drain { return m.drain }
+// Drain is the Manager's drain announcement, for session.Limits.Drain.
+func (m *Manager) Drain() *Drain { return m.drain }
 
 // Directory finds the Manager's sessions by their resume and watch tokens,
-// for Options.Directory.
-func (m *Manager) Directory() *session.Directory { return m.dir }
+// for session.Options.Tokens.
+func (m *Manager) Directory() *Directory { return m.dir }
 
 // BeginDrain refuses new sessions from now on and announces to live ones
 // that the server stops at deadline. Shutdown ends them.

@@ -245,7 +245,7 @@ func (a *Admission) Open(req Request) (*session.Session, Opened, error) {
 		Resumable:    req.Resumable && cfg.Grace > 0,
 		Grace:        cfg.Grace,
 		MaxViewers:   cfg.MaxViewers,
-		Directory:    a.s.mgr.Directory(),
+		Tokens:       a.s.mgr.Directory(),
 		Checker:      checker,
 		CheckTimeout: cfg.CheckTimeout,
 	}, a.s.log.With("session", sb.ID()))

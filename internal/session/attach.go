@@ -73,7 +73,7 @@ func (s *Session) attach(c Client, greet Greeter, replay bool) (*attachment, err
 	}
 	token := ""
 	if s.opts.Resumable {
-		token = s.opts.Directory.issueResume(s, s.resumeTk)
+		token = s.opts.Tokens.IssueResume(s, s.resumeTk)
 		s.resumeTk = token
 	}
 	if len(s.viewers) > 0 || s.watchTk != "" { // a resumed page learns the count

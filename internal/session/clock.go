@@ -5,6 +5,14 @@ import (
 	"time"
 )
 
+// Drain announces that the server stops at a deadline.
+type Drain interface {
+	// Done is closed once the drain has begun.
+	Done() <-chan struct{}
+	// Deadline is when the server stops; valid once Done is closed.
+	Deadline() time.Time
+}
+
 // Limits bound a session in time. A zero duration disables that limit.
 type Limits struct {
 	// Idle ends a session after this long without keyboard input. Output,
@@ -20,7 +28,7 @@ type Limits struct {
 	InputBurst int
 	// Drain, when it begins, warns the session that the server stops
 	// (reason "shutdown"); the server then ends it through the context.
-	Drain *Drain
+	Drain Drain
 }
 
 // warnLead is how long before a limit fires that the client is warned: 30 s,

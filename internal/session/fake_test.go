@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
@@ -324,3 +325,55 @@ func checkTornDown(t *testing.T, sb *fakeSandbox, c *fakeClient) {
 }
 
 func intp(n int) *int { return &n }
+
+// tokenTable is Tokens for tests, with the lookups the server makes.
+type tokenTable struct {
+	mu            sync.Mutex
+	resume, watch map[string]*Session
+}
+
+func newTokenTable() *tokenTable {
+	return &tokenTable{resume: map[string]*Session{}, watch: map[string]*Session{}}
+}
+
+func (d *tokenTable) IssueResume(s *Session, previous string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := rand.Text()
+	delete(d.resume, previous)
+	d.resume[t] = s
+	return t
+}
+
+func (d *tokenTable) IssueWatch(s *Session) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := rand.Text()
+	d.watch[t] = s
+	return t
+}
+
+func (d *tokenTable) Revoke(tokens ...string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, t := range tokens {
+		delete(d.resume, t)
+		delete(d.watch, t)
+	}
+}
+
+// Resume spends a resume token.
+func (d *tokenTable) Resume(token string) (*Session, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.resume[token]
+	delete(d.resume, token)
+	return s, ok
+}
+
+func (d *tokenTable) Watch(token string) (*Session, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.watch[token]
+	return s, ok
+}

@@ -69,6 +69,14 @@ type endCause struct{ end End }
 
 func (e endCause) Error() string { return e.end.String() }
 
+// Tokens issues and revokes the tokens that find a session: a
+// single-use resume token, and a watch token for its viewers.
+type Tokens interface {
+	IssueResume(s *Session, previous string) string
+	IssueWatch(s *Session) string
+	Revoke(tokens ...string)
+}
+
 // Options are what a session offers beyond one connection.
 type Options struct {
 	// Cols and Rows are the terminal size the sandbox started with.
@@ -79,9 +87,9 @@ type Options struct {
 	Grace     time.Duration
 	// MaxViewers bounds the viewers of a shared session.
 	MaxViewers int
-	// Directory registers the session's resume and watch tokens; nil
+	// Tokens registers the session's resume and watch tokens; nil
 	// makes the session neither resumable nor shareable.
-	Directory *Directory
+	Tokens Tokens
 	// Checker runs the checks of the session's exercise; nil when the
 	// session has none, and then a check is a protocol error. The session
 	// closes it when it ends.
@@ -130,7 +138,7 @@ type Session struct {
 // ReasonShutdown; any other cancellation ends it with ReasonError.
 func New(ctx context.Context, sb sandbox.Sandbox, limits Limits, opts Options, log *slog.Logger) *Session {
 	ctx, cancel := context.WithCancelCause(ctx)
-	if opts.Directory == nil {
+	if opts.Tokens == nil {
 		opts.Resumable = false
 	}
 	s := &Session{
@@ -200,8 +208,8 @@ func (s *Session) finish() End {
 		s.grace.Stop()
 	}
 	s.mu.Unlock()
-	if s.opts.Directory != nil {
-		s.opts.Directory.revoke(s.resumeTk, s.watchTk)
+	if s.opts.Tokens != nil {
+		s.opts.Tokens.Revoke(s.resumeTk, s.watchTk)
 	}
 
 	if a != nil {

@@ -11,13 +11,13 @@ import (
 	"time"
 )
 
-// startSession runs a Session with opts (and a Directory) on sb and c,
+// startSession runs a Session with opts (and Tokens) on sb and c,
 // recording the resume tokens its greeter is given.
 func startSession(t *testing.T, sb *fakeSandbox, c *fakeClient, l Limits, opts Options) (*Session, *running, chan string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	if opts.Directory == nil {
-		opts.Directory = NewDirectory()
+	if opts.Tokens == nil {
+		opts.Tokens = newTokenTable()
 	}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := New(ctx, sb, l, opts, log)
@@ -46,8 +46,8 @@ func attachAsync(s *Session, c *fakeClient, tokens chan string) chan error {
 func TestResumeAfterTheConnectionDrops(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sb, c1 := newFakeSandbox(), newFakeClient()
-		dir := NewDirectory()
-		s, r, tokens := startSession(t, sb, c1, Limits{}, Options{Resumable: true, Grace: 30 * time.Second, Directory: dir})
+		dir := newTokenTable()
+		s, r, tokens := startSession(t, sb, c1, Limits{}, Options{Resumable: true, Grace: 30 * time.Second, Tokens: dir})
 		tok1 := <-tokens
 		if tok1 == "" {
 			t.Fatal("a resumable session's greeting has no resume token")
@@ -152,8 +152,8 @@ func TestEndMessageEndsAResumableSession(t *testing.T) {
 func TestViewersWatchWithoutTyping(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sb, p := newFakeSandbox(), newFakeClient()
-		dir := NewDirectory()
-		s, r, _ := startSession(t, sb, p, Limits{}, Options{Cols: 80, Rows: 24, MaxViewers: 2, Directory: dir})
+		dir := newTokenTable()
+		s, r, _ := startSession(t, sb, p, Limits{}, Options{Cols: 80, Rows: 24, MaxViewers: 2, Tokens: dir})
 		sb.emit(t, "old\r\n\x1b[H\x1b[2Jiex(1)> ")
 		p.send(received{m: Message{Kind: Share}})
 		time.Sleep(time.Second) // past the output batching

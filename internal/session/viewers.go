@@ -43,8 +43,8 @@ type ViewerGreeter func(cols, rows int) error
 func (s *Session) share() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.watchTk == "" && s.opts.Directory != nil && !s.ending {
-		s.watchTk = s.opts.Directory.issueWatch(s)
+	if s.watchTk == "" && s.opts.Tokens != nil && !s.ending {
+		s.watchTk = s.opts.Tokens.IssueWatch(s)
 		s.log.Info("shared")
 	}
 	return s.watchTk
@@ -58,7 +58,7 @@ func (s *Session) unshare() {
 	if s.watchTk == "" {
 		return
 	}
-	s.opts.Directory.revoke(s.watchTk)
+	s.opts.Tokens.Revoke(s.watchTk)
 	s.watchTk = ""
 	for v := range s.viewers {
 		s.drop(v, ReasonUnshared)

@@ -1,8 +1,10 @@
-package session
+package admission
 
 import (
 	"crypto/rand"
 	"sync"
+
+	"iexbox/internal/session"
 )
 
 // Directory finds live sessions by their tokens: single-use resume tokens
@@ -10,20 +12,20 @@ import (
 // cannot be guessed. It is safe for concurrent use.
 type Directory struct {
 	mu     sync.Mutex
-	resume map[string]*Session
-	watch  map[string]*Session
+	resume map[string]*session.Session
+	watch  map[string]*session.Session
 }
 
 // NewDirectory returns an empty Directory.
 func NewDirectory() *Directory {
-	return &Directory{resume: map[string]*Session{}, watch: map[string]*Session{}}
+	return &Directory{resume: map[string]*session.Session{}, watch: map[string]*session.Session{}}
 }
 
 // newToken returns 128 random bits as 26 base32 characters.
 func newToken() string { return rand.Text() }
 
-// issueResume makes a new resume token for s, revoking the previous one.
-func (d *Directory) issueResume(s *Session, previous string) string {
+// IssueResume makes a new resume token for s, revoking the previous one.
+func (d *Directory) IssueResume(s *session.Session, previous string) string {
 	t := newToken()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -32,8 +34,8 @@ func (d *Directory) issueResume(s *Session, previous string) string {
 	return t
 }
 
-// issueWatch makes a watch token for s.
-func (d *Directory) issueWatch(s *Session) string {
+// IssueWatch makes a watch token for s.
+func (d *Directory) IssueWatch(s *session.Session) string {
 	t := newToken()
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -42,7 +44,7 @@ func (d *Directory) issueWatch(s *Session) string {
 }
 
 // Resume takes the session a resume token names; the token is spent.
-func (d *Directory) Resume(token string) (*Session, bool) {
+func (d *Directory) Resume(token string) (*session.Session, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.resume[token]
@@ -51,15 +53,15 @@ func (d *Directory) Resume(token string) (*Session, bool) {
 }
 
 // Watch finds the session a watch token names.
-func (d *Directory) Watch(token string) (*Session, bool) {
+func (d *Directory) Watch(token string) (*session.Session, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	s, ok := d.watch[token]
 	return s, ok
 }
 
-// revoke forgets tokens of an ended session.
-func (d *Directory) revoke(tokens ...string) {
+// Revoke forgets tokens of an ended session.
+func (d *Directory) Revoke(tokens ...string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, t := range tokens {
@@ -67,3 +69,5 @@ func (d *Directory) revoke(tokens ...string) {
 		delete(d.watch, t)
 	}
 }
+
+var _ session.Tokens = (*Directory)(nil)
