@@ -19,6 +19,7 @@ package client
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -67,6 +68,9 @@ type Options struct {
 	// NetDialContext, when set, opens the TCP connection, for example to
 	// one address whatever the URL's host.
 	NetDialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLSClientConfig is the TLS configuration of a wss:// URL (its
+	// trusted roots, say); the system's when nil.
+	TLSClientConfig *tls.Config
 	// HandshakeTimeout bounds the handshake; 10 s when zero.
 	HandshakeTimeout time.Duration
 	// ReadBufferSize and WriteBufferSize are the WebSocket library's I/O
@@ -135,6 +139,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (*Conn, *http.Respon
 		ReadBufferSize:   opts.ReadBufferSize,
 		WriteBufferSize:  opts.WriteBufferSize,
 		NetDialContext:   opts.NetDialContext,
+		TLSClientConfig:  opts.TLSClientConfig,
 	}
 	if d.NetDialContext == nil && opts.LocalAddr != nil {
 		nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: opts.LocalAddr}}

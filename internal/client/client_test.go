@@ -47,6 +47,20 @@ func TestDialOptions(t *testing.T) {
 	}
 }
 
+// TestTLS: wss:// with the caller's trusted roots, as through a proxy
+// that terminates TLS.
+func TestTLS(t *testing.T) {
+	s, config := serveTLS(t, func(ws *websocket.Conn) { send(ws, `{"type":"ready"}`) })
+	if c, _, err := Dial(t.Context(), s.url, Options{}); err == nil {
+		c.Drop()
+		t.Error("Dial trusted a certificate outside the system's roots")
+	}
+	c := dial(t, s, Options{TLSClientConfig: config})
+	if _, err := c.Ready(t.Context()); err != nil {
+		t.Errorf("Ready over TLS: %v", err)
+	}
+}
+
 // TestRefusedHandshake: the response of a refused upgrade is returned,
 // body and all.
 func TestRefusedHandshake(t *testing.T) {

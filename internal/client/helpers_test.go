@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,9 +39,26 @@ func serve(t *testing.T, script func(ws *websocket.Conn)) *server {
 
 func serveWith(t *testing.T, up websocket.Upgrader, script func(ws *websocket.Conn)) *server {
 	t.Helper()
+	s, ts := newServer(t, up, script)
+	ts.Start()
+	s.url = "ws" + strings.TrimPrefix(ts.URL, "http") + "/ws"
+	return s
+}
+
+// serveTLS is serve on wss://, with the TLS configuration that trusts it.
+func serveTLS(t *testing.T, script func(ws *websocket.Conn)) (*server, *tls.Config) {
+	t.Helper()
+	s, ts := newServer(t, websocket.Upgrader{Subprotocols: []string{protocol.Subprotocol}}, script)
+	ts.StartTLS()
+	s.url = "wss" + strings.TrimPrefix(ts.URL, "https") + "/ws"
+	return s, ts.Client().Transport.(*http.Transport).TLSClientConfig
+}
+
+// newServer makes the server, not started yet.
+func newServer(t *testing.T, up websocket.Upgrader, script func(ws *websocket.Conn)) (*server, *httptest.Server) {
 	s := &server{requests: make(chan *http.Request, 10)}
 	var wg sync.WaitGroup
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case s.requests <- r:
 		default:
@@ -64,8 +82,7 @@ func serveWith(t *testing.T, up websocket.Upgrader, script func(ws *websocket.Co
 		ts.Close()
 		wg.Wait()
 	})
-	s.url = "ws" + strings.TrimPrefix(ts.URL, "http") + "/ws"
-	return s
+	return s, ts
 }
 
 // dial dials s and drops the connection at cleanup.
