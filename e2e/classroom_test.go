@@ -106,7 +106,7 @@ func TestQueueOrder(t *testing.T) {
 			}
 			time.Sleep(50 * time.Millisecond) // a clear order of arrival
 		}
-		clients[leaver].conn.Close() // leaves the line before its turn
+		clients[leaver].conn.Drop() // leaves the line before its turn
 		var readyAt []time.Time
 		for i, c := range clients {
 			if i == leaver {

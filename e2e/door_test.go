@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"iexbox/internal/client"
 )
 
 // raiseFileLimit lifts this process's open-file limit to its hard limit and
@@ -80,11 +83,10 @@ func TestSilentConnections(t *testing.T) {
 				failures = append(failures, fmt.Sprintf(format, args...))
 			}
 		}
-		d := websocket.Dialer{Proxy: nil, HandshakeTimeout: 30 * time.Second, Subprotocols: []string{subprotocol}}
 		dialing := make(chan struct{}, 100) // handshakes in flight at once
 		silent := func(i int) {
 			dialing <- struct{}{}
-			conn, resp, err := d.Dial("ws://"+s.Addr+"/ws", nil)
+			conn, resp, err := client.Dial(context.Background(), s.wsURL(), client.Options{HandshakeTimeout: 30 * time.Second})
 			<-dialing
 			if err != nil {
 				if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
@@ -97,7 +99,7 @@ func TestSilentConnections(t *testing.T) {
 				fail("connection %d: %v (%s)", i, err, responseSummary(resp))
 				return
 			}
-			defer conn.Close()
+			defer conn.Drop()
 			upgraded.Add(1)
 			open := time.Now()
 			stop := make(chan struct{})
@@ -108,34 +110,33 @@ func TestSilentConnections(t *testing.T) {
 				for {
 					select {
 					case <-tick.C:
-						conn.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second))
+						conn.WriteRaw(websocket.PongMessage, nil)
 					case <-stop:
 						return
 					}
 				}
 			}()
-			conn.SetReadDeadline(open.Add(silentBound + 10*time.Second))
-			for {
-				_, _, err := conn.ReadMessage()
-				if err == nil {
-					continue // the error event before the close
-				}
-				took := time.Since(open)
-				mu.Lock()
-				slowest = max(slowest, took)
-				mu.Unlock()
-				var ce *websocket.CloseError
-				switch {
-				case !asCloseError(err, &ce):
-					fail("connection %d: %v after %v, want close 4004", i, err, took.Round(time.Millisecond))
-				case ce.Code != closeProtocol:
-					fail("connection %d: close %d after %v, want 4004", i, ce.Code, took.Round(time.Millisecond))
-				case took > silentBound:
-					fail("connection %d closed after %v, want within %v", i, took.Round(time.Millisecond), silentBound)
-				default:
-					closed4004.Add(1)
-				}
-				return
+			// The error event before the close is read and passed over.
+			ctx, cancel := context.WithDeadline(context.Background(), open.Add(silentBound+10*time.Second))
+			st, err := conn.WaitClose(ctx)
+			cancel()
+			took := time.Since(open)
+			if err == nil {
+				err, took = st.Err, st.At.Sub(open)
+			}
+			mu.Lock()
+			slowest = max(slowest, took)
+			mu.Unlock()
+			var ce *websocket.CloseError
+			switch {
+			case !asCloseError(err, &ce):
+				fail("connection %d: %v after %v, want close 4004", i, err, took.Round(time.Millisecond))
+			case ce.Code != closeProtocol:
+				fail("connection %d: close %d after %v, want 4004", i, ce.Code, took.Round(time.Millisecond))
+			case took > silentBound:
+				fail("connection %d closed after %v, want within %v", i, took.Round(time.Millisecond), silentBound)
+			default:
+				closed4004.Add(1)
 			}
 		}
 		var wg sync.WaitGroup
@@ -285,11 +286,12 @@ func TestHostNames(t *testing.T) {
 	rebound := "rebind.example:" + port
 	header := http.Header{"Origin": {"http://" + rebound}}
 	header.Set("Host", rebound)
-	d := websocket.Dialer{Proxy: nil, HandshakeTimeout: 10 * time.Second, Subprotocols: []string{subprotocol},
-		NetDial: func(network, _ string) (net.Conn, error) { return net.Dial(network, s.Addr) }}
-	conn, resp, err := d.Dial("ws://"+rebound+"/ws", header)
+	conn, resp, err := client.Dial(t.Context(), "ws://"+rebound+"/ws", client.Options{Header: header,
+		NetDialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, s.Addr)
+		}})
 	if conn != nil {
-		conn.Close()
+		conn.Drop()
 	}
 	if resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("rebinding handshake (Host and Origin %s): %v (%s), want 403", rebound, err, responseSummary(resp))

@@ -5,6 +5,7 @@ package e2e
 // no copy.
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"iexbox/internal/client"
 )
 
 // closeNotFound is the close code of error not_found.
@@ -32,8 +33,8 @@ const (
 )
 
 // viewerHello is a viewer's hello for a watch token.
-func viewerHello(token string) string {
-	return fmt.Sprintf(`{"type":"hello","mode":"viewer","watch":%q,"cols":80,"rows":24}`, token)
+func viewerHello(token string) client.Hello {
+	return client.Hello{Watch: token, Cols: 80, Rows: 24}
 }
 
 // forwardedFrom is the header a trusted proxy adds for a client.
@@ -99,20 +100,19 @@ func TestViewerFlood(t *testing.T) {
 		// The viewers that never read: raw connections, no reader.
 		var (
 			mu   sync.Mutex
-			held [floodSessions][]*websocket.Conn
+			held [floodSessions][]*client.Conn
 		)
 		dialing := make(chan struct{}, 50)
-		dialViewer := func(session int, addr string) (*websocket.Conn, error) {
+		dialViewer := func(session int, addr string) (*client.Conn, error) {
 			dialing <- struct{}{}
 			defer func() { <-dialing }()
-			d := websocket.Dialer{Proxy: nil, HandshakeTimeout: 30 * time.Second, Subprotocols: []string{subprotocol}}
-			conn, resp, err := d.Dial("ws://"+s.Addr+"/ws", forwardedFrom(addr))
+			conn, resp, err := client.Dial(context.Background(), s.wsURL(),
+				client.Options{Header: forwardedFrom(addr), HandshakeTimeout: 30 * time.Second, Stalled: true})
 			if err != nil {
 				return nil, fmt.Errorf("%w (%s)", err, responseSummary(resp))
 			}
-			conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if err := conn.WriteMessage(websocket.TextMessage, []byte(viewerHello(tokens[session]))); err != nil {
-				conn.Close()
+			if err := conn.Hello(viewerHello(tokens[session])); err != nil {
+				conn.Drop()
 				return nil, err
 			}
 			return conn, nil
@@ -140,7 +140,7 @@ func TestViewerFlood(t *testing.T) {
 		t.Cleanup(func() {
 			for _, hs := range held {
 				for _, conn := range hs {
-					conn.Close()
+					conn.Drop()
 				}
 			}
 		})
@@ -156,14 +156,14 @@ func TestViewerFlood(t *testing.T) {
 
 		// Over -max-viewers-total: capacity.
 		over := s.connectFrom(t, "127.0.0.1", forwardedFrom("10.1.0.1"))
-		over.sendText(t, viewerHello(tokens[0]))
+		over.helloWith(t, viewerHello(tokens[0]))
 		requireRefused(t, over, "capacity", closeCapacity)
 
 		// Room for 200 more, in sessions 0 and 2: one address may hold
 		// 100 viewers, not 101.
 		for _, i := range []int{0, 2} {
 			for _, conn := range held[i][:100] {
-				conn.Close()
+				conn.Drop()
 			}
 			held[i] = held[i][100:]
 			if !presenters[i].waitFor(30*time.Second, func() bool { return viewersNowLocked(presenters[i]) == floodViewers-100 }) {
@@ -187,7 +187,7 @@ func TestViewerFlood(t *testing.T) {
 			t.Fatalf("presenter 0 told of %d viewers, want %d", viewersNow(presenters[0]), floodViewers)
 		}
 		extra := s.connectFrom(t, "127.0.0.1", forwardedFrom("10.2.0.1"))
-		extra.sendText(t, viewerHello(tokens[2])) // session 2 and the server have room
+		extra.helloWith(t, viewerHello(tokens[2])) // session 2 and the server have room
 		requireRefused(t, extra, "rate_limited", closeRateLimited)
 		peak = max(peak, s.rss(t))
 
@@ -195,7 +195,7 @@ func TestViewerFlood(t *testing.T) {
 		start = time.Now()
 		for i := range joinLeaveLoops {
 			v := s.connectFrom(t, "127.0.0.1", forwardedFrom(fmt.Sprintf("10.3.0.%d", i%200+1)))
-			v.sendText(t, viewerHello(tokens[2])) // the one with room
+			v.helloWith(t, viewerHello(tokens[2])) // the one with room
 			v.waitEvent(t, "ready", readyWait)
 			v.waitOutput(t, strings.Repeat("h", 99), readyWait)
 			v.closeNormally()
@@ -245,7 +245,7 @@ func TestUnshare(t *testing.T) {
 		if !p.waitFor(eventWait, func() bool { return viewersNowLocked(p) == 1 }) {
 			t.Fatalf("presenter told of %d viewers, want 1", viewersNow(p))
 		}
-		p.sendText(t, `{"type":"unshare"}`)
+		mustSend(t, p.conn.Unshare())
 		if e := v.waitEvent(t, "exit", eventWait); e.Reason != "unshared" || e.exitCode() != "null" {
 			t.Errorf("viewer told %s, want exit unshared with code null", e.raw)
 		}
@@ -254,7 +254,7 @@ func TestUnshare(t *testing.T) {
 			t.Errorf("presenter told of %d viewers after unshare, want 0", viewersNow(p))
 		}
 		old := s.connect(t)
-		old.sendText(t, viewerHello(token))
+		old.helloWith(t, viewerHello(token))
 		requireRefused(t, old, "not_found", closeNotFound)
 		if again := share(t, p); again == token {
 			t.Error("share after unshare gave the revoked token again")
@@ -277,9 +277,9 @@ func TestResizeBurst(t *testing.T) {
 		before := s.metric(t, `iexbox_docker_request_seconds_count{op="resize"}`)
 		start := time.Now()
 		for i := range 5000 {
-			p.sendText(t, fmt.Sprintf(`{"type":"resize","cols":%d,"rows":%d}`, 100+i%50, 30+i%10))
+			p.resize(t, 100+i%50, 30+i%10)
 		}
-		p.sendText(t, `{"type":"resize","cols":123,"rows":45}`)
+		p.resize(t, 123, 45)
 		sent := time.Since(start)
 		// Viewers are told a size once the engine has applied it, up to
 		// 50 ms after it was asked for: only then must the terminal have it.

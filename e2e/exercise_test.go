@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"iexbox/internal/client"
 )
 
 // checkTimeout is the -check-timeout of the exercise tests; a runaway check
@@ -41,9 +43,8 @@ type checked struct {
 // long it took.
 func (c *wsClient) check(t *testing.T, id, code string) (checked, time.Duration) {
 	t.Helper()
-	msg, _ := json.Marshal(map[string]string{"type": "check", "id": id, "code": code})
 	start := time.Now()
-	c.sendText(t, string(msg))
+	mustSend(t, c.conn.Check(id, code))
 	e := c.waitEvent(t, "checked", checkTimeout+checkSlack)
 	took := time.Since(start)
 	var res checked
@@ -102,7 +103,7 @@ func testRunawayChecks(t *testing.T, runtime string) {
 	requireRuntime(t, runtime)
 	s := startServer(t, "-runtime", runtime, "-pool", "0", "-check-timeout", checkTimeout.String())
 	c := s.connect(t)
-	c.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"exercise":"enum/double","resumable":true}`, defaultCols, defaultRows))
+	c.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Exercise: "enum/double", Resumable: true})
 	ready := c.waitEvent(t, "ready", readyWait)
 	c.waitPrompt(t, readyWait)
 	if got := c.eval(t, "Lesson.numbers()"); got != "[1, 2, 3, 10]" {
@@ -156,9 +157,9 @@ func testRunawayChecks(t *testing.T, runtime string) {
 		Resume string `json:"resume"`
 	}
 	json.Unmarshal([]byte(ready.raw), &r)
-	c.conn.Close()
+	c.conn.Drop()
 	resumed := s.connect(t)
-	resumed.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"resume":%q}`, defaultCols, defaultRows, r.Resume))
+	resumed.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Resume: r.Resume})
 	resumed.waitEvent(t, "ready", readyWait)
 	res, _ = resumed.check(t, "resumed", doubleWrong)
 	if res.Status != "fail" {
@@ -173,7 +174,7 @@ func testRunawayChecks(t *testing.T, runtime string) {
 func TestExerciseRefusals(t *testing.T) {
 	s := startServer(t, "-pool", "0")
 	c := s.connect(t)
-	c.sendText(t, `{"type":"hello","cols":80,"rows":24,"exercise":"enum/nothing"}`)
+	c.helloWith(t, client.Hello{Cols: 80, Rows: 24, Exercise: "enum/nothing"})
 	e := c.waitEvent(t, "error", readyWait)
 	if e.errorCode() != "not_found" || !strings.Contains(e.Message, "enum/nothing") {
 		t.Errorf("error %s, want not_found naming the exercise", e.raw)
@@ -185,11 +186,11 @@ func TestExerciseRefusals(t *testing.T) {
 
 	// A viewer of an exercise session cannot check; the presenter still can.
 	p := s.connect(t)
-	p.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"exercise":"recursion/sum"}`, defaultCols, defaultRows))
+	p.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Exercise: "recursion/sum"})
 	p.waitEvent(t, "ready", readyWait)
 	p.waitPrompt(t, readyWait)
 	v, _ := watch(t, s, share(t, p))
-	v.sendText(t, `{"type":"check","code":"x"}`)
+	mustSend(t, v.conn.Check("", "x"))
 	if e := v.waitEvent(t, "error", evalWait); e.errorCode() != "protocol" || !strings.Contains(e.Message, "viewer") {
 		t.Errorf("a viewer's check: %s, want a protocol error", e.raw)
 	}
@@ -201,7 +202,7 @@ func TestExerciseRefusals(t *testing.T) {
 
 	// A check in a session without an exercise breaks the protocol.
 	plain, _ := s.openSession(t, defaultCols, defaultRows)
-	plain.sendText(t, `{"type":"check","code":"x"}`)
+	mustSend(t, plain.conn.Check("", "x"))
 	if e := plain.waitEvent(t, "error", evalWait); e.errorCode() != "protocol" {
 		t.Errorf("check without an exercise: %s, want a protocol error", e.raw)
 	}

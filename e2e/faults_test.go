@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"iexbox/internal/client"
 )
 
 // Faults: the Docker Engine going away and coming back, the server killed
@@ -318,12 +318,11 @@ func engineOutage(t *testing.T, engine *privateEngine, sig syscall.Signal) {
 // openSessionAsync opens a session as openSession does, but reports a
 // failure instead of ending the test, so it may run in any goroutine.
 func (s *testServer) openSessionAsync(t *testing.T) (*wsClient, event, error) {
-	conn, resp, err := s.dial(t, nil, subprotocol)
+	c, resp, err := s.newClient(t, client.Options{})
 	if err != nil {
 		return nil, event{}, fmt.Errorf("dial: %v (response: %v)", err, responseSummary(resp))
 	}
-	c := newWSClient(t, conn)
-	if err := c.write(websocket.TextMessage, fmt.Appendf(nil, `{"type":"hello","cols":%d,"rows":%d}`, defaultCols, defaultRows)); err != nil {
+	if err := c.conn.Hello(client.Hello{Cols: defaultCols, Rows: defaultRows}); err != nil {
 		return nil, event{}, err
 	}
 	ready, ok := c.nextEvent("ready", readyWait)

@@ -35,7 +35,7 @@ func TestWaitingFlood(t *testing.T) {
 		wg.Go(func() {
 			stop := time.Now().Add(3 * time.Second)
 			for time.Now().Before(stop) {
-				if err := c.write(websocket.BinaryMessage, nil); err != nil {
+				if err := c.conn.WriteRaw(websocket.BinaryMessage, nil); err != nil {
 					return // closed by the server
 				}
 				sent[i]++

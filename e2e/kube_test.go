@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"iexbox/internal/client"
 )
 
 // The cluster of scripts/kube-up.sh.
@@ -216,7 +218,7 @@ func TestKubeSessions(t *testing.T) {
 			if got := r.eval(t, "x = 41"); got != "41" {
 				t.Fatalf("x = 41 printed %q", got)
 			}
-			r.conn.Close()
+			r.conn.Drop()
 			time.Sleep(500 * time.Millisecond)
 			sessionPod(t, rready.Session) // still there while detached
 			r2 := resume(t, s, rtoken)
@@ -227,7 +229,7 @@ func TestKubeSessions(t *testing.T) {
 			if got := r2.eval(t, "x + 1"); got != "42" {
 				t.Errorf("x + 1 after resuming printed %q", got)
 			}
-			r2.sendText(t, `{"type":"end"}`)
+			mustSend(t, r2.conn.End())
 			requirePodGone(t, rready.Session, 5*time.Second)
 		})
 	}
@@ -430,7 +432,7 @@ func TestKubeExerciseCheck(t *testing.T) {
 		t.Run(rt.name, func(t *testing.T) {
 			s := startKubeServer(t, rt.runtime, "-pool", "0", "-check-timeout", checkTimeout.String())
 			c := s.connect(t)
-			c.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"exercise":"enum/double"}`, defaultCols, defaultRows))
+			c.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Exercise: "enum/double"})
 			c.waitEvent(t, "ready", readyWait)
 			c.waitPrompt(t, readyWait)
 			if got := c.eval(t, "learned = 41"); got != "41" {

@@ -14,7 +14,7 @@ func TestClientCloseRemovesContainer(t *testing.T) {
 		close func(*wsClient)
 	}{
 		{"close frame", (*wsClient).closeNormally},
-		{"dropped connection", func(c *wsClient) { c.conn.Close() }},
+		{"dropped connection", func(c *wsClient) { c.conn.Drop() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, ready := s.openSession(t, defaultCols, defaultRows)

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"iexbox/internal/client"
 )
 
 // The warm pool: sandboxes booted ahead of demand, each handed to one
@@ -220,12 +220,9 @@ func TestPoolNeverReused(t *testing.T) {
 // rawClient is a client that reads every frame but acks only when told
 // to, unlike wsClient, which acks everything it reads.
 type rawClient struct {
-	conn *websocket.Conn
-	wmu  sync.Mutex
-	done chan struct{}
-
 	mu       sync.Mutex
-	received int64 // output bytes
+	conn     *client.Conn // set once dialed; output acks through it
+	received int64        // output bytes
 	acked    int64
 	acking   bool
 	text     []byte // the output as it arrives, kept up to the prompt
@@ -235,17 +232,16 @@ type rawClient struct {
 // prompt is there.
 func (s *testServer) openRaw(t *testing.T) *rawClient {
 	t.Helper()
-	conn, resp, err := s.dial(t, nil, subprotocol)
+	c := &rawClient{acking: true}
+	conn, resp, err := client.Dial(t.Context(), s.wsURL(), client.Options{Ack: client.AckManual, OnOutput: c.output})
 	if err != nil {
 		t.Fatalf("dial: %v (response: %v)", err, responseSummary(resp))
 	}
-	c := &rawClient{conn: conn, done: make(chan struct{}), acking: true}
-	t.Cleanup(func() {
-		conn.Close()
-		<-c.done
-	})
-	c.write(websocket.TextMessage, fmt.Appendf(nil, `{"type":"hello","cols":%d,"rows":%d}`, defaultCols, defaultRows))
-	go c.read()
+	t.Cleanup(func() { conn.Drop() })
+	c.mu.Lock()
+	c.conn = conn
+	c.mu.Unlock()
+	conn.Hello(client.Hello{Cols: defaultCols, Rows: defaultRows})
 	deadline := time.Now().Add(readyWait)
 	for !c.sawPrompt() {
 		if time.Now().After(deadline) {
@@ -256,37 +252,22 @@ func (s *testServer) openRaw(t *testing.T) *rawClient {
 	return c
 }
 
-func (c *rawClient) write(typ int, data []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	return c.conn.WriteMessage(typ, data)
-}
-
-func (c *rawClient) read() {
-	defer close(c.done)
-	for {
-		typ, data, err := c.conn.ReadMessage()
-		if err != nil {
-			return
-		}
-		if typ != websocket.BinaryMessage {
-			continue
-		}
-		c.mu.Lock()
-		c.received += int64(len(data))
-		if len(c.text) < 64<<10 {
-			c.text = append(c.text, data...)
-		}
-		var ack int64
-		if c.acking {
-			ack = c.received - c.acked
-			c.acked = c.received
-		}
-		c.mu.Unlock()
-		if ack > 0 {
-			c.write(websocket.TextMessage, fmt.Appendf(nil, `{"type":"ack","bytes":%d}`, ack))
-		}
+// output counts output as it arrives, and acks it while acking.
+func (c *rawClient) output(p []byte) {
+	c.mu.Lock()
+	c.received += int64(len(p))
+	if len(c.text) < 64<<10 {
+		c.text = append(c.text, p...)
+	}
+	var ack int64
+	if c.acking {
+		ack = c.received - c.acked
+		c.acked = c.received
+	}
+	conn := c.conn
+	c.mu.Unlock()
+	if ack > 0 && conn != nil { // nil only before the hello: no output then
+		conn.Ack(ack)
 	}
 }
 
@@ -307,7 +288,7 @@ func (c *rawClient) setAcking(on bool) {
 	}
 	c.mu.Unlock()
 	if on && ack > 0 {
-		c.write(websocket.TextMessage, fmt.Appendf(nil, `{"type":"ack","bytes":%d}`, ack))
+		c.conn.Ack(ack)
 	}
 }
 
@@ -378,7 +359,7 @@ func TestClientNeverAcks(t *testing.T) {
 
 	for _, c := range floods {
 		c.setAcking(false)
-		c.write(websocket.BinaryMessage, []byte(flood+"\r"))
+		c.conn.Input([]byte(flood + "\r"))
 	}
 	for i, c := range floods {
 		stalled := c.waitStalled(t, 2*time.Second, 30*time.Second)
@@ -426,6 +407,6 @@ func TestClientNeverAcks(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	for _, c := range floods {
-		c.conn.Close()
+		c.conn.Drop()
 	}
 }

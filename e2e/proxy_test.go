@@ -21,7 +21,6 @@ import (
 	"math/big"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,7 +30,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"iexbox/internal/client"
 )
 
 // publicHost is the name the shipped configs serve; clients reach it
@@ -444,25 +443,20 @@ func (p *reverseProxy) dialFrom(local string) func(ctx context.Context, network,
 func (p *reverseProxy) connect(t *testing.T, local, instance string, header http.Header) *wsClient {
 	t.Helper()
 	u := "wss://" + publicHost + "/ws"
-	if instance != "" {
-		u += "?instance=" + url.QueryEscape(instance)
-	}
 	h := header.Clone()
 	if h == nil {
 		h = http.Header{}
 	}
 	h.Set("Origin", "https://"+publicHost)
-	d := websocket.Dialer{Proxy: nil, HandshakeTimeout: 10 * time.Second, Subprotocols: []string{subprotocol},
-		NetDialContext: p.dialFrom(local), TLSClientConfig: &tls.Config{RootCAs: p.roots}}
-	conn, resp, err := d.Dial(u, h)
+	c, resp, err := dialClient(t, u, client.Options{Header: h, Instance: instance,
+		NetDialContext: p.dialFrom(local), TLSClientConfig: &tls.Config{RootCAs: p.roots}})
 	if err != nil {
 		t.Fatalf("dial %s through %s from %s: %v (response: %v)", u, p.name, local, err, responseSummary(resp))
 	}
-	if got := conn.Subprotocol(); got != subprotocol {
-		conn.Close()
+	if got := c.conn.Subprotocol(); got != subprotocol {
 		t.Fatalf("%s through %s: subprotocol %q, want %q", u, p.name, got, subprotocol)
 	}
-	return newWSClient(t, conn)
+	return c
 }
 
 // tryGet fetches https://publicHost+path through the proxy from the

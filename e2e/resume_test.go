@@ -2,9 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"testing"
 	"time"
+
+	"iexbox/internal/client"
 )
 
 // closeResumeFailed is the close code of error resume_failed.
@@ -31,7 +32,7 @@ func field[T any](t *testing.T, e event, name string) T {
 func openResumable(t *testing.T, s *testServer) (*wsClient, event, string) {
 	t.Helper()
 	c := s.connect(t)
-	c.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"resumable":true}`, defaultCols, defaultRows))
+	c.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Resumable: true})
 	ready := c.waitEvent(t, "ready", readyWait)
 	c.waitPrompt(t, readyWait)
 	token := field[string](t, ready, "resume")
@@ -45,7 +46,7 @@ func openResumable(t *testing.T, s *testServer) (*wsClient, event, string) {
 func resume(t *testing.T, s *testServer, token string) *wsClient {
 	t.Helper()
 	c := s.connect(t)
-	c.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"resume":%q}`, defaultCols, defaultRows, token))
+	c.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Resume: token})
 	return c
 }
 
@@ -55,7 +56,7 @@ func TestResumeKeepsTheSandbox(t *testing.T) {
 	if got := c.eval(t, "x = 41"); got != "41" {
 		t.Fatalf("x = 41 printed %q", got)
 	}
-	c.conn.Close() // a network drop: no close frame, no end message
+	c.conn.Drop() // a network drop: no close frame, no end message
 	time.Sleep(500 * time.Millisecond)
 	if n := len(s.containers(t)); n != 1 {
 		t.Fatalf("%d containers while detached, want the session's one", n)
@@ -82,7 +83,7 @@ func TestResumeKeepsTheSandbox(t *testing.T) {
 	}
 	again.requireClose(t, closeResumeFailed, eventWait)
 
-	c2.sendText(t, `{"type":"end"}`)
+	mustSend(t, c2.conn.End())
 	requireSessionGone(t, ready.Session, 3*time.Second)
 }
 

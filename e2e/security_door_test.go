@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"iexbox/internal/client"
 )
 
 // Close codes of refusals at the door.
@@ -43,7 +43,7 @@ func (c *wsClient) helloToken(t *testing.T, token string) {
 		c.hello(t, defaultCols, defaultRows)
 		return
 	}
-	c.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d,"token":%q}`, defaultCols, defaultRows, token))
+	c.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Token: token})
 }
 
 // requireRefused waits for an error event with code and the close code.
@@ -126,13 +126,11 @@ func TestAccessTokens(t *testing.T) {
 // (any of 127.0.0.0/8) with extra request headers.
 func (s *testServer) connectFrom(t *testing.T, local string, header http.Header) *wsClient {
 	t.Helper()
-	nd := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 10 * time.Second}
-	d := websocket.Dialer{Proxy: nil, HandshakeTimeout: 10 * time.Second, Subprotocols: []string{subprotocol}, NetDial: nd.Dial}
-	conn, resp, err := d.Dial("ws://"+s.Addr+"/ws", header)
+	c, resp, err := s.newClient(t, client.Options{LocalAddr: net.ParseIP(local), Header: header})
 	if err != nil {
 		t.Fatalf("dial from %s: %v (response: %v)", local, err, responseSummary(resp))
 	}
-	return newWSClient(t, conn)
+	return c
 }
 
 // TestClientLimits: per client address, at most -client-sessions at once
@@ -208,7 +206,7 @@ func TestInputThrottle(t *testing.T) {
 			sent := make(chan error, 1)
 			go func() {
 				for i := 0; i < len(data); i += 64 << 10 {
-					if err := c.write(websocket.BinaryMessage, data[i:min(i+64<<10, len(data))]); err != nil {
+					if err := c.conn.Input(data[i:min(i+64<<10, len(data))]); err != nil {
 						sent <- err
 						return
 					}
@@ -309,7 +307,7 @@ func TestSlowClients(t *testing.T) {
 		// stalled together. They boot ten at a time: fifty at once on two
 		// cores would outlast the server's start timeout under gVisor. The
 		// clients read nothing: not the ready, not the banner.
-		conns := make([]*websocket.Conn, slowClients)
+		conns := make([]*client.Conn, slowClients)
 		start := time.Now()
 		// The clients write (a resize every 20 s) but never read: the server
 		// hears from them, so its pong deadline does not drop them yet.
@@ -321,20 +319,18 @@ func TestSlowClients(t *testing.T) {
 			lastPoke = time.Now()
 			for _, conn := range conns {
 				if conn != nil {
-					conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-					conn.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"type":"resize","cols":%d,"rows":%d}`, defaultCols, defaultRows))
+					conn.Resize(defaultCols, defaultRows)
 				}
 			}
 		}
 		for i := range conns {
-			conn, resp, err := s.dial(t, nil, subprotocol)
+			conn, resp, err := client.Dial(t.Context(), s.wsURL(), client.Options{Stalled: true})
 			if err != nil {
 				t.Fatalf("dial %d: %v (%v)", i, err, responseSummary(resp))
 			}
-			t.Cleanup(func() { conn.Close() })
+			t.Cleanup(func() { conn.Drop() })
 			conns[i] = conn
-			conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if err := conn.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"type":"hello","cols":%d,"rows":%d}`, defaultCols, defaultRows)); err != nil {
+			if err := conn.Hello(client.Hello{Cols: defaultCols, Rows: defaultRows}); err != nil {
 				t.Fatalf("hello %d: %v", i, err)
 			}
 			if (i+1)%10 == 0 {
@@ -351,8 +347,7 @@ func TestSlowClients(t *testing.T) {
 		base, out0 := s.rss(t), s.metric(t, `iexbox_terminal_bytes_total{direction="out"}`)
 		t.Logf("%d sessions at their prompt after %v; server RSS %d MiB", slowClients, time.Since(start).Round(time.Second), base>>20)
 		for _, conn := range conns {
-			conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if err := conn.WriteMessage(websocket.BinaryMessage, []byte(floodExpr+"\r")); err != nil {
+			if err := conn.Input([]byte(floodExpr + "\r")); err != nil {
 				t.Fatalf("send the flood: %v", err)
 			}
 		}

@@ -14,7 +14,7 @@ import (
 // share asks for a watch link and returns its token.
 func share(t *testing.T, c *wsClient) string {
 	t.Helper()
-	c.sendText(t, `{"type":"share"}`)
+	mustSend(t, c.conn.Share())
 	e := c.waitEvent(t, "shared", eventWait)
 	token, url := field[string](t, e, "watch"), field[string](t, e, "url")
 	if len(token) < 22 || url != "/watch/"+token {
@@ -27,7 +27,7 @@ func share(t *testing.T, c *wsClient) string {
 func watch(t *testing.T, s *testServer, token string) (*wsClient, event) {
 	t.Helper()
 	v := s.connect(t)
-	v.sendText(t, fmt.Sprintf(`{"type":"hello","mode":"viewer","watch":%q,"cols":80,"rows":24}`, token))
+	v.helloWith(t, viewerHello(token))
 	ready := v.waitEvent(t, "ready", readyWait)
 	if field[string](t, ready, "mode") != "viewer" {
 		t.Fatalf("viewer's ready %s has no mode viewer", ready.raw)
@@ -71,7 +71,7 @@ func TestViewerSeesThePresenter(t *testing.T) {
 	v.requireClose(t, closeExited, eventWait)
 
 	late := s.connect(t) // the token is revoked with the session
-	late.sendText(t, fmt.Sprintf(`{"type":"hello","mode":"viewer","watch":%q,"cols":80,"rows":24}`, token))
+	late.helloWith(t, viewerHello(token))
 	if e := late.waitEvent(t, "error", eventWait); e.errorCode() != "not_found" {
 		t.Errorf("watching an ended session: %s, want not_found", e.raw)
 	}

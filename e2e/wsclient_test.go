@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
@@ -13,10 +12,13 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"iexbox/internal/client"
 )
 
-// Wire constants of iexbox.v1, written out from docs/protocol.md rather
-// than imported: these tests check the published protocol.
+// Wire constants of iexbox.v1 that the tests assert, written out from
+// docs/protocol.md rather than imported: the tests check the published
+// protocol. The client (internal/client) only speaks it.
 const (
 	subprotocol = "iexbox.v1"
 
@@ -75,15 +77,14 @@ func (e event) errorCode() string {
 	return s
 }
 
-// wsClient is an iexbox.v1 client as a real one behaves: it reads every
-// frame, keeps terminal output, records events and acks output as it
-// consumes it. One goroutine reads; writes are serialised. Waits look at the
-// output with ANSI escape sequences and carriage returns removed, and move
-// a cursor past what they matched, so each wait sees only newer output.
+// wsClient is an iexbox.v1 client as a real one behaves (internal/client:
+// it reads every frame and acks output once kept), with what the tests
+// assert on: it keeps the output and the events, and its waits look at
+// the output with ANSI escape sequences and carriage returns removed, and
+// move a cursor past what they matched, so each wait sees only newer
+// output.
 type wsClient struct {
-	conn     *websocket.Conn
-	wmu      sync.Mutex    // one writer at a time (test goroutine, acks)
-	readDone chan struct{} // closed when the reader stops
+	conn *client.Conn
 
 	mu                sync.Mutex
 	changed           chan struct{} // closed and replaced on every change
@@ -97,28 +98,52 @@ type wsClient struct {
 	eventCursor       int
 }
 
-// dial opens a WebSocket to the server's /ws offering the subprotocols,
-// with extra request headers. It returns the handshake response even when
-// the upgrade is refused.
-func (s *testServer) dial(t *testing.T, header http.Header, subprotocols ...string) (*websocket.Conn, *http.Response, error) {
+// dial opens a WebSocket to the server's /ws offering exactly the
+// subprotocols, with extra request headers. It returns the handshake
+// response even when the upgrade is refused.
+func (s *testServer) dial(t *testing.T, header http.Header, subprotocols ...string) (*client.Conn, *http.Response, error) {
 	t.Helper()
-	d := websocket.Dialer{Proxy: nil, HandshakeTimeout: 10 * time.Second, Subprotocols: subprotocols}
-	return d.Dial("ws://"+s.Addr+"/ws", header)
+	if subprotocols == nil {
+		subprotocols = []string{} // none, not the client's default
+	}
+	return client.Dial(t.Context(), s.wsURL(), client.Options{Header: header, Subprotocols: subprotocols})
+}
+
+// wsURL is the server's WebSocket endpoint.
+func (s *testServer) wsURL() string { return "ws://" + s.Addr + "/ws" }
+
+// newClient opens a WebSocket speaking iexbox.v1 to the server with opts
+// (their callbacks are the client's own) and sends nothing.
+func (s *testServer) newClient(t *testing.T, opts client.Options) (*wsClient, *http.Response, error) {
+	return dialClient(t, s.wsURL(), opts)
+}
+
+// dialClient is newClient to any URL. The cleanup drops the connection
+// and waits for its reader.
+func dialClient(t *testing.T, url string, opts client.Options) (*wsClient, *http.Response, error) {
+	c := &wsClient{changed: make(chan struct{})}
+	opts.OnOutput, opts.OnEvent, opts.OnClose = c.output, c.event, c.closed
+	conn, resp, err := client.Dial(t.Context(), url, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	c.conn = conn
+	t.Cleanup(func() { conn.Drop() })
+	return c, resp, nil
 }
 
 // connect opens a WebSocket speaking iexbox.v1 and sends nothing: the test
 // says hello (or does not).
 func (s *testServer) connect(t *testing.T) *wsClient {
 	t.Helper()
-	conn, resp, err := s.dial(t, nil, subprotocol)
+	c, resp, err := s.newClient(t, client.Options{})
 	if err != nil {
 		t.Fatalf("dial: %v (response: %v)", err, responseSummary(resp))
 	}
-	if got := conn.Subprotocol(); got != subprotocol {
-		conn.Close()
+	if got := c.conn.Subprotocol(); got != subprotocol {
 		t.Fatalf("server chose subprotocol %q, want %q", got, subprotocol)
 	}
-	return newWSClient(t, conn)
+	return c
 }
 
 // openSession connects with a hello of the given size, waits for ready and
@@ -132,48 +157,35 @@ func (s *testServer) openSession(t *testing.T, cols, rows int) (*wsClient, event
 	return c, ready
 }
 
-func newWSClient(t *testing.T, conn *websocket.Conn) *wsClient {
-	c := &wsClient{conn: conn, readDone: make(chan struct{}), changed: make(chan struct{})}
-	go c.read()
-	t.Cleanup(func() {
-		conn.Close()
-		<-c.readDone
+// output keeps terminal output; the client acks it once this returns, as
+// a terminal acks once it has rendered.
+func (c *wsClient) output(p []byte) {
+	c.update(func() {
+		c.out = append(c.out, p...)
+		if !slices.ContainsFunc(c.events, func(e event) bool { return e.Type == "ready" }) {
+			c.outputBeforeReady = true
+		}
 	})
-	return c
 }
 
-// read is the client's only reader.
-func (c *wsClient) read() {
-	defer close(c.readDone)
-	for {
-		typ, data, err := c.conn.ReadMessage()
-		if err != nil {
-			code, text := closeAbnormal, err.Error()
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) {
-				code, text = ce.Code, ce.Text
-			}
-			c.update(func() { c.closeCode, c.closeText, c.closedAt = code, text, time.Now() })
-			return
-		}
-		switch typ {
-		case websocket.BinaryMessage:
-			c.update(func() {
-				c.out = append(c.out, data...)
-				if !slices.ContainsFunc(c.events, func(e event) bool { return e.Type == "ready" }) {
-					c.outputBeforeReady = true
-				}
-			})
-			// Acked once stored, as a terminal acks once it has rendered.
-			c.write(websocket.TextMessage, fmt.Appendf(nil, `{"type":"ack","bytes":%d}`, len(data)))
-		case websocket.TextMessage:
-			e := event{raw: string(data), at: time.Now()}
-			if err := json.Unmarshal(data, &e); err != nil {
-				e.Type = "invalid JSON: " + err.Error()
-			}
-			c.update(func() { c.events = append(c.events, e) })
-		}
+// event keeps an event as the tests read it.
+func (c *wsClient) event(ce client.Event) {
+	e := event{raw: string(ce.Raw), at: ce.At}
+	if err := json.Unmarshal(ce.Raw, &e); err != nil {
+		e.Type = "invalid JSON: " + err.Error()
 	}
+	c.update(func() { c.events = append(c.events, e) })
+}
+
+// closed records how the connection ended: closeAbnormal when it just
+// dropped.
+func (c *wsClient) closed(st client.CloseStatus) {
+	code, text := st.Code, st.Text
+	var ce *websocket.CloseError
+	if !errors.As(st.Err, &ce) {
+		code, text = closeAbnormal, st.Err.Error()
+	}
+	c.update(func() { c.closeCode, c.closeText, c.closedAt = code, text, st.At })
 }
 
 // update changes the client's state under its lock and wakes every wait.
@@ -208,17 +220,20 @@ func (c *wsClient) waitFor(timeout time.Duration, cond func() bool) bool {
 	}
 }
 
-func (c *wsClient) write(typ int, data []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	return c.conn.WriteMessage(typ, data)
+// mustSend fails the test when a message could not be sent:
+// mustSend(t, c.conn.Share()).
+func mustSend(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("send: %v", err)
+	}
 }
 
-// sendText sends a text frame as is.
+// sendText sends a text frame as is, for frames a well-behaved client
+// does not send.
 func (c *wsClient) sendText(t *testing.T, s string) {
 	t.Helper()
-	if err := c.write(websocket.TextMessage, []byte(s)); err != nil {
+	if err := c.conn.WriteRaw(websocket.TextMessage, []byte(s)); err != nil {
 		t.Fatalf("send text frame: %v", err)
 	}
 }
@@ -226,31 +241,40 @@ func (c *wsClient) sendText(t *testing.T, s string) {
 // send sends keyboard input as one binary frame.
 func (c *wsClient) send(t *testing.T, input string) {
 	t.Helper()
-	if err := c.write(websocket.BinaryMessage, []byte(input)); err != nil {
+	if err := c.trySend(input); err != nil {
 		t.Fatalf("send input: %v", err)
 	}
 }
 
 // trySend sends keyboard input where the connection may already be closed.
 func (c *wsClient) trySend(input string) error {
-	return c.write(websocket.BinaryMessage, []byte(input))
+	return c.conn.Input([]byte(input))
 }
 
 func (c *wsClient) hello(t *testing.T, cols, rows int) {
 	t.Helper()
-	c.sendText(t, fmt.Sprintf(`{"type":"hello","cols":%d,"rows":%d}`, cols, rows))
+	c.helloWith(t, client.Hello{Cols: cols, Rows: rows})
+}
+
+// helloWith says the hello h: a resume, a viewer's, with a token or an
+// exercise.
+func (c *wsClient) helloWith(t *testing.T, h client.Hello) {
+	t.Helper()
+	if err := c.conn.Hello(h); err != nil {
+		t.Fatalf("send hello: %v", err)
+	}
 }
 
 func (c *wsClient) resize(t *testing.T, cols, rows int) {
 	t.Helper()
-	c.sendText(t, fmt.Sprintf(`{"type":"resize","cols":%d,"rows":%d}`, cols, rows))
+	if err := c.conn.Resize(cols, rows); err != nil {
+		t.Fatalf("send resize: %v", err)
+	}
 }
 
 // closeNormally sends a close frame, as a browser closing its tab does,
 // and drops the connection.
 func (c *wsClient) closeNormally() {
-	c.conn.WriteControl(websocket.CloseMessage,
-		websocket.FormatCloseMessage(websocket.CloseGoingAway, ""), time.Now().Add(time.Second))
 	c.conn.Close()
 }
 

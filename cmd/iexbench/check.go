@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"iexbox/internal/client"
+	"iexbox/internal/protocol"
 )
 
 // checkResult is the latency of an exercise check: from sending check to
@@ -47,7 +48,7 @@ const (
 func (b *bench) measureCheck(ctx context.Context) error {
 	r := &checkResult{Exercise: benchExercise, GapS: b.cfg.checkGap.Seconds()}
 	b.report.Check = r
-	s, err := dialHello(ctx, b.warm.ws, map[string]any{"cols": b.cfg.cols, "rows": b.cfg.rows, "exercise": benchExercise})
+	s, err := dialHello(ctx, b.warm.ws, client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows, Exercise: benchExercise})
 	if err != nil {
 		return err
 	}
@@ -59,27 +60,18 @@ func (b *bench) measureCheck(ctx context.Context) error {
 		if err := pause(ctx, b.cfg.checkGap); err != nil {
 			return err
 		}
-		msg, _ := json.Marshal(map[string]string{"type": "check", "id": fmt.Sprint(i), "code": benchSolution})
 		t0 := time.Now()
-		if err := s.write(websocket.TextMessage, msg); err != nil {
+		if err := s.conn.Check(fmt.Sprint(i), benchSolution); err != nil {
 			return err
 		}
-		var data []byte
-		select {
-		case data = <-s.checked:
-		case <-time.After(30 * time.Second):
-			return fmt.Errorf("check %d: no answer within 30 s", i)
-		case <-ctx.Done():
-			return ctx.Err()
+		e, err := s.checked(ctx)
+		if err != nil {
+			return fmt.Errorf("check %d: %w", i, err)
 		}
 		took := time.Since(t0)
-		var res struct {
-			Status  string            `json:"status"`
-			Message string            `json:"message"`
-			Tests   []json.RawMessage `json:"tests"`
-		}
-		if err := json.Unmarshal(data, &res); err != nil || res.Status != "pass" {
-			return fmt.Errorf("check %d: %s", i, data)
+		res := e.Checked
+		if res == nil || res.Status != "pass" {
+			return fmt.Errorf("check %d: %s", i, e.Raw)
 		}
 		r.Tests = len(res.Tests)
 		if i == 0 {
@@ -94,6 +86,13 @@ func (b *bench) measureCheck(ctx context.Context) error {
 	}
 	b.logf("check: first %.0f ms; then p50 %.0f ms p95 %.0f ms over %d", r.First, r.IexBox.P50, r.IexBox.P95, r.IexBox.N)
 	return nil
+}
+
+// checked waits for the answer to a check, at most 30 s.
+func (s *wsSession) checked(ctx context.Context) (client.Event, error) {
+	ctx, cancel := context.WithTimeoutCause(ctx, 30*time.Second, errors.New("no answer within 30 s"))
+	defer cancel()
+	return s.conn.WaitEvent(ctx, protocol.TypeChecked)
 }
 
 // checkCost reads the BEAMs of the session's sandbox: the lower uid is

@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"time"
+
+	"iexbox/internal/client"
 )
 
 // warmThreshold separates a session served from the pool from a cold one
@@ -73,7 +74,7 @@ func (b *bench) measureChurn(ctx context.Context) error {
 					prompts = append(prompts, d)
 				}
 				mu.Unlock()
-				if errors.Is(err, errRefused) {
+				if client.IsRefused(err) {
 					time.Sleep(time.Second) // capacity: back off as a page would
 				}
 			}

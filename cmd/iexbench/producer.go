@@ -47,7 +47,7 @@ func (b *bench) measureProducer(ctx context.Context) error {
 	time.Sleep(200 * time.Millisecond) // let sh print its prompt
 	before := vmRSS(b.process.pid)
 	rss := sampleRSS(b.process.pid, 20*time.Millisecond)
-	f0, c0 := s.frames.Load(), readCPU()
+	f0, c0 := s.frames(), readCPU()
 	srv0, self0 := procCPU(b.process.pid), procCPU(os.Getpid())
 	one, err := floodSh(ctx, s, b.cfg.floodCmd, b.cfg.floodBytes)
 	peak := rss.peak()
@@ -56,7 +56,7 @@ func (b *bench) measureProducer(ctx context.Context) error {
 		"iexbox server": round3(procCPU(b.process.pid) - srv0),
 		"iexbench":      round3(procCPU(os.Getpid()) - self0),
 	}
-	if n := s.frames.Load() - f0; n > 0 {
+	if n := s.frames() - f0; n > 0 {
 		r.ProcessFrameBytes = round1(float64(one.Bytes) / float64(n))
 	}
 	s.close()

@@ -109,10 +109,10 @@ func (b *bench) floodIexbox(ctx context.Context, r *throughputResult) (rate, err
 	defer s.close()
 	before := vmRSS(b.warm.pid)
 	rss := sampleRSS(b.warm.pid, 20*time.Millisecond)
-	f0 := s.frames.Load()
+	f0 := s.frames()
 	x, err := floodIex(ctx, s)
 	r.WarmRSSGrowthMiB = max(r.WarmRSSGrowthMiB, mib(rss.peak()-before))
-	if n := s.frames.Load() - f0; n > 0 && err == nil {
+	if n := s.frames() - f0; n > 0 && err == nil {
 		r.IexFrameBytes = round1(float64(x.Bytes) / float64(n))
 	}
 	return x, err

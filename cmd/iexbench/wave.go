@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"iexbox/internal/client"
 )
 
 // waveResult is one wave: clients opened at once from one address.
@@ -134,7 +136,7 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 		if c.err != nil {
 			continue
 		}
-		if c.err = c.s.hello(b.cfg.cols, b.cfg.rows); c.err != nil {
+		if c.err = c.s.hello(client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows}); c.err != nil {
 			continue
 		}
 		wg.Go(func() {
@@ -158,7 +160,7 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 	var last time.Time
 	for _, c := range clients {
 		switch {
-		case errors.Is(c.err, errRefused):
+		case client.IsRefused(c.err):
 			r.Refused++
 			fallthrough
 		case c.err != nil:
@@ -274,7 +276,7 @@ func (b *bench) measureArrivals(ctx context.Context) error {
 			mu.Lock()
 			r.Sessions++
 			switch {
-			case errors.Is(err, errRefused):
+			case client.IsRefused(err):
 				r.Refused++
 				fallthrough
 			case err != nil:
@@ -325,7 +327,7 @@ func (b *bench) arrive(ctx context.Context, from net.IP) (*wsSession, time.Durat
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := s.helloReady(ctx, b.cfg.cols, b.cfg.rows); err != nil {
+	if err := s.helloReady(ctx, client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows}); err != nil {
 		return nil, 0, err
 	}
 	at, err := s.wait(ctx, "iex(1)> ")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"iexbox/internal/client"
 	"iexbox/internal/protocol"
 )
 
@@ -123,58 +124,44 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}
 	}
 
-	d := websocket.Dialer{Subprotocols: []string{protocol.Subprotocol}, HandshakeTimeout: patience}
-	c, _, err := d.DialContext(t.Context(), "ws://"+p.addr+"/ws", nil)
+	ctx, cancel := context.WithTimeout(t.Context(), patience)
+	defer cancel()
+	c, _, err := client.Dial(ctx, "ws://"+p.addr+"/ws", client.Options{HandshakeTimeout: patience})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(patience))
-	c.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello","cols":80,"rows":24}`))
-	var ready protocol.Ready
-	err = c.ReadJSON(&ready)
-	for err == nil && ready.Type == protocol.TypeQueued { // waiting for the pool's first sandbox
-		err = c.ReadJSON(&ready)
+	defer c.Drop()
+	c.Hello(client.Hello{Cols: 80, Rows: 24})
+	e, err := c.Next(ctx)
+	for err == nil && e.Type == protocol.TypeQueued { // waiting for the pool's first sandbox
+		e, err = c.Next(ctx)
 	}
-	if err != nil || ready.Type != "ready" || ready.Runtime != "process" ||
+	if ready := e.Ready; err != nil || ready == nil || e.OutputBefore != 0 || ready.Runtime != "process" ||
 		ready.Instance != "cmd-test" || ready.IdleTimeout != 60 || ready.MaxLifetime != 1800 {
-		t.Fatalf("ready = %+v, %v", ready, err)
+		t.Fatalf("ready = %s, %v", e.Raw, err)
 	}
-	c.WriteMessage(websocket.BinaryMessage, []byte("ping\n"))
-	var out bytes.Buffer
-	for !strings.Contains(out.String(), "ping\r\nping\r\n") {
-		typ, data, err := c.ReadMessage()
-		if err != nil {
-			t.Fatalf("waiting for the echo: %v; got %q", err, out.String())
-		}
-		if typ == websocket.BinaryMessage {
-			out.Write(data)
-		}
+	c.Input([]byte("ping\n"))
+	if err := c.WaitOutput(ctx, "ping\r\nping\r\n"); err != nil {
+		t.Fatalf("waiting for the echo: %v; got %q", err, c.Output())
 	}
 
 	// SIGTERM: the client is told, then closed with 1001, and run returns nil.
 	start := time.Now()
 	p.cancel()
-	var exit struct {
-		Type, Reason string
-		Code         *int
+	e, err = c.WaitEvent(ctx, protocol.TypeExit)
+	if err != nil {
+		t.Fatalf("waiting for the exit event: %v", err)
 	}
-	for exit.Type != "exit" {
-		typ, data, err := c.ReadMessage()
-		if err != nil {
-			t.Fatalf("waiting for the exit event: %v", err)
-		}
-		if typ == websocket.TextMessage {
-			json.Unmarshal(data, &exit)
-		}
+	if exit := e.Exit; exit == nil || exit.Reason != "shutdown" || exit.Code != nil {
+		t.Errorf("exit event %s, want shutdown with code null", e.Raw)
 	}
-	if exit.Reason != "shutdown" || exit.Code != nil {
-		t.Errorf("exit event %+v, want shutdown with code null", exit)
-	}
-	_, _, err = c.ReadMessage()
+	st, err := c.WaitClose(ctx)
 	var ce *websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
-		t.Errorf("connection ended with %v, want close 1001", err)
+	if err != nil || !errors.As(st.Err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Errorf("connection ended with %v (%v), want close 1001", st.Err, err)
+	}
+	if _, n := c.Received(); n != e.OutputBefore || c.Events()[len(c.Events())-1].Type != protocol.TypeExit {
+		t.Errorf("frames came between the exit event and the close")
 	}
 	select {
 	case err := <-p.done:

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -15,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"iexbox/internal/client"
 )
 
 func memAvailable() int64 {
@@ -46,33 +47,25 @@ func sample(settle time.Duration) int64 {
 	return sum / 5
 }
 
-func open(url string) (*websocket.Conn, error) {
-	d := websocket.Dialer{Proxy: nil, Subprotocols: []string{"iexbox.v1"}, HandshakeTimeout: 10 * time.Second}
-	c, _, err := d.Dial(url, nil)
+// promptWait bounds one session's boot, up to iex's first prompt.
+const promptWait = 60 * time.Second
+
+// open opens a session and waits for its first prompt; the client keeps
+// reading (and answering pings) until it is closed.
+func open(url string) (*client.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), promptWait)
+	defer cancel()
+	c, _, err := client.Dial(ctx, url, client.Options{})
 	if err != nil {
 		return nil, err
 	}
-	c.WriteMessage(websocket.TextMessage, []byte(`{"type":"hello","cols":80,"rows":24}`))
-	var out []byte
-	c.SetReadDeadline(time.Now().Add(60 * time.Second))
-	for !strings.Contains(string(out), "iex(1)> ") {
-		typ, data, err := c.ReadMessage()
-		if err != nil {
-			return nil, err
-		}
-		if typ == websocket.BinaryMessage {
-			out = append(out, data...)
-			c.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`{"type":"ack","bytes":%d}`, len(data))))
-		}
+	if err := c.Hello(client.Hello{Cols: 80, Rows: 24}); err == nil {
+		err = c.WaitOutput(ctx, "iex(1)> ")
 	}
-	c.SetReadDeadline(time.Time{})
-	go func() { // keep reading (pings) until closed
-		for {
-			if _, _, err := c.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}()
+	if err != nil {
+		c.Drop()
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -85,7 +78,7 @@ func main() {
 	before := sample(*settle / 2)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var conns []*websocket.Conn
+	var conns []*client.Conn
 	sem := make(chan struct{}, 4)
 	for range *n {
 		wg.Go(func() {
