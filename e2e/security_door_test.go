@@ -183,6 +183,56 @@ func TestClientLimits(t *testing.T) {
 	})
 }
 
+// TestIPv6Prefixes: clients named by IPv6 addresses are bounded per /64
+// and, at 4 and 16 times that, per /56 and /48, however many /64s they
+// come from. The server holds one session (taken first), so every other
+// client waits in line, holding its address's place without a sandbox;
+// -client-sessions 1 bounds each /64 to one, a /56 to four, a /48 to
+// sixteen. The addresses come in X-Forwarded-For from the trusted proxy
+// 127.0.0.2: documentation addresses (2001:db8::/32), never dialled.
+func TestIPv6Prefixes(t *testing.T) {
+	forEachRuntime(t, func(t *testing.T, rt string) {
+		s := startServer(t, "-runtime", rt, "-max-sessions", "1", "-pool", "0", "-client-sessions", "1",
+			"-client-fair-from", "0", "-trusted-proxies", "127.0.0.2")
+		occupant, _ := s.openSession(t, defaultCols, defaultRows)
+		requireEval(t, occupant, "1+1", "2")
+
+		// addr is an address in the j-th /64 of the i-th /56 of the /48
+		// 2001:db8:<site>::/48.
+		addr := func(site, i, j int) string { return fmt.Sprintf("2001:db8:%x:%02x%02x::1", site, i, j) }
+		from := func(a string) *wsClient {
+			c := s.connectFrom(t, "127.0.0.2", http.Header{"X-Forwarded-For": {a}})
+			c.hello(t, defaultCols, defaultRows)
+			return c
+		}
+		waits := func(a string) { from(a).waitEvent(t, "queued", eventWait) }
+		refused := func(a, why string) {
+			t.Helper()
+			t.Logf("%s: refused, %s", a, why)
+			if e := requireRefused(t, from(a), "rate_limited", closeRateLimited); e.RetryAfter != 10 {
+				t.Errorf("refusal %s, want retry_after 10", e.raw)
+			}
+		}
+
+		waits(addr(0, 1, 0))
+		refused("2001:db8:0:100::2", "its /64 holds one")
+		for j := 1; j < 4; j++ {
+			waits(addr(0, 1, j))
+		}
+		refused(addr(0, 1, 4), "its /56 holds four")
+		for i := 2; i <= 4; i++ {
+			for j := range 4 {
+				waits(addr(0, i, j))
+			}
+		}
+		refused(addr(0, 5, 0), "its /48 holds sixteen")
+		waits(addr(1, 1, 0)) // another /48
+		if st := s.status(t); st.Pool == nil || st.Pool.Queued != 17 {
+			t.Errorf("/status %+v, want 17 clients in line", st)
+		}
+	})
+}
+
 // TestInputThrottle: a paste of a megabyte is taken at once (it is within
 // the burst, -input-burst 1m); input beyond the burst is read from the
 // socket at -input-rate (256k a second), never buffered without bound. The
