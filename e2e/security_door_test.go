@@ -233,15 +233,33 @@ func TestIPv6Prefixes(t *testing.T) {
 	})
 }
 
+// The input throttle TestInputThrottle configures, and the frames a
+// client splits a paste into (the protocol's largest).
+const (
+	inputRate  = 256 << 10 // -input-rate 256k, bytes a second
+	inputBurst = 1 << 20   // -input-burst 1m
+	inputFrame = 64 << 10
+)
+
+// throttledRead is the least time a server throttled to rate bytes a
+// second after burst can take to read n bytes sent in inputFrame frames:
+// it reads a frame, then waits for that frame's tokens, so the last frame
+// is read once all the others are paid for.
+func throttledRead(n, rate, burst int) time.Duration {
+	return time.Duration(max(n-inputFrame-burst, 0)) * time.Second / time.Duration(rate)
+}
+
 // TestInputThrottle: a paste of a megabyte is taken at once (it is within
 // the burst, -input-burst 1m); input beyond the burst is read from the
-// socket at -input-rate (256k a second), never buffered without bound. The
-// server's intake is its iexbox_terminal_bytes_total{direction="in"}
-// counter, which counts a frame when it is read; meanwhile iex sleeps, its
-// terminal driver taking the input in as fast as it comes.
+// socket at -input-rate (256k a second), never buffered without bound.
+// Every bound is derived from those two flags. The server's intake is its
+// iexbox_terminal_bytes_total{direction="in"} counter, which counts a
+// frame when it is read; meanwhile iex sleeps, its terminal driver taking
+// the input in faster than the rate (a 1 MiB paste in 0.1-1.9 s).
 func TestInputThrottle(t *testing.T) {
 	forEachRuntime(t, func(t *testing.T, rt string) {
-		s := startServer(t, "-runtime", rt, "-pool", "2", "-client-sessions", "0", "-client-rate", "0")
+		s := startServer(t, "-runtime", rt, "-pool", "2", "-client-sessions", "0", "-client-rate", "0",
+			"-input-rate", strconv.Itoa(inputRate), "-input-burst", strconv.Itoa(inputBurst))
 		// send sends n bytes of input, lines of 63 "a" and a carriage
 		// return, in frames of 64 KiB as a client splits a paste, and
 		// returns how long the server took to read them all.
@@ -255,8 +273,8 @@ func TestInputThrottle(t *testing.T) {
 			start := time.Now()
 			sent := make(chan error, 1)
 			go func() {
-				for i := 0; i < len(data); i += 64 << 10 {
-					if err := c.conn.Input(data[i:min(i+64<<10, len(data))]); err != nil {
+				for i := 0; i < len(data); i += inputFrame {
+					if err := c.conn.Input(data[i:min(i+inputFrame, len(data))]); err != nil {
 						sent <- err
 						return
 					}
@@ -282,17 +300,24 @@ func TestInputThrottle(t *testing.T) {
 			return took
 		}
 		t.Run("paste of a megabyte", func(t *testing.T) {
-			// Throttled, 1 MiB would take 4 s at 256 KiB/s. Within the burst
-			// it goes as fast as the sandbox's terminal takes it: 0.1 s on an
-			// idle machine, up to 1.9 s seen with other work beside.
-			if took := send(t, 1<<20); took > 3*time.Second {
-				t.Errorf("a 1 MiB paste took the server %v to read, want it at once (under 3 s; throttled it would take 4 s): it is within the burst", took.Round(time.Millisecond))
+			// Within the burst it goes as fast as the sandbox's terminal
+			// takes it: 0.1 s on an idle machine, up to 1.9 s seen with
+			// other work beside. A throttle without the burst (its least,
+			// one frame) could not read it in less than 3.5 s.
+			const n = inputBurst
+			if took, unburst := send(t, n), throttledRead(n, inputRate, inputFrame); took >= unburst {
+				t.Errorf("a 1 MiB paste took the server %v to read, want less than the %v a throttle without the burst needs: it is within the burst", took.Round(time.Millisecond), unburst)
 			}
 		})
 		t.Run("firehose", func(t *testing.T) {
-			// 3 MiB: 1 MiB of burst, then 2 MiB at 256 KiB/s is 8 s.
-			if took := send(t, 3<<20); took < 7*time.Second || took > 20*time.Second {
-				t.Errorf("3 MiB of input took the server %v to read, want about 8 s: 1 MiB at once, then 256 KiB a second", took.Round(time.Millisecond))
+			// 3 MiB: 1 MiB of burst, then the rate: the last frame is read
+			// no sooner than 7.75 s. A quarter slower than the rate, it
+			// would be 10.3 s: the terminal takes input faster than the
+			// rate, so the throttle alone sets the pace.
+			const n = 3 << 20
+			least, slow := throttledRead(n, inputRate, inputBurst), throttledRead(n, inputRate*3/4, inputBurst)
+			if took := send(t, n); took < least || took >= slow {
+				t.Errorf("3 MiB of input took the server %v to read, want %v to %v: 1 MiB at once, then 256 KiB a second", took.Round(time.Millisecond), least, slow.Round(time.Millisecond))
 			}
 		})
 	})
