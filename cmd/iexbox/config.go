@@ -86,6 +86,8 @@ type config struct {
 	serverNamespace string
 	runtimeClass    string
 	nodeSelector    string
+	unsafeNoSandbox bool
+	unsafeNetwork   bool
 
 	// Parsed once by validate, from the flags above.
 	parsed
@@ -107,9 +109,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("iexbox", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "listen address (host:port)")
-	fs.StringVar(&c.backend, "backend", "docker", "where sandboxes run: docker (one Docker Engine), kubernetes (one Pod per session on a cluster) or process (a local pty: development only, loopback only)")
+	fs.StringVar(&c.backend, "backend", "docker", "where sandboxes run: docker (one Docker Engine), kubernetes (one Pod per session on a cluster) or process (a local pty that isolates nothing: development on this machine only; needs -unsafe-no-sandbox)")
 	fs.StringVar(&c.image, "image", def.Image, "sandbox image; never pulled (build it with `make image`)")
-	fs.StringVar(&c.runtime, "runtime", def.Isolation, "isolation runtime of sandboxes: runsc (gVisor) or runc; auto picks runsc when a probe sandbox starts under it, else runc with a warning (process: the same as -backend process)")
+	fs.StringVar(&c.runtime, "runtime", def.Isolation, "isolation runtime of sandboxes: runsc (gVisor) or runc; auto picks runsc when a probe sandbox starts under it, else runc with a warning")
 	fs.StringVar(&c.command, "command", "iex", "program the process backend runs")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 5*time.Minute, "end a session after this long without keyboard input (0 disables)")
 	fs.DurationVar(&c.maxLifetime, "max-lifetime", 30*time.Minute, "end every session this long after it started (0 disables)")
@@ -128,7 +130,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Int64Var(&c.pids, "pids", def.Pids, "process and thread limit per sandbox")
 	fs.Int64Var(&c.nofile, "nofile", def.NoFile, "open-file limit per sandbox")
 	fs.StringVar(&c.tmpfsSize, "tmpfs-size", "64m", "size of each writable tmpfs (/tmp and the home directory); mounted noexec")
-	fs.StringVar(&c.network, "network", "none", "Docker network mode of sandboxes")
+	fs.StringVar(&c.network, "network", "none", "Docker network mode of sandboxes; host and container:<name> (the host's or another container's network) are refused without -unsafe-network")
+	fs.BoolVar(&c.unsafeNetwork, "unsafe-network", false, "allow -network host and container:<name>: every sandbox then reaches what the host (or that container) reaches")
+	fs.BoolVar(&c.unsafeNoSandbox, "unsafe-no-sandbox", false, "allow -backend process, which isolates nothing: every session runs programs as this server's user (on loopback only, and never with -origins, -hosts, -trusted-proxies or a token secret)")
 	fs.BoolVar(&c.readOnly, "read-only", true, "read-only root file system in sandboxes")
 	fs.StringVar(&c.dns, "dns", "127.0.0.1", "comma-separated resolvers for sandboxes; loopback means no query can leave")
 	fs.IntVar(&c.uidBase, "uid-base", def.UIDBase, "give every live sandbox uids of its own from a range above this one that no other server on the engine holds (0: all run as -user)")
@@ -137,8 +141,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.instance, "instance", "", "name labelling this server's containers, stable across restarts (default: host name and listen port)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 30*time.Second, "longest wait for sessions and containers to end on SIGTERM")
 	fs.StringVar(&c.tokenSecretFile, "token-secret-file", "", "file holding the secret that signs access tokens; when set (or IEXBOX_TOKEN_SECRET is), every hello must carry a valid token")
-	fs.IntVar(&c.clientSessions, "client-sessions", 0, "a hard cap on concurrent sessions per client address (IPv4 address or IPv6 /64), waiting ones included (0: only the fair share bounds them)")
-	fs.IntVar(&c.clientRate, "client-rate", 30, "new sessions per minute per client address, sustained, after -client-burst (0: no limit)")
+	fs.IntVar(&c.clientSessions, "client-sessions", 0, "a hard cap on concurrent sessions per client address (IPv4 address or IPv6 /64), waiting ones included (0: only the fair share bounds them); every per-address bound holds for an IPv6 /56 at 4 and a /48 at 16 times the /64's")
+	fs.IntVar(&c.clientRate, "client-rate", 30, "new sessions per minute per client address, sustained, after -client-burst (0: no limit); an IPv6 /56 4 and a /48 16 times as many")
 	fs.IntVar(&c.clientBurst, "client-burst", 120, "new sessions one client address may open at once before -client-rate applies (a classroom's wave)")
 	fs.IntVar(&c.clientFloor, "client-floor", 4, "sessions any client address may hold, however busy the server (the fair share's floor)")
 	fs.Float64Var(&c.clientFairFrom, "client-fair-from", 0.5, "share of -max-sessions held (sessions and waiting clients) from which each address is held to its fair share of it: max(-client-floor, max-sessions / addresses holding any)")
@@ -201,17 +205,20 @@ func (c *config) readTokenSecret(getenv func(string) string) error {
 }
 
 func (c *config) validate() error {
-	if c.runtime == "process" { // the old spelling of -backend process
-		c.backend, c.runtime = "process", "auto"
+	if c.runtime == "process" {
+		return errors.New("-runtime process is gone: the process backend, which isolates nothing, is -backend process -unsafe-no-sandbox")
 	}
 	switch c.backend {
 	case "docker", "kubernetes":
 	case "process":
-		if !loopback(c.addr) {
-			return fmt.Errorf("-backend process isolates nothing and only listens on loopback, not %q", c.addr)
+		if err := c.processOnly(); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("-backend %q: want docker, kubernetes or process", c.backend)
+	}
+	if (c.network == "host" || strings.HasPrefix(c.network, "container:")) && !c.unsafeNetwork {
+		return fmt.Errorf("-network %q gives every sandbox the network of the host or of another container (its loopback services included): refused without -unsafe-network", c.network)
 	}
 	if c.maxViewers < 0 || c.maxViewersTotal < 0 {
 		return errors.New("-max-viewers and -max-viewers-total must not be negative")
@@ -261,6 +268,40 @@ func (c *config) validate() error {
 	}
 	if c.instance != "" && !instanceName.MatchString(c.instance) {
 		return fmt.Errorf("-instance %q: use letters, digits, '.', '_' and '-'", c.instance)
+	}
+	return nil
+}
+
+// processOnly checks that the process backend, which isolates nothing
+// (whoever reaches the server runs programs as its user), serves this
+// machine only: it must be asked for by name, listens on loopback, and is
+// refused with anything that serves others: other sites' origins, public
+// host names, a proxy in front, tokens for embedding sites. The server
+// also answers 403 to any request a proxy forwarded (server.Config's
+// LocalOnly).
+func (c *config) processOnly() error {
+	if !c.unsafeNoSandbox {
+		return errors.New("-backend process isolates nothing (every session runs programs as this server's user): give -unsafe-no-sandbox to run it, for development on this machine only")
+	}
+	if !loopback(c.addr) {
+		return fmt.Errorf("-backend process isolates nothing and only listens on loopback, not %q", c.addr)
+	}
+	var public []string
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{
+		{c.origins != "", "-origins"},
+		{c.hosts != "", "-hosts"},
+		{c.trustedProxies != "", "-trusted-proxies"},
+		{c.tokenSecret != nil, "a token secret (-token-secret-file, IEXBOX_TOKEN_SECRET)"},
+	} {
+		if f.set {
+			public = append(public, f.name)
+		}
+	}
+	if len(public) > 0 {
+		return fmt.Errorf("-backend process isolates nothing and serves this machine only: refused with %s, which serve others", strings.Join(public, ", "))
 	}
 	return nil
 }
@@ -323,6 +364,7 @@ func (c *config) stack() (server.StackConfig, error) {
 			TokenSecret:      c.tokenSecret,
 			TokenMaxLifetime: c.tokenMaxLife,
 			QueueTimeout:     c.queueTimeout,
+			LocalOnly:        c.backend == "process",
 		},
 		Admission: admission.Config{
 			MaxSessions: c.maxSessions,

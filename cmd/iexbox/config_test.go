@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -116,10 +118,13 @@ func TestParseConfigSources(t *testing.T) {
 		{"empty variable is unset", nil, map[string]string{"IEXBOX_IDLE_TIMEOUT": ""}, func(*config) {}},
 		{"zero disables a limit", []string{"-idle-timeout", "0", "-max-lifetime", "0"}, nil,
 			func(c *config) { c.idleTimeout, c.maxLifetime = 0, 0 }},
-		{"process backend on loopback", []string{"-backend", "process", "-command", "cat -u"}, nil,
-			func(c *config) { c.backend, c.command = "process", "cat -u" }},
-		{"-runtime process is -backend process", []string{"-runtime", "process", "-command", "cat -u"}, nil,
-			func(c *config) { c.backend, c.command = "process", "cat -u" }},
+		{"process backend on loopback", []string{"-backend", "process", "-unsafe-no-sandbox", "-command", "cat -u"}, nil,
+			func(c *config) { c.backend, c.command, c.unsafeNoSandbox = "process", "cat -u", true }},
+		{"process backend from the environment", nil, map[string]string{"IEXBOX_BACKEND": "process", "IEXBOX_UNSAFE_NO_SANDBOX": "true"},
+			func(c *config) { c.backend, c.unsafeNoSandbox = "process", true }},
+		{"host network when asked for", []string{"-network", "host", "-unsafe-network"}, nil,
+			func(c *config) { c.network, c.unsafeNetwork = "host", true }},
+		{"a bridge network", []string{"-network", "bridge"}, nil, func(c *config) { c.network = "bridge" }},
 		{"kubernetes backend", []string{"-backend", "kubernetes", "-kubeconfig", "/k", "-namespace", "s", "-runtime-class", "rc",
 			"-node-selector", "a=b, c=d"}, map[string]string{"IEXBOX_SERVER_NAMESPACE": "srv"},
 			func(c *config) {
@@ -148,7 +153,7 @@ func TestParseConfigSources(t *testing.T) {
 	}
 }
 
-func TestParseConfigProcessRuntimeLoopbackOnly(t *testing.T) {
+func TestParseConfigProcessLoopbackOnly(t *testing.T) {
 	tests := []struct {
 		addr string
 		ok   bool
@@ -167,9 +172,9 @@ func TestParseConfigProcessRuntimeLoopbackOnly(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {
-			_, err := parseConfig([]string{"iexbox", "-runtime", "process", "-addr", tt.addr}, env(nil), io.Discard)
+			_, err := parseConfig([]string{"iexbox", "-backend", "process", "-unsafe-no-sandbox", "-addr", tt.addr}, env(nil), io.Discard)
 			if (err == nil) != tt.ok {
-				t.Fatalf("-runtime process -addr %s: %v, want ok: %v", tt.addr, err, tt.ok)
+				t.Fatalf("-backend process -addr %s: %v, want ok: %v", tt.addr, err, tt.ok)
 			}
 			if err != nil && !strings.Contains(err.Error(), "loopback") {
 				t.Errorf("error %q does not say why", err)
@@ -177,12 +182,70 @@ func TestParseConfigProcessRuntimeLoopbackOnly(t *testing.T) {
 		})
 	}
 	// Through the environment too.
-	if _, err := parseConfig([]string{"iexbox"}, env(map[string]string{"IEXBOX_RUNTIME": "process", "IEXBOX_ADDR": ":8080"}), io.Discard); err == nil {
-		t.Errorf("process runtime on :8080 from the environment was accepted")
+	if _, err := parseConfig([]string{"iexbox"}, env(map[string]string{"IEXBOX_BACKEND": "process", "IEXBOX_UNSAFE_NO_SANDBOX": "true",
+		"IEXBOX_ADDR": ":8080"}), io.Discard); err == nil {
+		t.Errorf("process backend on :8080 from the environment was accepted")
 	}
 	// Docker runtimes may listen anywhere.
 	if _, err := parseConfig([]string{"iexbox", "-addr", "0.0.0.0:8080"}, env(nil), io.Discard); err != nil {
 		t.Errorf("runc on 0.0.0.0:8080: %v", err)
+	}
+}
+
+// TestParseConfigProcessServesThisMachineOnly: the process backend, which
+// isolates nothing, must be asked for by name (-unsafe-no-sandbox), and is
+// refused even then with whatever serves others.
+func TestParseConfigProcessServesThisMachineOnly(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // in the error
+	}{
+		{"without -unsafe-no-sandbox", nil, nil, "-unsafe-no-sandbox"},
+		{"-unsafe-no-sandbox=false", []string{"-unsafe-no-sandbox=false"}, nil, "-unsafe-no-sandbox"},
+		{"-origins", []string{"-unsafe-no-sandbox", "-origins", "https://lessons.example"}, nil, "-origins"},
+		{"-hosts", []string{"-unsafe-no-sandbox", "-hosts", "iexbox.example"}, nil, "-hosts"},
+		{"-trusted-proxies", []string{"-unsafe-no-sandbox", "-trusted-proxies", "127.0.0.2"}, nil, "-trusted-proxies"},
+		{"-token-secret-file", []string{"-unsafe-no-sandbox", "-token-secret-file", secret}, nil, "token secret"},
+		{"IEXBOX_TOKEN_SECRET", []string{"-unsafe-no-sandbox"}, map[string]string{"IEXBOX_TOKEN_SECRET": "0123456789abcdef0123"}, "token secret"},
+		{"IEXBOX_TRUSTED_PROXIES", nil, map[string]string{"IEXBOX_UNSAFE_NO_SANDBOX": "true", "IEXBOX_TRUSTED_PROXIES": "127.0.0.1"}, "-trusted-proxies"},
+		{"all of them", []string{"-unsafe-no-sandbox", "-origins", "https://a.example", "-hosts", "a.example", "-trusted-proxies", "127.0.0.2"},
+			nil, "-origins, -hosts, -trusted-proxies"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append([]string{"iexbox", "-backend", "process"}, tt.args...)
+			_, err := parseConfig(args, env(tt.env), io.Discard)
+			if err == nil {
+				t.Fatalf("accepted %v %v", tt.args, tt.env)
+			}
+			if !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "isolates nothing") {
+				t.Errorf("error %q, want it to say the backend isolates nothing and name %q", err, tt.want)
+			}
+		})
+	}
+	// The same flags are fine with a backend that isolates.
+	if _, err := parseConfig([]string{"iexbox", "-origins", "https://a.example", "-hosts", "a.example", "-trusted-proxies", "127.0.0.2",
+		"-token-secret-file", secret}, env(nil), io.Discard); err != nil {
+		t.Errorf("docker backend serving others: %v", err)
+	}
+	c, err := parseConfig([]string{"iexbox", "-backend", "process", "-unsafe-no-sandbox"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := c.stack(); err != nil || !sc.Server.LocalOnly {
+		t.Errorf("process backend: LocalOnly %v (%v), want the server to refuse forwarded requests", sc.Server.LocalOnly, err)
+	}
+	if c, err = parseConfig([]string{"iexbox"}, env(nil), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if sc, err := c.stack(); err != nil || sc.Server.LocalOnly {
+		t.Errorf("docker backend: LocalOnly %v (%v), want false", sc.Server.LocalOnly, err)
 	}
 }
 
@@ -200,6 +263,13 @@ func TestParseConfigRejects(t *testing.T) {
 		{"tmpfs size", []string{"-tmpfs-size", "x"}, nil, "-tmpfs-size"},
 		{"unknown runtime", []string{"-runtime", "kata"}, nil, "want auto, runsc or runc"},
 		{"unknown backend", []string{"-backend", "lxc"}, nil, "want docker, kubernetes or process"},
+		// The old spelling of the process backend is gone.
+		{"-runtime process", []string{"-runtime", "process"}, nil, "-backend process -unsafe-no-sandbox"},
+		{"IEXBOX_RUNTIME=process", nil, map[string]string{"IEXBOX_RUNTIME": "process"}, "-backend process -unsafe-no-sandbox"},
+		{"host network", []string{"-network", "host"}, nil, "-unsafe-network"},
+		{"another container's network", []string{"-network", "container:db"}, nil, "-unsafe-network"},
+		{"host network from the environment", nil, map[string]string{"IEXBOX_NETWORK": "host"}, "-unsafe-network"},
+		{"-unsafe-network=false", []string{"-network", "container:db", "-unsafe-network=false"}, nil, "-unsafe-network"},
 		{"node selector without value", []string{"-node-selector", "a"}, nil, "-node-selector"},
 		{"instance with spaces", []string{"-instance", "my box"}, nil, "-instance"},
 		{"instance with slash", []string{"-instance", "a/b"}, nil, "-instance"},
@@ -241,7 +311,8 @@ func TestParseConfigHelp(t *testing.T) {
 			}
 			usage := stderr.String()
 			for _, want := range []string{"IEXBOX_IDLE_TIMEOUT", "-addr", "-image", "-runtime", "-idle-timeout", "-max-lifetime",
-				"-max-sessions", "-origins", "-memory", "-cpus", "-pids", "-instance", "-shutdown-timeout", "make image"} {
+				"-max-sessions", "-origins", "-memory", "-cpus", "-pids", "-instance", "-shutdown-timeout", "make image",
+				"-unsafe-no-sandbox", "-unsafe-network"} {
 				if !strings.Contains(usage, want) {
 					t.Errorf("usage lacks %q", want)
 				}
