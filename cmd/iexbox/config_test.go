@@ -12,7 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"iexbox/internal/admission"
+	"iexbox/internal/docker"
+	"iexbox/internal/kube"
+	"iexbox/internal/pool"
 	"iexbox/internal/sandbox"
+	"iexbox/internal/server"
+	"iexbox/internal/session"
 )
 
 // env is a getenv over a fixed set of variables.
@@ -21,52 +27,53 @@ func env(kv map[string]string) func(string) string {
 }
 
 func defaults() config {
+	p := sandbox.Default()
+	p.Image, p.Isolation, p.CPUs, p.Pids, p.NoFile = "iexbox-sandbox:latest", "auto", 0.5, 64, 1024
+	p.User, p.UIDBase = "10001:10001", 100000
+	p.Memory, p.TmpfsSize, p.WritableRoot, p.EngineSeccomp = 0, 0, false, false // read from the flags' text
 	return config{
 		addr:            "127.0.0.1:8080",
 		backend:         "docker",
-		image:           "iexbox-sandbox:latest",
-		runtime:         "auto",
 		command:         "iex",
-		idleTimeout:     5 * time.Minute,
-		maxLifetime:     30 * time.Minute,
-		pool:            "auto",
-		poolMax:         200,
-		poolMemory:      0.3,
-		poolMaxAge:      30 * time.Minute,
-		bootParallel:    runtime.NumCPU() + 1,
-		queueTimeout:    60 * time.Second,
-		queueMax:        500,
-		clientQueue:     200,
-		clientBurst:     120,
-		clientFloor:     4,
-		clientFairFrom:  0.5,
-		memory:          "256m",
-		cpus:            0.5,
-		pids:            64,
-		nofile:          1024,
-		tmpfsSize:       "64m",
-		network:         "none",
-		readOnly:        true,
-		dns:             "127.0.0.1",
-		user:            "10001:10001",
-		uidBase:         100000,
-		seccomp:         true,
 		shutdownTimeout: 30 * time.Second,
 		logFormat:       "text",
 		logLevel:        "info",
-		clientRate:      30,
-		inputRate:       "256k",
-		inputBurst:      "1m",
-		cgroupParent:    "iexbox",
-		resumeGrace:     30 * time.Second,
-		maxViewers:      200,
-		maxViewersTotal: 2000,
-		tokenMaxLife:    24 * time.Hour,
-		checkTimeout:    10 * time.Second,
-		namespace:       "iexbox-sandboxes",
-		serverNamespace: "iexbox",
-		runtimeClass:    "gvisor",
+		policy:          sandbox.PolicyFlags{Policy: p, MemoryText: "256m", TmpfsText: "64m", ReadOnly: true, Seccomp: true},
+		stack: server.StackFlags{
+			Admission: admission.Flags{
+				Config: admission.Config{
+					Limits: session.Limits{Idle: 5 * time.Minute, Lifetime: 30 * time.Minute},
+					Addresses: admission.AddressLimits{
+						PreHello: admission.DefaultPreHello, PreHelloTotal: admission.DefaultPreHelloTotal,
+						PerMin: 30, Burst: 120, Floor: 4, FairFrom: 0.5, Waiting: 200,
+						Viewers: admission.DefaultViewers, ViewersTotal: 2000,
+					},
+					Grace:        30 * time.Second,
+					MaxViewers:   200,
+					CheckTimeout: 10 * time.Second,
+				},
+				InputRate: "256k", InputBurst: "1m",
+			},
+			Pool:             pool.Config{MaxAge: 30 * time.Minute, Cols: 80, Rows: 24, Parallel: runtime.NumCPU() + 1, QueueMax: 500},
+			PoolSize:         "auto",
+			PoolMax:          200,
+			PoolMemory:       0.3,
+			QueueTimeout:     60 * time.Second,
+			TokenMaxLifetime: 24 * time.Hour,
+		},
+		docker: docker.Flags{Network: "none", DNS: "127.0.0.1", CgroupParent: "iexbox"},
+		kube:   kube.Flags{Namespace: "iexbox-sandboxes", ServerNamespace: "iexbox", RuntimeClass: "gvisor"},
 	}
+}
+
+// flagsOnly is c as the flags and variables gave it, without what
+// validate derived from them.
+func flagsOnly(c config) config {
+	c.parsed = parsed{}
+	c.policy.Memory, c.policy.TmpfsSize, c.policy.WritableRoot, c.policy.EngineSeccomp = 0, 0, false, false
+	c.stack.Admission.Limits.InputRate, c.stack.Admission.Limits.InputBurst = 0, 0
+	c.stack.Pool.Size = 0
+	return c
 }
 
 // TestParseConfigDefaults pins every default: a change to one is a change
@@ -76,10 +83,14 @@ func TestParseConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(c.policy, sandbox.Default()) {
-		t.Errorf("policy from the default flags\n got %+v\nwant %+v", c.policy, sandbox.Default())
+	if !reflect.DeepEqual(c.policy.Policy, sandbox.Default()) {
+		t.Errorf("policy from the default flags\n got %+v\nwant %+v", c.policy.Policy, sandbox.Default())
 	}
-	c.parsed = parsed{}
+	if c.stack.Pool.Size != -1 || c.stack.Admission.Limits.InputRate != 256<<10 || c.stack.Admission.Limits.InputBurst != 1<<20 {
+		t.Errorf("pool size %d, input %d/s and %d at once: want auto (-1), 256k and 1m",
+			c.stack.Pool.Size, c.stack.Admission.Limits.InputRate, c.stack.Admission.Limits.InputBurst)
+	}
+	c = flagsOnly(c)
 	if want := defaults(); !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults\n got %+v\nwant %+v", c, want)
 	}
@@ -95,8 +106,8 @@ func TestParseConfigSources(t *testing.T) {
 		{"flags", []string{"-addr", "127.0.0.1:9000", "-idle-timeout", "90s", "-max-lifetime", "1h", "-max-sessions", "7",
 			"-origins", "https://a.example", "-memory", "512m", "-cpus", "1.5", "-pids", "128", "-runtime", "runsc", "-instance", "blue"},
 			nil, func(c *config) {
-				c.addr, c.idleTimeout, c.maxLifetime, c.maxSessions = "127.0.0.1:9000", 90*time.Second, time.Hour, 7
-				c.origins, c.memory, c.cpus, c.pids, c.runtime, c.instance = "https://a.example", "512m", 1.5, 128, "runsc", "blue"
+				c.addr, c.stack.Admission.Limits.Idle, c.stack.Admission.Limits.Lifetime, c.stack.Admission.MaxSessions = "127.0.0.1:9000", 90*time.Second, time.Hour, 7
+				c.stack.Origins, c.policy.MemoryText, c.policy.CPUs, c.policy.Pids, c.policy.Isolation, c.instance = "https://a.example", "512m", 1.5, 128, "runsc", "blue"
 			}},
 		{"environment", nil, map[string]string{
 			"IEXBOX_ADDR": "127.0.0.1:9000", "IEXBOX_IDLE_TIMEOUT": "90s", "IEXBOX_MAX_LIFETIME": "1h",
@@ -105,31 +116,33 @@ func TestParseConfigSources(t *testing.T) {
 			"IEXBOX_IMAGE": "my/image:1", "IEXBOX_READ_ONLY": "false", "IEXBOX_SHUTDOWN_TIMEOUT": "5s",
 			"IEXBOX_TMPFS_SIZE": "32m", "IEXBOX_LOG_LEVEL": "debug", "IEXBOX_NOFILE": "256",
 		}, func(c *config) {
-			c.addr, c.idleTimeout, c.maxLifetime, c.maxSessions = "127.0.0.1:9000", 90*time.Second, time.Hour, 7
-			c.origins, c.memory, c.cpus, c.pids, c.runtime, c.instance = "https://a.example", "512m", 1.5, 128, "runsc", "blue"
-			c.image, c.readOnly, c.shutdownTimeout, c.tmpfsSize, c.logLevel, c.nofile = "my/image:1", false, 5*time.Second, "32m", "debug", 256
+			c.addr, c.stack.Admission.Limits.Idle, c.stack.Admission.Limits.Lifetime, c.stack.Admission.MaxSessions = "127.0.0.1:9000", 90*time.Second, time.Hour, 7
+			c.stack.Origins, c.policy.MemoryText, c.policy.CPUs, c.policy.Pids, c.policy.Isolation, c.instance = "https://a.example", "512m", 1.5, 128, "runsc", "blue"
+			c.policy.Image, c.policy.ReadOnly, c.shutdownTimeout, c.policy.TmpfsText, c.logLevel, c.policy.NoFile = "my/image:1", false, 5*time.Second, "32m", "debug", 256
 		}},
 		{"flag wins over environment", []string{"-idle-timeout", "2m"}, map[string]string{"IEXBOX_IDLE_TIMEOUT": "1m"},
-			func(c *config) { c.idleTimeout = 2 * time.Minute }},
+			func(c *config) { c.stack.Admission.Limits.Idle = 2 * time.Minute }},
 		{"flag set to its default still wins", []string{"-read-only=true", "-memory", "256m"},
 			map[string]string{"IEXBOX_READ_ONLY": "false", "IEXBOX_MEMORY": "1g"}, func(*config) {}},
 		{"environment fills what flags leave", []string{"-idle-timeout", "2m"}, map[string]string{"IEXBOX_MAX_LIFETIME": "10m"},
-			func(c *config) { c.idleTimeout, c.maxLifetime = 2*time.Minute, 10*time.Minute }},
+			func(c *config) {
+				c.stack.Admission.Limits.Idle, c.stack.Admission.Limits.Lifetime = 2*time.Minute, 10*time.Minute
+			}},
 		{"empty variable is unset", nil, map[string]string{"IEXBOX_IDLE_TIMEOUT": ""}, func(*config) {}},
 		{"zero disables a limit", []string{"-idle-timeout", "0", "-max-lifetime", "0"}, nil,
-			func(c *config) { c.idleTimeout, c.maxLifetime = 0, 0 }},
+			func(c *config) { c.stack.Admission.Limits.Idle, c.stack.Admission.Limits.Lifetime = 0, 0 }},
 		{"process backend on loopback", []string{"-backend", "process", "-unsafe-no-sandbox", "-command", "cat -u"}, nil,
 			func(c *config) { c.backend, c.command, c.unsafeNoSandbox = "process", "cat -u", true }},
 		{"process backend from the environment", nil, map[string]string{"IEXBOX_BACKEND": "process", "IEXBOX_UNSAFE_NO_SANDBOX": "true"},
 			func(c *config) { c.backend, c.unsafeNoSandbox = "process", true }},
 		{"host network when asked for", []string{"-network", "host", "-unsafe-network"}, nil,
-			func(c *config) { c.network, c.unsafeNetwork = "host", true }},
-		{"a bridge network", []string{"-network", "bridge"}, nil, func(c *config) { c.network = "bridge" }},
+			func(c *config) { c.docker.Network, c.docker.UnsafeNetwork = "host", true }},
+		{"a bridge network", []string{"-network", "bridge"}, nil, func(c *config) { c.docker.Network = "bridge" }},
 		{"kubernetes backend", []string{"-backend", "kubernetes", "-kubeconfig", "/k", "-namespace", "s", "-runtime-class", "rc",
 			"-node-selector", "a=b, c=d"}, map[string]string{"IEXBOX_SERVER_NAMESPACE": "srv"},
 			func(c *config) {
-				c.backend, c.kubeconfig, c.namespace, c.runtimeClass, c.nodeSelector = "kubernetes", "/k", "s", "rc", "a=b, c=d"
-				c.serverNamespace = "srv"
+				c.backend, c.kube.Kubeconfig, c.kube.Namespace, c.kube.RuntimeClass, c.kube.NodeSelector = "kubernetes", "/k", "s", "rc", "a=b, c=d"
+				c.kube.ServerNamespace = "srv"
 			}},
 	}
 	for _, tt := range tests {
@@ -145,7 +158,7 @@ func TestParseConfigSources(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.want(&want)
-			got.parsed, want.parsed = parsed{}, parsed{}
+			got, want = flagsOnly(got), flagsOnly(want)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("\n got %+v\nwant %+v", got, want)
 			}
@@ -238,13 +251,13 @@ func TestParseConfigProcessServesThisMachineOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sc, err := c.stack(); err != nil || !sc.Server.LocalOnly {
+	if sc, err := c.stackConfig(); err != nil || !sc.Server.LocalOnly {
 		t.Errorf("process backend: LocalOnly %v (%v), want the server to refuse forwarded requests", sc.Server.LocalOnly, err)
 	}
 	if c, err = parseConfig([]string{"iexbox"}, env(nil), io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	if sc, err := c.stack(); err != nil || sc.Server.LocalOnly {
+	if sc, err := c.stackConfig(); err != nil || sc.Server.LocalOnly {
 		t.Errorf("docker backend: LocalOnly %v (%v), want false", sc.Server.LocalOnly, err)
 	}
 }
@@ -351,30 +364,5 @@ func TestInstanceOrDefault(t *testing.T) {
 	c.instance = "blue"
 	if got := c.instanceOrDefault(); got != "blue" {
 		t.Errorf("instanceOrDefault = %q, want the flag's blue", got)
-	}
-}
-
-func TestSplitList(t *testing.T) {
-	for in, want := range map[string]string{
-		"":                    "[]",
-		"127.0.0.1":           "[127.0.0.1]",
-		" 1.1.1.1 , ,8.8.8.8": "[1.1.1.1 8.8.8.8]",
-	} {
-		if got := splitList(in); strings.Join(got, " ") != strings.Trim(want, "[]") {
-			t.Errorf("splitList(%q) = %q, want %s", in, got, want)
-		}
-	}
-}
-
-func TestParseSelector(t *testing.T) {
-	got, err := parseSelector(" sandbox=gvisor , zone=a")
-	if err != nil || !reflect.DeepEqual(got, map[string]string{"sandbox": "gvisor", "zone": "a"}) {
-		t.Errorf("got %v, %v", got, err)
-	}
-	if got, err := parseSelector(""); err != nil || got != nil {
-		t.Errorf("empty: %v, %v", got, err)
-	}
-	if _, err := parseSelector("=x"); err == nil {
-		t.Error("accepted an empty key")
 	}
 }

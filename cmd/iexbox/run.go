@@ -52,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	stackCfg, err := cfg.stack()
+	stackCfg, err := cfg.stackConfig()
 	if err != nil {
 		return err
 	}
@@ -98,8 +98,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	st := stack.Admission.Status()
 	log.Info("listening", "addr", ln.Addr().String(), "instance", stackCfg.Server.Instance, "backend", cfg.backend,
-		"runtime", backend.Name(), "max_sessions", st.Max, "pool", cfg.pool, "pool_target", st.Pool.Target,
-		"pool_max", st.Pool.Max, "boot_parallel", cfg.bootParallel)
+		"runtime", backend.Name(), "max_sessions", st.Max, "pool", cfg.stack.PoolSize, "pool_target", st.Pool.Target,
+		"pool_max", st.Pool.Max, "boot_parallel", cfg.stack.Pool.Parallel)
 	fmt.Fprintf(stdout, "iexbox serving on http://%s\n", ln.Addr())
 
 	serveErr := make(chan error, 2)
@@ -166,15 +166,9 @@ func gauges(adm *admission.Service) metrics.Gauges {
 func openBackend(ctx context.Context, cfg config, instance string, log *slog.Logger, met *metrics.Metrics) (sandbox.Backend, error) {
 	switch cfg.backend {
 	case "kubernetes":
-		return kube.Open(ctx, kube.Config{
-			Policy:          cfg.policy,
-			Instance:        instance,
-			Kubeconfig:      cfg.kubeconfig,
-			Namespace:       cfg.namespace,
-			ServerNamespace: cfg.serverNamespace,
-			RuntimeClass:    cfg.runtimeClass,
-			NodeSelector:    cfg.nodeSelectorMap,
-		}, log, met)
+		kc := cfg.kubeCfg
+		kc.Instance = instance
+		return kube.Open(ctx, kc, log, met)
 	case "process":
 		b := process.New(strings.Fields(cfg.command), nil)
 		for _, w := range b.Warnings() {
@@ -182,16 +176,7 @@ func openBackend(ctx context.Context, cfg config, instance string, log *slog.Log
 		}
 		return b, nil
 	default:
-		opts := docker.Options{SandboxesMemory: cfg.sandboxesMem, SandboxesCPUs: cfg.sandboxesCPUsOrDefault}
-		if cfg.cgroupParent != "" {
-			opts.CgroupName = cfg.cgroupParent
-		}
-		return docker.Open(ctx, docker.Config{
-			Policy:   cfg.policy,
-			Instance: instance,
-			Network:  cfg.network,
-			DNS:      splitList(cfg.dns),
-		}, opts, log, met)
+		return docker.Open(ctx, cfg.docker.Config(cfg.policy.Policy, instance), cfg.dockerOpts, log, met)
 	}
 }
 
