@@ -14,6 +14,7 @@ import (
 	"iexbox/internal/docker"
 	"iexbox/internal/flagenv"
 	"iexbox/internal/kube"
+	"iexbox/internal/process"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/server"
 )
@@ -116,7 +117,11 @@ func (c *config) validate() error {
 	switch c.backend {
 	case "docker", "kubernetes":
 	case "process":
-		if err := c.processOnly(); err != nil {
+		public := c.stack.Public()
+		if c.tokenSecret != nil {
+			public = append(public, "a token secret (-token-secret-file, IEXBOX_TOKEN_SECRET)")
+		}
+		if err := process.CheckLocal(c.unsafeNoSandbox, c.addr, public); err != nil {
 			return err
 		}
 	default:
@@ -147,30 +152,6 @@ func (c *config) validate() error {
 	return nil
 }
 
-// processOnly checks that the process backend, which isolates nothing
-// (whoever reaches the server runs programs as its user), serves this
-// machine only: it must be asked for by name, listens on loopback, and is
-// refused with anything that serves others: other sites' origins, public
-// host names, a proxy in front, tokens for embedding sites. The server
-// also answers 403 to any request a proxy forwarded (server.Config's
-// LocalOnly).
-func (c *config) processOnly() error {
-	if !c.unsafeNoSandbox {
-		return errors.New("-backend process isolates nothing (every session runs programs as this server's user): give -unsafe-no-sandbox to run it, for development on this machine only")
-	}
-	if !loopback(c.addr) {
-		return fmt.Errorf("-backend process isolates nothing and only listens on loopback, not %q", c.addr)
-	}
-	public := c.stack.Public()
-	if c.tokenSecret != nil {
-		public = append(public, "a token secret (-token-secret-file, IEXBOX_TOKEN_SECRET)")
-	}
-	if len(public) > 0 {
-		return fmt.Errorf("-backend process isolates nothing and serves this machine only: refused with %s, which serve others", strings.Join(public, ", "))
-	}
-	return nil
-}
-
 // stackConfig is the server's configuration, each part as its package
 // defines it, from the flags.
 func (c *config) stackConfig() (server.StackConfig, error) {
@@ -196,16 +177,4 @@ func (c *config) instanceOrDefault() string {
 	_, port, _ := net.SplitHostPort(c.addr)
 	name := regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(host+"-"+port, "-")
 	return strings.Trim(name, "-.")
-}
-
-func loopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
