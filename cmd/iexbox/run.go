@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"iexbox/internal/admission"
 	"iexbox/internal/docker"
 	"iexbox/internal/kube"
 	"iexbox/internal/metrics"
@@ -83,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	stackCfg.Server.Observer = met
 	stack := server.NewStack(backend, stackCfg, log)
-	met.Watch(gauges(stack.Admission))
+	met.Watch(stack.Gauges())
 
 	// Requests outlive ctx (the first signal): a drain keeps answering
 	// /readyz (false) and /status until the sessions are gone.
@@ -145,20 +144,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	wg.Wait()
 	log.Info("stopped")
 	return nil
-}
-
-// gauges are the metrics read from admission when scraped.
-func gauges(adm *admission.Service) metrics.Gauges {
-	return metrics.Gauges{
-		SessionsActive: func() int { return adm.Status().Active },
-		SessionsMax:    func() int { return adm.Status().Max },
-		PoolSize:       func() int { return adm.Status().Pool.Size },
-		PoolReady:      func() int { return adm.Status().Pool.Ready },
-		PoolStarting:   func() int { return adm.Status().Pool.Starting },
-		PoolMax:        func() int { return adm.Status().Pool.Max },
-		PoolReason:     func() string { return adm.Status().Pool.Reason },
-		Queued:         func() int { return adm.Status().Pool.Queued },
-	}
 }
 
 // openBackend opens the backend the flags ask for: the one switch that
