@@ -1,7 +1,8 @@
 // Package static embeds the browser page of iexbox: index.html, style.css,
 // favicon.svg, the demo lesson in demo/ and the front-end bundles in dist/
 // (dist/app.js and dist/app.css for the page, dist/embed.js for the
-// <iex-console> widget), built from src/ with `make web` (npm run build).
+// <iex-console> widget and dist/embed-term.js, its terminal, loaded when a
+// console first starts), built from src/ with `make web` (npm run build).
 //
 // The bundles are build output and not checked in; only dist/README.txt is,
 // so the package compiles on a clean checkout. In that case Built reports
@@ -26,7 +27,7 @@ func FS() fs.FS {
 
 // bundles lists every file in dist/ that the server serves; `make web`
 // (static/build.mjs) writes them all.
-var bundles = []string{"dist/app.js", "dist/app.css", "dist/embed.js"}
+var bundles = []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js"}
 
 // Built reports whether every front-end bundle (the page's dist/app.js and
 // dist/app.css, the widget's dist/embed.js) was present when the binary was
