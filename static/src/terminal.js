@@ -33,6 +33,9 @@ export function createTerminal(container, options, a11y) {
     cursorBlink: !reducedMotion(),
     cursorInactiveStyle: 'outline',
     screenReaderMode: true,
+    // WCAG 2.2 AA for text: xterm.js darkens or lightens any colour a
+    // program picks until it stands out from the background this much.
+    minimumContrastRatio: 4.5,
     allowProposedApi: true, // term.unicode
     ...options,
   });
