@@ -548,7 +548,7 @@ class IexConsole extends HTMLElement {
     const setup = resume ? '' : this.getAttribute('setup') || '';
 
     this.conn = new Connection(this.term, {
-      onQueued: (msg) => this.setStatus(describeQueued(msg), 'connecting'),
+      onQueued: (msg) => this.setStatus(describeQueued(msg, this.language()), 'connecting'),
       onReady: (msg) => {
         this.resumeSlot().save(msg.resume, msg.instance);
         this.reconnectUntil = 0;
@@ -565,7 +565,7 @@ class IexConsole extends HTMLElement {
         if (msg.type === 'checked') this.onChecked(msg);
       },
       onOutput: (bytes) => this.onOutput(bytes, setup),
-      onExit: (msg) => this.ended(describeExit(msg, null), { reason: msg.reason, code: msg.code ?? null }),
+      onExit: (msg) => this.ended(describeExit(msg, null, this.language()), { reason: msg.reason, code: msg.code ?? null }),
       onError: (msg) => {
         if (msg.code === 'resume_failed') {
           this.resumeSlot().clear();
@@ -575,7 +575,7 @@ class IexConsole extends HTMLElement {
           this.start();
           return;
         }
-        this.ended(describeError(msg), { reason: 'error', code: msg.code });
+        this.ended(describeError(msg, this.language()), { reason: 'error', code: msg.code });
       },
       onClose: (info) => {
         if (info.final) return;
@@ -588,7 +588,7 @@ class IexConsole extends HTMLElement {
           setTimeout(() => this.start(), 1000);
           return;
         }
-        this.ended(describeClose(info, null), { reason: 'closed', code: info.code });
+        this.ended(describeClose(info, null, this.language()), { reason: 'closed', code: info.code });
       },
     }, socketURL(this.server(), resume ? resume.instance : ''), hello);
   }
