@@ -3,6 +3,9 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -78,6 +81,7 @@ func TestBrowserAxe(t *testing.T) {
 		{"lesson, running (dark and light)", "/demo/lesson.html",
 			`[...document.querySelectorAll('iex-console')].slice(0, 3).every(e => e.state === 'ready')`,
 			`[...document.querySelectorAll('iex-console')].slice(0, 3).forEach(e => e.run()), true`},
+		{"iframe form", "/embed?code=1%2B1&theme=light", `!!customElements.get('iex-console') && document.getElementById('console').code === '1+1'`, ""},
 		{"lesson, in Korean", "/demo/lesson.html",
 			`document.querySelector('iex-console').shadowRoot.querySelector('.run-text').textContent === '실행'`,
 			`document.documentElement.lang = 'ko', document.querySelectorAll('iex-console').forEach(e => e.setAttribute('lang', 'ko')), true`},
@@ -198,12 +202,24 @@ func TestBrowserPhone(t *testing.T) {
 	if size := eval[float64](t, ctx, `window.iexbox.term.options.fontSize`); size < 14 {
 		t.Errorf("text size %v px after A+, want larger", size)
 	}
-	screenshot(t, ctx, "phone.png")
+	// What the phone shows (a full-page capture lays a mobile page out anew).
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(screenshots(t), "phone.png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	run(t, ctx, chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile, chromedp.EmulateTouch))
 	time.Sleep(300 * time.Millisecond)
 	if w := eval[[]float64](t, ctx, `[document.documentElement.scrollWidth, innerWidth]`); w[0] > w[1] {
 		t.Errorf("the page is %v px wide in a %v px screen", w[0], w[1])
+	}
+	// The body clips what overflows: every control must be inside the screen.
+	if out := eval[[]string](t, ctx, `[...document.querySelectorAll('.topbar button, .topbar .pill')]
+		.filter(e => e.offsetParent && e.getBoundingClientRect().right > innerWidth).map(e => e.id || e.className)`); len(out) > 0 {
+		t.Errorf("controls past the right edge of a 360 px screen: %v", out)
 	}
 }
 
@@ -353,4 +369,48 @@ func await[T any](t *testing.T, ctx context.Context, js string) T {
 		t.Fatalf("evaluate %s: %v", js, err)
 	}
 	return v
+}
+
+// TestBrowserFrame: a site that cannot load scripts frames
+// /embed?code=..., drives the console over postMessage and hears its
+// events; a server that does not list the site refuses to be framed.
+func TestBrowserFrame(t *testing.T) {
+	var iexboxURL string
+	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><title>LMS</title>
+<iframe id="f" title="Elixir console" src="%[1]s/embed?code=Enum.sum(%%5B1%%2C%%202%%5D)&amp;rows=6" style="width:800px;height:420px;border:0"></iframe>
+<script>
+window.got = [];
+addEventListener('message', e => { if (e.origin === %[1]q && e.data && e.data.iexbox === 1) got.push(e.data); });
+window.send = m => document.getElementById('f').contentWindow.postMessage(Object.assign({iexbox: 1}, m), %[1]q);
+</script>`, iexboxURL)
+	}))
+	t.Cleanup(site.Close)
+	s := startServer(t, "-pool", "0", "-origins", site.URL)
+	iexboxURL = s.URL()
+
+	ctx := newBrowser(t)
+	run(t, ctx, chromedp.Navigate(site.URL+"/"))
+	waitJS(t, ctx, "the frame loaded", `got.some(m => m.type === 'iex-loaded')`)
+	if n := sessionContainers(t, s); n != 0 {
+		t.Errorf("%d containers before a run, want none", n)
+	}
+	eval[bool](t, ctx, `send({type: 'run', id: 1}), true`)
+	waitJS(t, ctx, "the starter code's result", `got.some(m => m.type === 'result' && m.id === 1 && m.output === '3')`)
+	eval[bool](t, ctx, `send({type: 'run', id: 2, code: '6 * 7'}), true`)
+	waitJS(t, ctx, "a result over postMessage", `got.some(m => m.type === 'result' && m.id === 2 && m.output === '42')`)
+	for _, ev := range []string{"iex-ready", "iex-result"} {
+		if !eval[bool](t, ctx, `got.some(m => m.type === '`+ev+`')`) {
+			t.Errorf("no %s event through the frame", ev)
+		}
+	}
+
+	other := startServer(t, "-pool", "0") // does not list the site
+	iexboxURL = other.URL()
+	run(t, ctx, chromedp.Navigate(site.URL+"/?refused"))
+	time.Sleep(2 * time.Second)
+	if eval[bool](t, ctx, `got.length > 0`) {
+		t.Error("a server that does not list the site let itself be framed")
+	}
 }

@@ -26,6 +26,9 @@ const bundles = [
   { entryPoints: ['src/main.js'], outfile: 'dist/app.js' },
   { entryPoints: ['src/embed.js'], outfile: 'dist/embed.js' },
   { entryPoints: ['src/embed-term.js'], outfile: 'dist/embed-term.js', loader: { '.css': 'text' } },
+  // The iframe form (/embed): the console's attributes from the query, its
+  // API over postMessage.
+  { entryPoints: ['src/frame.js'], outfile: 'dist/frame.js' },
 ];
 
 if (watch) {

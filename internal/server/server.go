@@ -145,6 +145,9 @@ func New(cfg Config, adm *admission.Service) *Server {
 			w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
 			bundles.ServeHTTP(w, r)
 		})
+		if body := framePage(cfg.Page, cfg.Origins, cfg.Log); body != nil {
+			s.mux.HandleFunc("GET /embed", serveFrame(body))
+		}
 	}
 	return s
 }

@@ -174,3 +174,24 @@ func TestWatchPageAndWidgetServed(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameServed: /embed is the iframe form of the widget, told the
+// -origins that may drive it; the same origins may frame it.
+func TestFrameServed(t *testing.T) {
+	page := fstest.MapFS{
+		"index.html": {Data: []byte("<title>page</title>")},
+		"embed.html": {Data: []byte(`<meta name="iexbox-origins" content="{{.Origins}}"><iex-console id="console"></iex-console>`)},
+	}
+	ts := newTestServer(t, serverOpts{page: page, origins: "https://lessons.example,http://lms.example:8000"})
+	resp, body := get(t, ts.url+"/embed?exercise=enum/double&code=1%2B1")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("/embed: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if want := `content="http://lms.example:8000 https://lessons.example"`; !strings.Contains(string(body), want) {
+		t.Errorf("/embed does not name the origins (%s): %s", want, body)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors 'self' http://lms.example:8000 https://lessons.example") {
+		t.Errorf("/embed may be framed by %q", csp)
+	}
+}
