@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
@@ -137,6 +138,18 @@ func TestBrowserScreenReaderAndKeyboard(t *testing.T) {
 	if got := eval[string](t, ctx, `document.activeElement.id`); got != "terminal" {
 		t.Errorf("after Escape twice the focus is on %q, want the terminal region", got)
 	}
+
+	// A reader who asked for less motion gets a cursor that does not blink.
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Reload())
+	waitJS(t, ctx, "running", `!!(window.iexbox && window.iexbox.state() === 'running')`)
+	if eval[bool](t, ctx, `window.iexbox.term.options.cursorBlink`) {
+		t.Error("the cursor blinks under prefers-reduced-motion")
+	}
 }
 
 // press presses and releases one key.
@@ -241,15 +254,19 @@ func TestBrowserKorean(t *testing.T) {
 		}
 	}
 	insert(`String.length("`)
-	// Each syllable as a Korean IME builds it: jamo by jamo, then committed.
+	// Each syllable as a Korean IME builds it: jamo by jamo, then committed,
+	// a key press apart (DevTools alone sends them faster than any hand).
+	keyGap := 40 * time.Millisecond
 	for _, steps := range [][]string{{"ㅇ", "아", "안"}, {"ㄴ", "녀", "녕"}, {"ㅎ", "하"}, {"ㅅ", "세"}, {"ㅇ", "요"}} {
 		for _, s := range steps {
 			n := int64(len([]rune(s)))
 			if _, err := chromedp.Call(ctx, input.ImeSetComposition, input.ImeSetCompositionParams{Text: s, SelectionStart: n, SelectionEnd: n}); err != nil {
 				t.Fatal(err)
 			}
+			time.Sleep(keyGap)
 		}
 		insert(steps[len(steps)-1])
+		time.Sleep(keyGap)
 	}
 	insert(`")`)
 	waitBuffer(t, ctx, "window.iexbox.term", `String.length("안녕하세요")`)

@@ -89,12 +89,15 @@ export function createTerminal(container, options, a11y) {
 function forwardPlainInput(term, textarea) {
   let pressed = false;
   let composing = false;
+  let finalizing = 0; // compositionends whose text xterm.js has yet to send
   textarea.addEventListener('keydown', () => { pressed = false; }, true);
   textarea.addEventListener('keypress', () => { pressed = true; }, true);
   textarea.addEventListener('compositionstart', () => { composing = true; });
   // Added after xterm.js's own listener, so this timer runs after its.
   textarea.addEventListener('compositionend', () => {
-    setTimeout(() => { composing = false; }, 0);
+    composing = false;
+    finalizing += 1;
+    setTimeout(() => { finalizing -= 1; }, 0);
   });
   textarea.addEventListener('input', (ev) => {
     if (!term.options.screenReaderMode || ev.inputType !== 'insertText' || !ev.data || ev.isComposing) return;
@@ -102,7 +105,7 @@ function forwardPlainInput(term, textarea) {
       pressed = false;
       return;
     }
-    if (composing) return;
+    if (composing || finalizing > 0) return;
     term.input(ev.data, true);
   }, true);
 }
