@@ -142,6 +142,16 @@ func New(cfg Config, adm *admission.Service) *Server {
 			w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
 			http.ServeFileFS(w, r, cfg.Page, "dist/embed.js")
 		})
+		// The widget's terminal (dist/embed-term.js) is added to lesson
+		// pages on other origins as a script too, by its first Run.
+		bundles := http.FileServerFS(cfg.Page)
+		s.mux.HandleFunc("GET /dist/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
+			bundles.ServeHTTP(w, r)
+		})
+		if body := framePage(cfg.Page, cfg.Origins, cfg.Log); body != nil {
+			s.mux.HandleFunc("GET /embed", serveFrame(body))
+		}
 	}
 	return s
 }

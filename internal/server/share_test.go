@@ -153,8 +153,9 @@ func TestBadHelloFields(t *testing.T) {
 
 func TestWatchPageAndWidgetServed(t *testing.T) {
 	page := fstest.MapFS{
-		"index.html":    {Data: []byte("<title>page</title>")},
-		"dist/embed.js": {Data: []byte("customElements.define('iex-console', class {})")},
+		"index.html":         {Data: []byte("<title>page</title>")},
+		"dist/embed.js":      {Data: []byte("customElements.define('iex-console', class {})")},
+		"dist/embed-term.js": {Data: []byte("window.iexboxTerminal = {}")},
 	}
 	ts := newTestServer(t, serverOpts{page: page})
 	if resp, body := get(t, ts.url+"/watch/SOMETOKEN"); resp.StatusCode != http.StatusOK || string(body) != "<title>page</title>" {
@@ -164,5 +165,33 @@ func TestWatchPageAndWidgetServed(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "iex-console") ||
 		!strings.Contains(resp.Header.Get("Content-Type"), "javascript") {
 		t.Errorf("/embed.js: %d %s %q, want the widget script", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	// Both parts of the widget load into pages on other origins.
+	for _, path := range []string{"/embed.js", "/dist/embed-term.js"} {
+		resp, _ := get(t, ts.url+path)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Cross-Origin-Resource-Policy") != "cross-origin" {
+			t.Errorf("%s: %d, Cross-Origin-Resource-Policy %q, want 200 and cross-origin", path, resp.StatusCode, resp.Header.Get("Cross-Origin-Resource-Policy"))
+		}
+	}
+}
+
+// TestFrameServed: /embed is the iframe form of the widget, told the
+// -origins that may drive it; the same origins may frame it.
+func TestFrameServed(t *testing.T) {
+	page := fstest.MapFS{
+		"index.html": {Data: []byte("<title>page</title>")},
+		"embed.html": {Data: []byte(`<meta name="iexbox-origins" content="{{.Origins}}"><iex-console id="console"></iex-console>`)},
+	}
+	ts := newTestServer(t, serverOpts{page: page, origins: "https://lessons.example,http://lms.example:8000"})
+	resp, body := get(t, ts.url+"/embed?exercise=enum/double&code=1%2B1")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("/embed: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	if want := `content="http://lms.example:8000 https://lessons.example"`; !strings.Contains(string(body), want) {
+		t.Errorf("/embed does not name the origins (%s): %s", want, body)
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "frame-ancestors 'self' http://lms.example:8000 https://lessons.example") {
+		t.Errorf("/embed may be framed by %q", csp)
 	}
 }
