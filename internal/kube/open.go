@@ -226,8 +226,12 @@ func (b *Backend) Prompt() []byte { return []byte(sandbox.Prompt) }
 // Warnings are the notes of Open for the operator.
 func (b *Backend) Warnings() []string { return b.warnings }
 
-// Ready reports whether the API server answers for the sandbox namespace.
+// Ready reports whether the API server answers for the sandbox namespace
+// and the instance still holds its Lease.
 func (r *Runtime) Ready(ctx context.Context) error {
+	if r.leaseLost.Load() {
+		return errLeaseLost
+	}
 	began := time.Now()
 	_, err := r.client.CoreV1().Pods(r.cfg.Namespace).List(ctx, metav1.ListOptions{
 		LabelSelector: LabelInstance + "=" + r.cfg.Instance, Limit: 1,
