@@ -92,6 +92,14 @@ type ExecSpec struct {
 	Apart bool
 }
 
+// EndApart is the shell command, run as the apart uid inside the sandbox,
+// that Process.Close of an Apart program runs on every backend: SIGKILL to
+// every process of that uid (kill(-1) reaches all the caller may signal,
+// spares the caller, and never ends a namespace's pid 1), then the files
+// the uid left in the shared tmpfs mounts, which count against the
+// sandbox's memory. It always exits 0.
+const EndApart = `kill -KILL -1; find /tmp /dev/shm -xdev -user "$(id -u)" -delete 2>/dev/null; true`
+
 // Process is a program started by Sandbox.Exec. Read returns its standard
 // output and standard error, merged; Write feeds its standard input.
 type Process interface {
@@ -101,7 +109,8 @@ type Process interface {
 	// Wait blocks until the program has exited and returns its exit code.
 	Wait(ctx context.Context) (int, error)
 	// Close ends the program (and, for an Apart program, every process of
-	// its uid) and releases its streams. Idempotent; unblocks Read.
+	// its uid and the files it left in /tmp: EndApart) and releases its
+	// streams. Idempotent; unblocks Read.
 	Close() error
 }
 
