@@ -301,12 +301,14 @@ func TestKubeSecurity(t *testing.T) {
 			t.Run("pod_spec", func(t *testing.T) {
 				pod := sessionPod(t, ready.Session)
 				spec := kubectl(t, "get", "pod", "-n", kubeNamespace, pod, "-o",
-					`jsonpath={.spec.runtimeClassName}|{.spec.securityContext.seccompProfile.type}|{.spec.dnsPolicy}|{.spec.terminationGracePeriodSeconds}|{.spec.automountServiceAccountToken}|{.spec.containers[0].resources.limits.memory}`)
+					`jsonpath={.spec.runtimeClassName}|{.spec.securityContext.seccompProfile.type}|{.spec.dnsPolicy}|{.spec.terminationGracePeriodSeconds}|{.spec.automountServiceAccountToken}|{.spec.resources.limits.memory}|{.spec.resources.limits.cpu}|{.spec.containers[*].resources.limits}`)
 				class := ""
 				if rt.runtime == "runsc" {
 					class = "gvisor"
 				}
-				if want := class + "|Localhost|None|0|false|256Mi"; spec != want {
+				// One budget for both containers (Pod-level resources, on in
+				// the test cluster), never -memory and -cpus each.
+				if want := class + "|Localhost|None|0|false|256Mi|500m|"; spec != want {
 					t.Errorf("pod spec %q, want %q", spec, want)
 				}
 			})

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -153,9 +154,17 @@ func (b *Backend) pickIsolation(ctx context.Context, target string, log *slog.Lo
 		return err
 	}
 	defer release()
+	podResources, err := r.podResources(ctx, uid)
+	if err != nil {
+		return err
+	}
+	if !podResources {
+		b.warn(log, "the cluster has no Pod-level resources (PodLevelResources): each sandbox's apart container gets a fixed share of -memory and -cpus, and iex the rest")
+	}
 	var failed []string
 	var egress error
 	for _, iso := range r.cfg.candidates() {
+		iso.podResources = podResources
 		began := time.Now()
 		err := r.probe(ctx, iso, uid, target)
 		log.Debug("probe", "runtime_class", iso.runtimeClass, "seccomp", iso.seccomp, "took", time.Since(began).Round(time.Millisecond), "err", err)
@@ -184,6 +193,20 @@ func (b *Backend) pickIsolation(ctx context.Context, target string, log *slog.Lo
 		return fmt.Errorf("refusing runc sandbox pods: %w; enforce NetworkPolicy or use the gVisor RuntimeClass", egress)
 	}
 	return fmt.Errorf("no probe pod ran: %s", failed)
+}
+
+// podResources tells whether the API server keeps a Pod's own resources
+// (spec.resources): a server-side dry run of a sandbox Pod that has them,
+// which creates nothing.
+func (r *Runtime) podResources(ctx context.Context, uid int64) (bool, error) {
+	pod := r.cfg.pod(isolation{podResources: true}, "dryrun-"+uuid.NewString()[:8], uid, 80, 24)
+	began := time.Now()
+	got, err := r.client.CoreV1().Pods(r.cfg.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	r.observe("create", began, err)
+	if err != nil {
+		return false, fmt.Errorf("dry run of a sandbox pod: %w", createError(err))
+	}
+	return got.Spec.Resources != nil && len(got.Spec.Resources.Limits) > 0, nil
 }
 
 func describe(iso isolation) string {
