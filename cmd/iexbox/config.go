@@ -86,6 +86,7 @@ type config struct {
 	serverNamespace string
 	runtimeClass    string
 	nodeSelector    string
+	probeEgress     string
 
 	// Parsed once by validate, from the flags above.
 	parsed
@@ -99,6 +100,7 @@ type parsed struct {
 	sandboxesCPUsOrDefault      float64
 	poolSize                    int // the pinned size; -1 for auto
 	nodeSelectorMap             map[string]string
+	probeEgressList             []string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -161,6 +163,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.namespace, "namespace", kube.DefaultNamespace, "kubernetes: namespace of the sandbox Pods")
 	fs.StringVar(&c.serverNamespace, "server-namespace", kube.DefaultServerNamespace, "kubernetes: namespace of the servers, where each instance renews its Lease")
 	fs.StringVar(&c.runtimeClass, "runtime-class", kube.DefaultRuntimeClass, "kubernetes: the gVisor RuntimeClass; -runtime auto uses it when a probe Pod runs under it, runsc requires it, runc uses none")
+	fs.StringVar(&c.probeEgress, "probe-egress", "", "kubernetes: comma-separated IP:port addresses no start-up probe Pod may connect to, node:PORT for the node's own address (default: the API server and node:10250, the kubelet)")
 	fs.StringVar(&c.nodeSelector, "node-selector", "", "kubernetes: comma-separated key=value node labels sandbox Pods must be placed on")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -258,6 +261,11 @@ func (c *config) validate() error {
 	var err error
 	if c.nodeSelectorMap, err = parseSelector(c.nodeSelector); err != nil {
 		return err
+	}
+	for _, t := range strings.Split(c.probeEgress, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			c.probeEgressList = append(c.probeEgressList, t)
+		}
 	}
 	if c.instance != "" && !instanceName.MatchString(c.instance) {
 		return fmt.Errorf("-instance %q: use letters, digits, '.', '_' and '-'", c.instance)

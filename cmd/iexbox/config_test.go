@@ -121,10 +121,10 @@ func TestParseConfigSources(t *testing.T) {
 		{"-runtime process is -backend process", []string{"-runtime", "process", "-command", "cat -u"}, nil,
 			func(c *config) { c.backend, c.command = "process", "cat -u" }},
 		{"kubernetes backend", []string{"-backend", "kubernetes", "-kubeconfig", "/k", "-namespace", "s", "-runtime-class", "rc",
-			"-node-selector", "a=b, c=d"}, map[string]string{"IEXBOX_SERVER_NAMESPACE": "srv"},
+			"-node-selector", "a=b, c=d"}, map[string]string{"IEXBOX_SERVER_NAMESPACE": "srv", "IEXBOX_PROBE_EGRESS": "192.0.2.1:80, node:22"},
 			func(c *config) {
 				c.backend, c.kubeconfig, c.namespace, c.runtimeClass, c.nodeSelector = "kubernetes", "/k", "s", "rc", "a=b, c=d"
-				c.serverNamespace = "srv"
+				c.serverNamespace, c.probeEgress = "srv", "192.0.2.1:80, node:22"
 			}},
 	}
 	for _, tt := range tests {

@@ -174,6 +174,7 @@ func openBackend(ctx context.Context, cfg config, instance string, log *slog.Log
 			ServerNamespace: cfg.serverNamespace,
 			RuntimeClass:    cfg.runtimeClass,
 			NodeSelector:    cfg.nodeSelectorMap,
+			EgressTargets:   cfg.probeEgressList,
 		}, log, met)
 	case "process":
 		b := process.New(strings.Fields(cfg.command), nil)
