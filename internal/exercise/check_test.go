@@ -48,6 +48,7 @@ type fakeProc struct {
 	closed     chan struct{}
 	closeOnce  sync.Once
 	closeCount atomic.Int32
+	requested  atomic.Bool // it read a check's request
 }
 
 func (p *fakeProc) run() {
@@ -61,6 +62,7 @@ func (p *fakeProc) run() {
 	}
 	p.outW.Write([]byte("ready\n"))
 	data, _ := io.ReadAll(p.inR)
+	p.requested.Store(len(data) > 0)
 	var req struct{ Nonce string }
 	json.Unmarshal(data, &req)
 	if p.answer == "" {
@@ -152,10 +154,44 @@ func TestCheckerKeepsASlowBoot(t *testing.T) {
 	}
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
-	if first.closeCount.Load() == 0 {
+	if !first.requested.Load() {
 		t.Error("the next check did not run in the kept BEAM")
 	}
 	if n := len(sb.procs); n > 2 { // the kept one, and perhaps the next booting
 		t.Errorf("%d BEAMs started, want the kept one and at most the next", n)
+	}
+}
+
+// TestCheckerTimeStartsWhenReady: the checker bounds a check itself, and
+// the code's time starts once its BEAM is ready: a boot longer than the
+// timeout neither fails a good answer nor is mistaken for code that
+// loops; code that never answers ends at the boot plus the timeout.
+func TestCheckerTimeStartsWhenReady(t *testing.T) {
+	const timeout, boot = 300 * time.Millisecond, 600 * time.Millisecond
+	for _, tc := range []struct {
+		answer, status, message string
+	}{
+		{`{"status":"pass","tests":[]}`, sandbox.CheckPass, ""},
+		{"", sandbox.CheckError, "longer than"}, // never answers
+	} {
+		sb := &fakeSandbox{answer: tc.answer, booted: make(chan struct{})}
+		c := newChecker(sb, &Exercise{Name: "e", Tests: "t"}, Config{Timeout: timeout}.withDefaults())
+		time.AfterFunc(boot, func() { close(sb.booted) })
+		began := time.Now()
+		done := make(chan sandbox.CheckResult, 1)
+		go func() { done <- c.Check(t.Context(), "code") }()
+		select {
+		case res := <-done:
+			took := time.Since(began)
+			if res.Status != tc.status || !strings.Contains(res.Message, tc.message) {
+				t.Errorf("a check whose BEAM boots for %v, timeout %v: %+v, want %s %q", boot, timeout, res, tc.status, tc.message)
+			}
+			if tc.answer == "" && (took < boot+timeout || took > boot+timeout+time.Second) {
+				t.Errorf("a check that never answers ended after %v, want the boot plus the timeout, %v", took, boot+timeout)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no answer within 5 s: the checker does not bound the check itself")
+		}
+		c.Close()
 	}
 }

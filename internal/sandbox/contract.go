@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // The contracts every backend implements: a Backend starts Sandboxes, a
@@ -125,13 +126,21 @@ type ExitStatus struct {
 // most one, and calls Check from one goroutine at a time.
 type Checker interface {
 	// Check runs the tests against code and reports the outcome; a check
-	// that does not compile, fails to run or outlives ctx ends as
-	// CheckError. It never ends the sandbox.
+	// that does not compile, fails to run or outlives its time ends as
+	// CheckError. It bounds itself: it waits at most CheckBootWait for
+	// its runner to be ready, then gives the code its configured time, so
+	// a runner still booting (a busy host) does not eat the code's time.
+	// ctx only cuts it short. It never ends the sandbox.
 	Check(ctx context.Context, code string) CheckResult
 	// Close ends any check still running and whatever the checker keeps
 	// ready in the sandbox. Idempotent.
 	Close() error
 }
+
+// CheckBootWait is the longest a Check waits for its runner to be ready
+// (the one before it ended and the next booted) before it answers that the
+// checker is still starting; the code's own time starts after that.
+const CheckBootWait = 30 * time.Second
 
 // Check outcomes, as Exercism's results.json (version 3) names them.
 const (
