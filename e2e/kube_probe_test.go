@@ -6,6 +6,7 @@ package e2e
 // network namespaces the test makes.
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -192,10 +194,20 @@ func TestKubeProbeRefusesRuncAsGVisor(t *testing.T) {
 			t.Errorf("leases left: %s", out)
 		}
 	})
-	cmd := exec.Command(serverBinary, "-addr", freeAddr(t), "-instance", instance, "-backend", "kubernetes",
+	// A server that wrongly starts serves until stopped: SIGTERM it after
+	// the probes' time, so that it cleans up and the test fails instead of
+	// hanging.
+	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, serverBinary, "-addr", freeAddr(t), "-instance", instance, "-backend", "kubernetes",
 		"-kubeconfig", kubeServerConfig, "-runtime", "runsc", "-runtime-class", class, "-pool", "0")
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
 	cmd.Env = serverEnv()
 	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Errorf("the server was still running after %v: it started with a RuntimeClass that runs runc", 90*time.Second)
+	}
 	t.Logf("server with -runtime-class %s (handler runc):\n%s", class, tail(string(out)))
 	if err == nil {
 		t.Fatal("the server started with a RuntimeClass that runs runc")
