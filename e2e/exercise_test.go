@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"iexbox/internal/client"
+	"iexbox/internal/sandbox"
 )
 
 // checkTimeout is the -check-timeout of the exercise tests; a runaway check
@@ -39,13 +40,13 @@ type checked struct {
 }
 
 // check sends code for checking and waits for the answer, which must come
-// within the check timeout and its slack; it returns the answer and how
-// long it took.
+// within the wait for the check BEAM (sandbox.CheckBootWait), the check
+// timeout and its slack; it returns the answer and how long it took.
 func (c *wsClient) check(t *testing.T, id, code string) (checked, time.Duration) {
 	t.Helper()
 	start := time.Now()
 	mustSend(t, c.conn.Check(id, code))
-	e := c.waitEvent(t, "checked", checkTimeout+checkSlack)
+	e := c.waitEvent(t, "checked", sandbox.CheckBootWait+checkTimeout+checkSlack)
 	took := time.Since(start)
 	var res checked
 	if err := json.Unmarshal([]byte(e.raw), &res); err != nil {

@@ -301,12 +301,14 @@ func TestKubeSecurity(t *testing.T) {
 			t.Run("pod_spec", func(t *testing.T) {
 				pod := sessionPod(t, ready.Session)
 				spec := kubectl(t, "get", "pod", "-n", kubeNamespace, pod, "-o",
-					`jsonpath={.spec.runtimeClassName}|{.spec.securityContext.seccompProfile.type}|{.spec.dnsPolicy}|{.spec.terminationGracePeriodSeconds}|{.spec.automountServiceAccountToken}|{.spec.containers[0].resources.limits.memory}`)
+					`jsonpath={.spec.runtimeClassName}|{.spec.securityContext.seccompProfile.type}|{.spec.dnsPolicy}|{.spec.terminationGracePeriodSeconds}|{.spec.automountServiceAccountToken}|{.spec.resources.limits.memory}|{.spec.resources.limits.cpu}|{.spec.containers[*].resources.limits}`)
 				class := ""
 				if rt.runtime == "runsc" {
 					class = "gvisor"
 				}
-				if want := class + "|Localhost|None|0|false|256Mi"; spec != want {
+				// One budget for both containers (Pod-level resources, on in
+				// the test cluster), never -memory and -cpus each.
+				if want := class + "|Localhost|None|0|false|256Mi|500m|"; spec != want {
 					t.Errorf("pod spec %q, want %q", spec, want)
 				}
 			})
@@ -424,9 +426,13 @@ func lastLines(s string, n int) string {
 }
 
 // TestKubeExerciseCheck: exercise checks run through pods/exec beside the
-// learner's iex, apart (a process group of their own: pods/exec cannot
-// change uid); a runaway check ends as an error and the learner's iex
-// lives on.
+// learner's iex, in the Pod's apart container as the sandbox's second uid
+// (pods/exec cannot change uid; a container can have its own). A wrong
+// answer fails with ExUnit's message, code that does not compile is an
+// error, the memory, fork-bomb and output runaways end as errors saying
+// why, as on Docker; a check made 5 s after the one before it ended never
+// needs a retry; what a check leaves in /tmp goes with it, and the
+// learner's iex, its file and its program live on (requireCheckApart).
 func TestKubeExerciseCheck(t *testing.T) {
 	for _, rt := range kubeRuntimes {
 		t.Run(rt.name, func(t *testing.T) {
@@ -438,26 +444,48 @@ func TestKubeExerciseCheck(t *testing.T) {
 			if got := c.eval(t, "learned = 41"); got != "41" {
 				t.Fatalf("learned = 41 gave %q", got)
 			}
-			for i, step := range []struct{ code, status, message string }{
-				{doubleFixed, "pass", ""},
-				{doubleWrong, "fail", ""},
-				{runaways[0].code, "error", runaways[0].want}, // a loop
-				{doubleFixed, "pass", ""},
-			} {
-				var res checked
-				for try := 0; ; try++ { // the check BEAM may still boot after a runaway
-					res, _ = c.check(t, fmt.Sprint(i, "-", try), step.code)
-					if !strings.Contains(res.Message, "still starting") || try == 3 {
-						break
-					}
-					time.Sleep(3 * time.Second)
+			res, took := c.checkRan(t, "first", doubleFixed) // may wait for the first BEAM's boot
+			if res.Status != "pass" || len(res.Tests) != 5 {
+				t.Fatalf("the reference answer: %+v", res)
+			}
+			t.Logf("first check: %v", took.Round(time.Millisecond))
+
+			// Every later check comes 5 s after the one before it ended: the
+			// checker must be ready by then, never "still starting".
+			checkAfterPause := func(id, code string) checked {
+				t.Helper()
+				time.Sleep(5 * time.Second)
+				res, took := c.check(t, id, code)
+				t.Logf("%s: %s after %v: %s", id, res.Status, took.Round(time.Millisecond), res.Message)
+				if strings.Contains(res.Message, "still starting") {
+					t.Errorf("check %s, made 5 s after the one before it ended: %q", id, res.Message)
 				}
-				if res.Status != step.status || !strings.Contains(res.Message, step.message) {
-					t.Errorf("check %d: %s (%q), want %s %q", i, res.Status, res.Message, step.status, step.message)
+				return res
+			}
+			res = checkAfterPause("wrong", doubleWrong)
+			if res.Status != "fail" || len(res.Tests) == 0 || !strings.Contains(res.Tests[0].Message+res.Tests[len(res.Tests)-1].Message, "Assertion with == failed") {
+				t.Errorf("the wrong answer: %+v, want a failure with ExUnit's message", res)
+			}
+			res = checkAfterPause("broken", doubleBroken)
+			if res.Status != "error" || !strings.Contains(res.Message, "solution.ex") {
+				t.Errorf("code that does not compile: %+v, want an error naming solution.ex", res)
+			}
+			for _, r := range runaways {
+				if r.name != "allocation" && r.name != "fork bomb" && r.name != "output" {
+					continue
+				}
+				res := checkAfterPause(r.name, r.code)
+				if res.Status != "error" || !strings.Contains(res.Message, r.want) {
+					t.Errorf("%s: status %q (%q), want an error saying %q", r.name, res.Status, res.Message, r.want)
 				}
 				if got := c.eval(t, "learned + 1"); got != "42" {
-					t.Fatalf("after check %d, learned + 1 = %q", i, got)
+					t.Fatalf("after the %s check, learned + 1 = %q: the learner's iex lost its state", r.name, got)
 				}
+			}
+			time.Sleep(5 * time.Second)
+			requireCheckApart(t, c)
+			if got := c.eval(t, "learned + 1"); got != "42" {
+				t.Errorf("at the end, learned + 1 = %q", got)
 			}
 		})
 	}

@@ -139,10 +139,10 @@ func TestParseConfigSources(t *testing.T) {
 			func(c *config) { c.docker.Network, c.docker.UnsafeNetwork = "host", true }},
 		{"a bridge network", []string{"-network", "bridge"}, nil, func(c *config) { c.docker.Network = "bridge" }},
 		{"kubernetes backend", []string{"-backend", "kubernetes", "-kubeconfig", "/k", "-namespace", "s", "-runtime-class", "rc",
-			"-node-selector", "a=b, c=d"}, map[string]string{"IEXBOX_SERVER_NAMESPACE": "srv"},
+			"-node-selector", "a=b, c=d"}, map[string]string{"IEXBOX_SERVER_NAMESPACE": "srv", "IEXBOX_PROBE_EGRESS": "192.0.2.1:80, node:22"},
 			func(c *config) {
 				c.backend, c.kube.Kubeconfig, c.kube.Namespace, c.kube.RuntimeClass, c.kube.NodeSelector = "kubernetes", "/k", "s", "rc", "a=b, c=d"
-				c.kube.ServerNamespace = "srv"
+				c.kube.ServerNamespace, c.kube.ProbeEgress = "srv", "192.0.2.1:80, node:22"
 			}},
 	}
 	for _, tt := range tests {

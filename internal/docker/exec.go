@@ -124,9 +124,7 @@ func (s *Sandbox) killUser(user string) error {
 	defer cancel()
 	created, err := s.rt.api.ContainerExecCreate(ctx, s.id, container.ExecOptions{
 		User: user,
-		// After the processes, the files they left in the sandbox's
-		// shared tmpfs mounts, which count against its memory.
-		Cmd: []string{"sh", "-c", "kill -KILL -1; find /tmp /dev/shm -xdev -user \"$(id -u)\" -delete 2>/dev/null; true"},
+		Cmd:  []string{"sh", "-c", sandbox.EndApart},
 	})
 	if err == nil {
 		err = s.rt.api.ContainerExecStart(ctx, created.ID, container.ExecStartOptions{Detach: true})

@@ -197,18 +197,24 @@ func (c *checker) start(ctx context.Context, r *runner) error {
 	}
 }
 
-// Check runs the exercise's tests against code in a fresh check BEAM. It
-// answers as soon as the result (or the deadline) is there; ending the
+// Check runs the exercise's tests against code in a fresh check BEAM,
+// waiting at most sandbox.CheckBootWait for it, then giving the code the
+// configured Timeout. It answers as soon as the result (or the deadline)
+// is there; ending the
 // BEAM and booting the next one go on in the background, and the next
 // check waits for them.
 func (c *checker) Check(ctx context.Context, code string) sandbox.CheckResult {
+	// The wait for the BEAM (the last check's clean-up, then the boot) has
+	// its own bound; the code's time starts once the BEAM is ready.
+	bootCtx, cancelBoot := context.WithTimeout(ctx, sandbox.CheckBootWait)
+	defer cancelBoot()
 	c.mu.Lock()
 	cleaning := c.cleaning
 	c.mu.Unlock()
 	if cleaning != nil {
 		select {
 		case <-cleaning:
-		case <-ctx.Done():
+		case <-bootCtx.Done():
 			return failed(stillStarting)
 		}
 	}
@@ -226,9 +232,9 @@ func (c *checker) Check(ctx context.Context, code string) sandbox.CheckResult {
 
 	select {
 	case <-r.ready:
-	case <-ctx.Done():
-		// The BEAM is still booting (a busy host): keep it for the next
-		// check rather than start over.
+	case <-bootCtx.Done():
+		// The BEAM is still booting (a very busy host): keep it for the
+		// next check rather than start over.
 		c.mu.Lock()
 		if c.next == nil && !c.closed {
 			c.next, r = r, nil
@@ -244,6 +250,8 @@ func (c *checker) Check(ctx context.Context, code string) sandbox.CheckResult {
 		c.cleanUp(r, nil)
 		return failed("the checker could not start; try again")
 	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
 	nonce := make([]byte, 12)
 	rand.Read(nonce)
 	marker := hex.EncodeToString(nonce)

@@ -108,21 +108,17 @@ func (p *process) Close() error {
 	return p.closeErr
 }
 
-// killApart sends SIGKILL to every process of the apart container's uid,
-// from a shell of that uid: kill(-1) reaches all processes the caller may
-// signal, that is those of its own uid, and spares the caller. The
-// container's own sleep is pid 1 of its namespace, which a signal from
-// inside does not end.
+// killApart ends every process of the apart container's uid and removes
+// the files it left in /tmp (shared with the terminal's container, and
+// counted against the Pod's memory), from a shell of that uid
+// (sandbox.EndApart). The container's own first process is pid 1 of its
+// namespace, which a signal from inside does not end.
 func (p *process) killApart() error {
 	ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 	defer cancel()
 	err := p.sb.rt.stream.stream(ctx, p.sb.pod, &corev1.PodExecOptions{
-		Container: apartContainer, Command: []string{"/bin/sh", "-c", "kill -KILL -1"}, Stdout: true, Stderr: true,
+		Container: apartContainer, Command: []string{"/bin/sh", "-c", sandbox.EndApart}, Stdout: true, Stderr: true,
 	}, remotecommand.StreamOptions{Stdout: io.Discard, Stderr: io.Discard})
-	var code exec.CodeExitError
-	if errors.As(err, &code) { // nothing left to signal
-		return nil
-	}
 	if err != nil {
 		return fmt.Errorf("end apart programs: %w", err)
 	}

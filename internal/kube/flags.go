@@ -14,6 +14,7 @@ import (
 type Flags struct {
 	Kubeconfig, Namespace, ServerNamespace, RuntimeClass string
 	NodeSelector                                         string // key=value,key=value
+	ProbeEgress                                          string // IP:port or node:PORT, comma-separated
 }
 
 // RegisterFlags binds f to its flags in fs.
@@ -22,6 +23,7 @@ func (f *Flags) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&f.Namespace, "namespace", DefaultNamespace, "kubernetes: namespace of the sandbox Pods")
 	fs.StringVar(&f.ServerNamespace, "server-namespace", DefaultServerNamespace, "kubernetes: namespace of the servers, where each instance renews its Lease")
 	fs.StringVar(&f.RuntimeClass, "runtime-class", DefaultRuntimeClass, "kubernetes: the gVisor RuntimeClass; -runtime auto uses it when a probe Pod runs under it, runsc requires it, runc uses none")
+	fs.StringVar(&f.ProbeEgress, "probe-egress", "", "kubernetes: comma-separated IP:port addresses no start-up probe Pod may connect to, node:PORT for the node's own address (default: the API server and node:10250, the kubelet)")
 	fs.StringVar(&f.NodeSelector, "node-selector", "", "kubernetes: comma-separated key=value node labels sandbox Pods must be placed on")
 }
 
@@ -33,7 +35,8 @@ func (f Flags) Config(p sandbox.Policy, instance string) (Config, error) {
 		return Config{}, err
 	}
 	return Config{Policy: p, Instance: instance, Kubeconfig: f.Kubeconfig, Namespace: f.Namespace,
-		ServerNamespace: f.ServerNamespace, RuntimeClass: f.RuntimeClass, NodeSelector: sel}, nil
+		ServerNamespace: f.ServerNamespace, RuntimeClass: f.RuntimeClass, NodeSelector: sel,
+		EgressTargets: flagenv.List(f.ProbeEgress)}, nil
 }
 
 // parseSelector reads key=value,key=value.

@@ -58,6 +58,10 @@ type Config struct {
 	Namespace       string // the sandbox Pods'
 	ServerNamespace string // the servers', holding each instance's Lease
 	RuntimeClass    string // the gVisor RuntimeClass
+	// EgressTargets are host:port addresses no probe Pod may reach (an IP
+	// address, or NodeTarget for the node's own); none: the API server and
+	// the node's kubelet (NodeTarget:10250).
+	EgressTargets []string
 	// NodeSelector places sandbox Pods on matching nodes only.
 	NodeSelector map[string]string
 	// StartTimeout bounds the wait for a Pod to be scheduled and running.

@@ -86,9 +86,17 @@ func holder(l *coordinationv1.Lease) string {
 	return *l.Spec.HolderIdentity
 }
 
-// renewLease renews the instance's Lease; one deleted meanwhile (it looked
-// stale to another server, which then deleted this instance's Pods) is
-// created again.
+// errLeaseLost means the instance's Lease is held by another instance:
+// after a partition longer than staleAfter, another server deleted it as
+// stale and a third claimed the same uid range. Renewing it then would
+// have two instances run sandboxes as the same uids.
+var errLeaseLost = errors.New("the instance's lease (its uid range) is held by another instance")
+
+// renewLease renews the instance's Lease if it still holds it; one deleted
+// meanwhile (it looked stale to another server, which then deleted this
+// instance's Pods) is created again unless another instance created it
+// first. The update carries the resourceVersion read, so a change between
+// the read and the write fails rather than being overwritten.
 func (r *Runtime) renewLease(ctx context.Context, name string, now time.Time) error {
 	leases := r.client.CoordinationV1().Leases(r.cfg.ServerNamespace)
 	l, err := leases.Get(ctx, name, metav1.GetOptions{})
@@ -101,14 +109,29 @@ func (r *Runtime) renewLease(ctx context.Context, name string, now time.Time) er
 			Spec: coordinationv1.LeaseSpec{HolderIdentity: &instance, LeaseDurationSeconds: &duration,
 				AcquireTime: &metav1.MicroTime{Time: now}, RenewTime: &metav1.MicroTime{Time: now}},
 		}, metav1.CreateOptions{})
+		if apierrors.IsAlreadyExists(err) {
+			return r.loseLease(name, "another instance")
+		}
 		return err
 	}
 	if err != nil {
 		return err
 	}
+	if h := holder(l); h != r.cfg.Instance || l.Labels[LabelInstance] != r.cfg.Instance {
+		return r.loseLease(name, h)
+	}
 	l.Spec.RenewTime = &metav1.MicroTime{Time: now}
 	_, err = leases.Update(ctx, l, metav1.UpdateOptions{})
 	return err
+}
+
+// loseLease marks the Lease lost for good: Ready fails from now on, so no
+// new session starts under uids another instance now hands out.
+func (r *Runtime) loseLease(name, by string) error {
+	if !r.leaseLost.Swap(true) {
+		r.log.Error("instance lease taken over: no new sandboxes; restart this server to claim a range again", "lease", name, "holder", by)
+	}
+	return fmt.Errorf("%w (%s holds %s)", errLeaseLost, by, name)
 }
 
 // reapStale deletes the Pods of every other instance whose Lease is stale,
@@ -149,10 +172,24 @@ func stale(l *coordinationv1.Lease, now time.Time) bool {
 	return now.Sub(last) > staleAfter
 }
 
-// dropLease deletes the instance's Lease, giving its uid range back.
+// dropLease deletes the instance's Lease, giving its uid range back, if
+// the instance still holds it; the delete is conditional on the Lease read
+// (uid and resourceVersion), so one another instance took meanwhile stays.
 func (r *Runtime) dropLease(ctx context.Context, name string) error {
-	err := r.client.CoordinationV1().Leases(r.cfg.ServerNamespace).Delete(ctx, name, metav1.DeleteOptions{})
+	leases := r.client.CoordinationV1().Leases(r.cfg.ServerNamespace)
+	l, err := leases.Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if holder(l) != r.cfg.Instance {
+		return nil // another instance's now
+	}
+	uid, rv := l.UID, l.ResourceVersion
+	err = leases.Delete(ctx, name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv}})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}
 	return err

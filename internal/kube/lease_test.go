@@ -2,12 +2,16 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"iexbox/internal/sandbox"
 )
@@ -156,3 +160,67 @@ func podSessions(ctx context.Context, t *testing.T, client *fake.Clientset, ns s
 	}
 	return got
 }
+
+// TestLeaseTakenOver: after a partition another server deleted this
+// instance's Lease as stale and a third instance claimed the same range.
+// The first must neither renew nor delete it, and stops being ready.
+func TestLeaseTakenOver(t *testing.T) {
+	client := fake.NewClientset()
+	ctx := t.Context()
+	then := time.Now().Add(-time.Hour)
+	a := runtimeOn(t, client, "a")
+	name, _, err := a.claimLease(ctx, then)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases := client.CoordinationV1().Leases(a.cfg.ServerNamespace)
+	if err := leases.Delete(ctx, name, metav1.DeleteOptions{}); err != nil { // reaped as stale
+		t.Fatal(err)
+	}
+	taken := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelInstance: "b"}},
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptr("b"), RenewTime: &metav1.MicroTime{Time: then}}}
+	if _, err := leases.Create(ctx, taken, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.renewLease(ctx, name, time.Now()); !errors.Is(err, errLeaseLost) {
+		t.Errorf("renew of a lease b holds: %v, want errLeaseLost", err)
+	}
+	l, err := leases.Get(ctx, name, metav1.GetOptions{})
+	if err != nil || holder(l) != "b" || !l.Spec.RenewTime.Time.Equal(then) {
+		t.Errorf("b's lease after a's renewal: %+v %v, want b's, not renewed", l, err)
+	}
+	if err := a.Ready(ctx); !errors.Is(err, errLeaseLost) {
+		t.Errorf("Ready after the lease was lost: %v", err)
+	}
+	if err := a.dropLease(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leases.Get(ctx, name, metav1.GetOptions{}); err != nil {
+		t.Errorf("a's drop deleted b's lease: %v", err)
+	}
+}
+
+// TestDropLeaseConditional: the delete names the Lease read, so one
+// replaced between the read and the delete survives.
+func TestDropLeaseConditional(t *testing.T) {
+	client := fake.NewClientset()
+	ctx := t.Context()
+	a := runtimeOn(t, client, "a")
+	name, _, err := a.claimLease(ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pre *metav1.Preconditions
+	client.PrependReactor("delete", "leases", func(act k8stesting.Action) (bool, runtime.Object, error) {
+		pre = act.(k8stesting.DeleteAction).GetDeleteOptions().Preconditions
+		return false, nil, nil
+	})
+	if err := a.dropLease(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if pre == nil || pre.ResourceVersion == nil || pre.UID == nil {
+		t.Errorf("delete without a precondition on the lease read: %+v", pre)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

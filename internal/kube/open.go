@@ -1,13 +1,16 @@
 package kube
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -58,12 +61,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, obs Observer) (*Bac
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	target, err := apiAddress(rc.Host)
+	targets, err := egressTargets(cfg.EgressTargets, rc.Host)
 	if err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return open(ctx, client, apiStreams{client: client, config: rc, namespace: cfg.Namespace}, target, cfg, log, obs)
+	return open(ctx, client, apiStreams{client: client, config: rc, namespace: cfg.Namespace}, targets, cfg, log, obs)
 }
 
 // restConfig is the in-cluster configuration when running in a Pod and no
@@ -88,9 +91,9 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	return rc, nil
 }
 
-// open is Open on a given client; target is the API server's address as a
-// sandbox would dial it (the egress probe's).
-func open(ctx context.Context, client kubernetes.Interface, st streamer, target string, cfg Config, log *slog.Logger, obs Observer) (_ *Backend, err error) {
+// open is Open on a given client; targets are the addresses no probe Pod
+// may reach.
+func open(ctx context.Context, client kubernetes.Interface, st streamer, targets []string, cfg Config, log *slog.Logger, obs Observer) (_ *Backend, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -131,7 +134,7 @@ func open(ctx context.Context, client kubernetes.Interface, st streamer, target 
 	if n > 0 {
 		log.Info("deleted leftover pods", "count", n)
 	}
-	if err := b.pickIsolation(ctx, target, log); err != nil {
+	if err := b.pickIsolation(ctx, targets, log); err != nil {
 		return nil, err
 	}
 	if cfg.UIDBase > 0 {
@@ -144,46 +147,81 @@ func open(ctx context.Context, client kubernetes.Interface, st streamer, target 
 	return b, nil
 }
 
-// pickIsolation runs probe Pods until one isolation works, and notes each
-// fallback for the operator.
-func (b *Backend) pickIsolation(ctx context.Context, target string, log *slog.Logger) error {
+// pickIsolation runs the same probe Pod under each candidate isolation,
+// best first, until one passes every check (the BEAM starts, no egress
+// target answers, no user namespace, gVisor's kernel under the
+// RuntimeClass), and notes each fallback for the operator. A runtime asked
+// for explicitly has only its own candidates: when none passes, Open fails.
+func (b *Backend) pickIsolation(ctx context.Context, targets []string, log *slog.Logger) error {
 	r := b.Runtime
 	uid, release, err := r.uid()
 	if err != nil {
 		return err
 	}
 	defer release()
+	podResources, err := r.podResources(ctx, uid)
+	if err != nil {
+		return err
+	}
+	if !podResources {
+		b.warn(log, "the cluster has no Pod-level resources (PodLevelResources): each sandbox's apart container gets a fixed share of -memory and -cpus, and iex the rest")
+	}
 	var failed []string
-	var egress error
-	for _, iso := range r.cfg.candidates() {
-		began := time.Now()
-		err := r.probe(ctx, iso, uid, target)
-		log.Debug("probe", "runtime_class", iso.runtimeClass, "seccomp", iso.seccomp, "took", time.Since(began).Round(time.Millisecond), "err", err)
-		if errors.Is(err, errEgressOpen) {
-			egress = err
-			break // no other seccomp profile changes the network
+	var refusal error         // the first check that failed, as the caller may test it
+	skip := map[string]bool{} // runtime classes whose network or kernel failed: no profile changes those
+	candidates := r.cfg.candidates()
+	for _, iso := range candidates {
+		if skip[iso.runtimeClass] {
+			continue
 		}
+		iso.podResources = podResources
+		began := time.Now()
+		err := r.probe(ctx, iso, uid, targets)
+		log.Debug("probe", "runtime_class", iso.runtimeClass, "seccomp", iso.seccomp, "took", time.Since(began).Round(time.Millisecond), "err", err)
 		if err != nil {
 			failed = append(failed, describe(iso)+": "+err.Error())
+			if errors.Is(err, errEgressOpen) || errors.Is(err, errNotGVisor) || errors.Is(err, errUserNS) {
+				refusal = cmp.Or(refusal, err)
+			}
+			if errors.Is(err, errEgressOpen) || errors.Is(err, errNotGVisor) {
+				skip[iso.runtimeClass] = true
+			}
 			continue
 		}
 		r.iso = iso
 		for _, f := range failed {
 			b.warn(log, "probe failed, falling back: "+f)
 		}
-		if iso.runtimeClass == "" {
-			b.warn(log, fmt.Sprintf("sandboxes run under runc, not gVisor: a probe pod could not reach the API server (%s), so egress is blocked; keep the NetworkPolicy enforced", target))
+		if iso.runtimeClass == "" && candidates[0].runtimeClass != "" {
+			b.warn(log, "sandboxes run under runc, not gVisor")
 		}
 		if iso.seccomp == "" && !r.cfg.EngineSeccomp {
 			b.warn(log, "sandboxes run under the node's RuntimeDefault seccomp profile: install deploy/kubernetes/seccomp on every node")
 		}
+		log.Info("probe passed: no egress, no user namespace", "runtime_class", iso.runtimeClass, "egress_targets", strings.Join(targets, ","))
 		return nil
 	}
-	if egress != nil {
-		log.Error("runc sandbox pods refused: " + egress.Error())
-		return fmt.Errorf("refusing runc sandbox pods: %w; enforce NetworkPolicy or use the gVisor RuntimeClass", egress)
+	for _, f := range failed {
+		log.Error("probe failed: " + f)
 	}
-	return fmt.Errorf("no probe pod ran: %s", failed)
+	if refusal != nil {
+		return fmt.Errorf("refusing to run sandboxes: %w; all probes: %s", refusal, strings.Join(failed, "; "))
+	}
+	return fmt.Errorf("no probe pod ran: %s", strings.Join(failed, "; "))
+}
+
+// podResources tells whether the API server keeps a Pod's own resources
+// (spec.resources): a server-side dry run of a sandbox Pod that has them,
+// which creates nothing.
+func (r *Runtime) podResources(ctx context.Context, uid int64) (bool, error) {
+	pod := r.cfg.pod(isolation{podResources: true}, "dryrun-"+uuid.NewString()[:8], uid, 80, 24)
+	began := time.Now()
+	got, err := r.client.CoreV1().Pods(r.cfg.Namespace).Create(ctx, pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	r.observe("create", began, err)
+	if err != nil {
+		return false, fmt.Errorf("dry run of a sandbox pod: %w", createError(err))
+	}
+	return got.Spec.Resources != nil && len(got.Spec.Resources.Limits) > 0, nil
 }
 
 func describe(iso isolation) string {
@@ -226,8 +264,12 @@ func (b *Backend) Prompt() []byte { return []byte(sandbox.Prompt) }
 // Warnings are the notes of Open for the operator.
 func (b *Backend) Warnings() []string { return b.warnings }
 
-// Ready reports whether the API server answers for the sandbox namespace.
+// Ready reports whether the API server answers for the sandbox namespace
+// and the instance still holds its Lease.
 func (r *Runtime) Ready(ctx context.Context) error {
+	if r.leaseLost.Load() {
+		return errLeaseLost
+	}
 	began := time.Now()
 	_, err := r.client.CoreV1().Pods(r.cfg.Namespace).List(ctx, metav1.ListOptions{
 		LabelSelector: LabelInstance + "=" + r.cfg.Instance, Limit: 1,

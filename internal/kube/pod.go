@@ -34,11 +34,22 @@ const apartContainer = "apart"
 const apartInit = `f=/tmp/.apart-init.$$; if mkfifo "$f" && exec 3<>"$f"; then rm -f "$f"; while :; do read -r _ <&3; done; fi; exec sleep infinity`
 
 // apartRequest is what the sleeping apart container asks of a node.
-const apartRequest = "8Mi"
+const apartRequest = 8 << 20
 
-// cpuRequest is what an idle sandbox asks of a node's CPU: small, so a node
-// packs idle learners; the limit is the policy's.
-const cpuRequest = "10m"
+// The apart container's share of the sandbox's budget where the cluster
+// has no Pod-level resources: at most apartMemoryShare of the memory (and
+// half of it), and half the CPU. The terminal's container gets the rest,
+// so the Pod as a whole holds -memory and -cpus, as on Docker, never
+// twice that.
+const apartMemoryShare = 96 << 20
+
+// cpuRequestMilli is what an idle sandbox asks of a node's CPU, in
+// millicores: small, so a node packs idle learners; the limit is the
+// policy's. The sleeping apart container asks apartCPURequestMilli.
+const (
+	cpuRequestMilli      = 10
+	apartCPURequestMilli = 1
+)
 
 // goSignal is what the server types once it is attached: the Pod's shell
 // waits for it before it starts the program, because Kubernetes attaches
@@ -49,6 +60,40 @@ const goSignal = "\n"
 type isolation struct {
 	runtimeClass string // "" for the node's default runtime (runc)
 	seccomp      string // a Localhost profile, "" for RuntimeDefault
+	// podResources: the API server keeps Pod-level resources (spec.resources,
+	// the PodLevelResources feature), so both containers share one budget;
+	// else each container gets its share.
+	podResources bool
+}
+
+// resources are a sandbox Pod's requests and limits: the Pod's (nil
+// without Pod-level resources), the terminal container's and the apart
+// one's. Either way the Pod as a whole is limited to -memory and -cpus.
+func (c Config) resources(iso isolation) (pod *corev1.ResourceRequirements, term, apart corev1.ResourceRequirements) {
+	mem := func(n int64) resource.Quantity { return *resource.NewQuantity(n, resource.BinarySI) }
+	milli := func(n int64) resource.Quantity { return *resource.NewMilliQuantity(n, resource.DecimalSI) }
+	list := func(cpu, memory resource.Quantity) corev1.ResourceList {
+		return corev1.ResourceList{corev1.ResourceCPU: cpu, corev1.ResourceMemory: memory}
+	}
+	request := min(iso.footprint(), c.Memory)
+	cpu := int64(c.CPUs * 1000)
+	if iso.podResources {
+		return &corev1.ResourceRequirements{
+			Requests: list(milli(cpuRequestMilli+apartCPURequestMilli), mem(request+apartRequest)),
+			Limits:   list(milli(cpu), mem(c.Memory)),
+		}, corev1.ResourceRequirements{}, corev1.ResourceRequirements{}
+	}
+	apartMem := min(apartMemoryShare, c.Memory/2)
+	apartCPU := max(cpu/2, 1)
+	term = corev1.ResourceRequirements{
+		Requests: list(milli(cpuRequestMilli), mem(min(request, c.Memory-apartMem))),
+		Limits:   list(milli(cpu-apartCPU), mem(c.Memory-apartMem)),
+	}
+	apart = corev1.ResourceRequirements{
+		Requests: list(milli(apartCPURequestMilli), mem(min(apartRequest, apartMem))),
+		Limits:   list(milli(apartCPU), mem(apartMem)),
+	}
+	return nil, term, apart
 }
 
 // footprint is what one idle sandbox costs a node under iso.
@@ -75,9 +120,7 @@ func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) 
 		rc := iso.runtimeClass
 		runtimeClass = &rc
 	}
-	memory := resource.NewQuantity(c.Memory, resource.BinarySI)
-	request := resource.NewQuantity(min(iso.footprint(), c.Memory), resource.BinarySI)
-	cpu := resource.NewMilliQuantity(int64(c.CPUs*1000), resource.DecimalSI)
+	podResources, termResources, apartResources := c.resources(iso)
 	tmpfs := resource.NewQuantity(c.TmpfsSize, resource.BinarySI)
 	shm := resource.NewQuantity(c.ShmSize, resource.BinarySI)
 	memoryDir := func(name string, size *resource.Quantity) corev1.Volume {
@@ -107,6 +150,7 @@ func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) 
 			DNSConfig:        &corev1.PodDNSConfig{Nameservers: []string{"127.0.0.1"}},
 			RuntimeClassName: runtimeClass,
 			NodeSelector:     c.NodeSelector,
+			Resources:        podResources,
 			SecurityContext: &corev1.PodSecurityContext{
 				RunAsNonRoot:   &yes,
 				RunAsUser:      &uid,
@@ -125,16 +169,7 @@ func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) 
 				StdinOnce:       false,
 				TTY:             true,
 				SecurityContext: hardened(uid, c.WritableRoot, seccomp),
-				Resources: corev1.ResourceRequirements{
-					Requests: corev1.ResourceList{
-						corev1.ResourceCPU:    resource.MustParse(cpuRequest),
-						corev1.ResourceMemory: *request,
-					},
-					Limits: corev1.ResourceList{
-						corev1.ResourceCPU:    *cpu,
-						corev1.ResourceMemory: *memory,
-					},
-				},
+				Resources:       termResources,
 				VolumeMounts: []corev1.VolumeMount{
 					{Name: "tmp", MountPath: "/tmp"},
 					{Name: "home", MountPath: c.Home},
@@ -142,22 +177,13 @@ func (c Config) pod(iso isolation, sessionID string, uid int64, cols, rows int) 
 				},
 				TerminationMessagePolicy: corev1.TerminationMessageReadFile,
 			}, {
-				Name:            apartContainer,
-				Image:           c.Image,
-				ImagePullPolicy: corev1.PullIfNotPresent,
-				Command:         []string{"/bin/bash", "-c", unsetKubernetesEnv + apartInit},
-				WorkingDir:      "/tmp",
-				SecurityContext: hardened(apartUID, c.WritableRoot, seccomp),
-				Resources: corev1.ResourceRequirements{
-					Requests: corev1.ResourceList{
-						corev1.ResourceCPU:    resource.MustParse("1m"),
-						corev1.ResourceMemory: resource.MustParse(apartRequest),
-					},
-					Limits: corev1.ResourceList{
-						corev1.ResourceCPU:    *cpu,
-						corev1.ResourceMemory: *memory,
-					},
-				},
+				Name:                     apartContainer,
+				Image:                    c.Image,
+				ImagePullPolicy:          corev1.PullIfNotPresent,
+				Command:                  []string{"/bin/bash", "-c", unsetKubernetesEnv + apartInit},
+				WorkingDir:               "/tmp",
+				SecurityContext:          hardened(apartUID, c.WritableRoot, seccomp),
+				Resources:                apartResources,
 				VolumeMounts:             []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 				TerminationMessagePolicy: corev1.TerminationMessageReadFile,
 			}},

@@ -1,12 +1,14 @@
 package kube
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/yaml"
 
 	"iexbox/internal/sandbox"
 )
@@ -50,7 +52,7 @@ func TestPodHardening(t *testing.T) {
 	check("apart container as the second uid", apart.Name == apartContainer && *asc.RunAsUser == 100003 && *asc.RunAsGroup == 100003 && *asc.RunAsNonRoot)
 	check("apart container hardened", !*asc.AllowPrivilegeEscalation && !*asc.Privileged && *asc.ReadOnlyRootFilesystem &&
 		slices.Equal(asc.Capabilities.Drop, []corev1.Capability{"ALL"}) && asc.SeccompProfile.Type == corev1.SeccompProfileTypeLocalhost)
-	check("apart container limited", apart.Resources.Limits.Memory().Cmp(resource.MustParse("256Mi")) == 0 && !apart.Stdin && !apart.TTY)
+	check("apart container without a terminal", !apart.Stdin && !apart.TTY)
 	check("apart container shares /tmp only", len(apart.VolumeMounts) == 1 && apart.VolumeMounts[0].Name == "tmp" && apart.VolumeMounts[0].MountPath == "/tmp")
 	ctr := spec.Containers[0]
 	check("stdin and tty", ctr.Stdin && ctr.TTY && !ctr.StdinOnce)
@@ -62,19 +64,6 @@ func TestPodHardening(t *testing.T) {
 	check("drop ALL", sc.Capabilities != nil && slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) && len(sc.Capabilities.Add) == 0)
 	check("container runAsNonRoot", *sc.RunAsNonRoot && *sc.RunAsUser == 100002)
 	check("container seccomp", sc.SeccompProfile.Type == corev1.SeccompProfileTypeLocalhost)
-
-	res := ctr.Resources
-	want := func(l corev1.ResourceList, name corev1.ResourceName, q string) {
-		t.Helper()
-		got := l[name]
-		if got.Cmp(resource.MustParse(q)) != 0 {
-			t.Errorf("%s = %s, want %s", name, got.String(), q)
-		}
-	}
-	want(res.Requests, corev1.ResourceCPU, "10m")
-	want(res.Requests, corev1.ResourceMemory, "80Mi") // the gVisor footprint
-	want(res.Limits, corev1.ResourceCPU, "500m")
-	want(res.Limits, corev1.ResourceMemory, "256Mi")
 
 	mounts := map[string]string{}
 	for _, m := range ctr.VolumeMounts {
@@ -114,6 +103,78 @@ func TestPodHardening(t *testing.T) {
 	}
 }
 
+// TestPodResources: the Pod as a whole holds -memory and -cpus, as a
+// Docker sandbox does, never twice that: with Pod-level resources one
+// budget both containers share; without, a share each. The requests are
+// the idle footprint and a sliver for the sleeping apart container.
+func TestPodResources(t *testing.T) {
+	c := testConfig() // 256 MiB, 0.5 CPU
+	for _, tc := range []struct {
+		name string
+		iso  isolation
+		// Pod totals as a node and a ResourceQuota count them.
+		reqCPU, reqMem, limCPU, limMem string
+		// Per container, without Pod-level resources.
+		termMem, apartMem string
+	}{
+		{"pod-level gvisor", isolation{runtimeClass: "gvisor", podResources: true}, "11m", "88Mi", "500m", "256Mi", "", ""},
+		{"pod-level runc", isolation{podResources: true}, "11m", "64Mi", "500m", "256Mi", "", ""},
+		{"shares gvisor", isolation{runtimeClass: "gvisor"}, "11m", "88Mi", "500m", "256Mi", "160Mi", "96Mi"},
+		{"shares runc", isolation{}, "11m", "64Mi", "500m", "256Mi", "160Mi", "96Mi"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := c.pod(tc.iso, "r", 100002, 80, 24).Spec
+			reqs, lims := podTotals(spec)
+			for _, w := range []struct {
+				what string
+				got  resource.Quantity
+				want string
+			}{
+				{"requests.cpu", reqs[corev1.ResourceCPU], tc.reqCPU},
+				{"requests.memory", reqs[corev1.ResourceMemory], tc.reqMem},
+				{"limits.cpu", lims[corev1.ResourceCPU], tc.limCPU},
+				{"limits.memory", lims[corev1.ResourceMemory], tc.limMem},
+			} {
+				if w.got.Cmp(resource.MustParse(w.want)) != 0 {
+					t.Errorf("pod %s = %s, want %s", w.what, w.got.String(), w.want)
+				}
+			}
+			if (spec.Resources != nil) != tc.iso.podResources {
+				t.Errorf("pod-level resources %+v", spec.Resources)
+			}
+			if tc.iso.podResources {
+				return
+			}
+			for i, want := range []string{tc.termMem, tc.apartMem} {
+				got := spec.Containers[i].Resources.Limits[corev1.ResourceMemory]
+				if got.Cmp(resource.MustParse(want)) != 0 {
+					t.Errorf("%s memory limit %s, want %s", spec.Containers[i].Name, got.String(), want)
+				}
+			}
+		})
+	}
+}
+
+// podTotals is what a Pod requests and is limited to as a whole: its own
+// resources where it has them (they take precedence), else the sum of its
+// containers'.
+func podTotals(spec corev1.PodSpec) (reqs, lims corev1.ResourceList) {
+	if spec.Resources != nil {
+		return spec.Resources.Requests, spec.Resources.Limits
+	}
+	reqs, lims = corev1.ResourceList{}, corev1.ResourceList{}
+	for _, c := range spec.Containers {
+		for _, sum := range []struct{ to, from corev1.ResourceList }{{reqs, c.Resources.Requests}, {lims, c.Resources.Limits}} {
+			for name, q := range sum.from {
+				total := sum.to[name]
+				total.Add(q)
+				sum.to[name] = total
+			}
+		}
+	}
+	return reqs, lims
+}
+
 // TestPodRunc: no RuntimeClass, the node's default seccomp profile, the
 // runc footprint as the request, and a writable root only when asked.
 func TestPodRunc(t *testing.T) {
@@ -142,15 +203,53 @@ func TestCandidates(t *testing.T) {
 		engine    bool
 		want      []isolation
 	}{
-		{"auto", false, []isolation{{"gvisor", seccompGVisor}, {"gvisor", ""}, {"", seccompRunc}, {"", ""}}},
-		{"runsc", false, []isolation{{"gvisor", seccompGVisor}, {"gvisor", ""}}},
-		{"runc", false, []isolation{{"", seccompRunc}, {"", ""}}},
-		{"runc", true, []isolation{{"", ""}}},
+		{"auto", false, []isolation{{"gvisor", seccompGVisor, false}, {"gvisor", "", false}, {"", seccompRunc, false}, {"", "", false}}},
+		{"runsc", false, []isolation{{"gvisor", seccompGVisor, false}, {"gvisor", "", false}}},
+		{"runc", false, []isolation{{"", seccompRunc, false}, {"", "", false}}},
+		{"runc", true, []isolation{{"", "", false}}},
 	} {
 		c := testConfig()
 		c.Isolation, c.EngineSeccomp = tc.isolation, tc.engine
 		if got := c.candidates(); !slices.Equal(got, tc.want) {
 			t.Errorf("%s (engine seccomp %v): %v, want %v", tc.isolation, tc.engine, got, tc.want)
+		}
+	}
+}
+
+// TestResourceQuotaExample: the shipped example quota admits as many
+// sandboxes of the default size as its pod count says, by every resource
+// it bounds, whatever the isolation and whether the cluster has Pod-level
+// resources.
+func TestResourceQuotaExample(t *testing.T) {
+	f, err := os.Open("../../deploy/kubernetes/resourcequota.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var quota corev1.ResourceQuota
+	if err := yaml.NewYAMLOrJSONDecoder(f, 4096).Decode(&quota); err != nil {
+		t.Fatal(err)
+	}
+	hard := quota.Spec.Hard
+	pods := hard[corev1.ResourcePods]
+	n := pods.Value()
+	c := testConfig()
+	for _, iso := range []isolation{{runtimeClass: "gvisor", podResources: true}, {runtimeClass: "gvisor"}, {podResources: true}, {}} {
+		reqs, lims := podTotals(c.pod(iso, "q", 100002, 80, 24).Spec)
+		for name, per := range map[corev1.ResourceName]resource.Quantity{
+			corev1.ResourceRequestsCPU:    reqs[corev1.ResourceCPU],
+			corev1.ResourceRequestsMemory: reqs[corev1.ResourceMemory],
+			corev1.ResourceLimitsCPU:      lims[corev1.ResourceCPU],
+			corev1.ResourceLimitsMemory:   lims[corev1.ResourceMemory],
+		} {
+			bound, ok := hard[name]
+			if !ok {
+				t.Errorf("the quota does not bound %s", name)
+				continue
+			}
+			if fits := bound.MilliValue() / per.MilliValue(); fits < n {
+				t.Errorf("%+v: %s %s admits %d sandboxes of %s each, not the %d pods it allows", iso, name, bound.String(), fits, per.String(), n)
+			}
 		}
 	}
 }

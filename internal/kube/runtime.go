@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -38,6 +39,8 @@ type Runtime struct {
 	owners *sandbox.Owners
 	// stream opens attach and exec streams; tests replace it.
 	stream streamer
+	// leaseLost is set once another instance holds this one's Lease.
+	leaseLost atomic.Bool
 }
 
 // Name is the isolation runtime in use: "runsc" under the gVisor

@@ -280,7 +280,7 @@ func TestExec(t *testing.T) {
 	if run := st.execs[0]; run.Container != apartContainer || strings.Join(run.Command, " ") != "env -C /tmp A=1 mix test" {
 		t.Errorf("exec %+v", run)
 	}
-	if kill := st.execs[1]; kill.Container != apartContainer || !strings.Contains(strings.Join(kill.Command, " "), "kill -KILL -1") {
+	if kill := st.execs[1]; kill.Container != apartContainer || strings.Join(kill.Command, " ") != "/bin/sh -c "+sandbox.EndApart {
 		t.Errorf("close ran %+v", kill)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // The contracts every backend implements: a Backend starts Sandboxes, a
@@ -92,6 +93,14 @@ type ExecSpec struct {
 	Apart bool
 }
 
+// EndApart is the shell command, run as the apart uid inside the sandbox,
+// that Process.Close of an Apart program runs on every backend: SIGKILL to
+// every process of that uid (kill(-1) reaches all the caller may signal,
+// spares the caller, and never ends a namespace's pid 1), then the files
+// the uid left in the shared tmpfs mounts, which count against the
+// sandbox's memory. It always exits 0.
+const EndApart = `kill -KILL -1; find /tmp /dev/shm -xdev -user "$(id -u)" -delete 2>/dev/null; true`
+
 // Process is a program started by Sandbox.Exec. Read returns its standard
 // output and standard error, merged; Write feeds its standard input.
 type Process interface {
@@ -101,7 +110,8 @@ type Process interface {
 	// Wait blocks until the program has exited and returns its exit code.
 	Wait(ctx context.Context) (int, error)
 	// Close ends the program (and, for an Apart program, every process of
-	// its uid) and releases its streams. Idempotent; unblocks Read.
+	// its uid and the files it left in /tmp: EndApart) and releases its
+	// streams. Idempotent; unblocks Read.
 	Close() error
 }
 
@@ -116,13 +126,21 @@ type ExitStatus struct {
 // most one, and calls Check from one goroutine at a time.
 type Checker interface {
 	// Check runs the tests against code and reports the outcome; a check
-	// that does not compile, fails to run or outlives ctx ends as
-	// CheckError. It never ends the sandbox.
+	// that does not compile, fails to run or outlives its time ends as
+	// CheckError. It bounds itself: it waits at most CheckBootWait for
+	// its runner to be ready, then gives the code its configured time, so
+	// a runner still booting (a busy host) does not eat the code's time.
+	// ctx only cuts it short. It never ends the sandbox.
 	Check(ctx context.Context, code string) CheckResult
 	// Close ends any check still running and whatever the checker keeps
 	// ready in the sandbox. Idempotent.
 	Close() error
 }
+
+// CheckBootWait is the longest a Check waits for its runner to be ready
+// (the one before it ended and the next booted) before it answers that the
+// checker is still starting; the code's own time starts after that.
+const CheckBootWait = 30 * time.Second
 
 // Check outcomes, as Exercism's results.json (version 3) names them.
 const (

@@ -51,7 +51,9 @@ func (s *Session) check(id, code string) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		ctx, cancel := context.WithTimeout(s.ctx, timeout)
+		// The checker bounds itself (its runner's boot, then the code's
+		// time); this bound only backs it up.
+		ctx, cancel := context.WithTimeout(s.ctx, sandbox.CheckBootWait+timeout+time.Second)
 		began := time.Now()
 		res := s.opts.Checker.Check(ctx, code)
 		cancel()
