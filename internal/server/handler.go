@@ -125,7 +125,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ctx := adm.Context()
 
 	live, opened, err := adm.Open(admission.Request{Cols: cols, Rows: rows, Resumable: hello.Resumable,
-		Exercise: hello.Exercise})
+		Exercise: hello.Exercise, Record: hello.Record, Addr: client})
 	if err != nil {
 		s.refuseStart(c, log, err)
 		return
@@ -133,7 +133,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	log = s.cfg.Log.With("session", live.ID())
 	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
 	log.Info("session started", "remote", r.RemoteAddr, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
-		"resumable", hello.Resumable, "exercise", hello.Exercise)
+		"resumable", hello.Resumable, "exercise", hello.Exercise, "record", hello.Record)
 	end := live.Run(sc, s.greeter(c, live))
 	lasted := time.Since(started)
 	s.cfg.Observer.SessionEnded(endingOf(end.Reason).label(), lasted)
@@ -156,8 +156,18 @@ func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
 			LifetimeLeft: secondsLeft(live.LifetimeLeft()),
 			Runtime:      s.cfg.Runtime,
 			Resume:       resume,
+			Recordings:   s.recordingsState(),
 		})
 	}
+}
+
+// recordingsState is ready's "recordings": "off" when the server records
+// nothing.
+func (s *Server) recordingsState() string {
+	if s.cfg.Recordings == nil {
+		return "off"
+	}
+	return ""
 }
 
 // secondsLeft rounds a time left up to whole seconds, so a page never shows

@@ -54,6 +54,8 @@ type Config struct {
 	// TokenMaxLifetime refuses tokens whose expiry lies further ahead; 0
 	// is no bound.
 	TokenMaxLifetime time.Duration
+	// Recordings serves recordings; nil when the server records nothing.
+	Recordings Recordings
 }
 
 // DefaultQueueTimeout is the longest wait in line when Config sets none.
@@ -123,6 +125,11 @@ func New(cfg Config, adm *admission.Service) *Server {
 	if adm.Exercises() != nil {
 		s.mux.HandleFunc("GET /exercises/{name...}", s.serveExercise)
 	}
+	if cfg.Recordings != nil {
+		s.mux.HandleFunc("GET /recordings/{file}", s.serveCast)
+		s.mux.HandleFunc("DELETE /recordings/{file}", s.deleteRecording)
+		s.mux.HandleFunc("OPTIONS /recordings/{file}", s.preflightRecording)
+	}
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.privateOnly(cfg.Metrics))
 	}
@@ -131,6 +138,10 @@ func New(cfg Config, adm *admission.Service) *Server {
 		// A watch link opens the page, which reads its token from the path.
 		s.mux.HandleFunc("GET /watch/{token}", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-store")
+			http.ServeFileFS(w, r, cfg.Page, "index.html")
+		})
+		// A replay link opens the page too, which plays the cast.
+		s.mux.HandleFunc("GET /replay/{id}", func(w http.ResponseWriter, r *http.Request) {
 			http.ServeFileFS(w, r, cfg.Page, "index.html")
 		})
 		s.mux.HandleFunc("GET /embed.js", func(w http.ResponseWriter, r *http.Request) {
