@@ -17,6 +17,7 @@ import (
 	"iexbox/internal/flagenv"
 	"iexbox/internal/kube"
 	"iexbox/internal/pool"
+	"iexbox/internal/recording"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/server"
 	"iexbox/internal/session"
@@ -86,6 +87,13 @@ type config struct {
 	serverNamespace string
 	runtimeClass    string
 	nodeSelector    string
+	data            string
+	database        string
+	recordings      string
+	recordMaxBytes  string
+	recordStorage   string
+	recordRate      int
+	recordRetention time.Duration
 
 	// Parsed once by validate, from the flags above.
 	parsed
@@ -99,6 +107,7 @@ type parsed struct {
 	sandboxesCPUsOrDefault      float64
 	poolSize                    int // the pinned size; -1 for auto
 	nodeSelectorMap             map[string]string
+	recordMax, recordStore      int64
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -162,6 +171,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.serverNamespace, "server-namespace", kube.DefaultServerNamespace, "kubernetes: namespace of the servers, where each instance renews its Lease")
 	fs.StringVar(&c.runtimeClass, "runtime-class", kube.DefaultRuntimeClass, "kubernetes: the gVisor RuntimeClass; -runtime auto uses it when a probe Pod runs under it, runsc requires it, runc uses none")
 	fs.StringVar(&c.nodeSelector, "node-selector", "", "kubernetes: comma-separated key=value node labels sandbox Pods must be placed on")
+	fs.StringVar(&c.data, "data", "/var/lib/iexbox", "folder of the SQLite database that keeps recordings, created if missing (unused with -database)")
+	fs.StringVar(&c.database, "database", "", "a postgres:// URL: keep recordings in PostgreSQL instead, shared by several servers")
+	fs.StringVar(&c.recordings, "recordings", "on", "on: sessions whose hello asks (\"record\") are recorded; off: nothing is recorded and no store is opened")
+	fs.StringVar(&c.recordMaxBytes, "record-max-bytes", "8m", "most output one recording keeps; then it stops and the session goes on")
+	fs.StringVar(&c.recordStorage, "record-storage", "2g", "most all recordings may take together; beyond it new recordings are refused with a warning (0: no bound)")
+	fs.IntVar(&c.recordRate, "record-rate", 10, "most new recordings per client address an hour (0: no bound)")
+	fs.DurationVar(&c.recordRetention, "record-retention", 30*24*time.Hour, "how long a recording is kept (0: forever)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
@@ -215,6 +231,12 @@ func (c *config) validate() error {
 	}
 	if c.maxViewers < 0 || c.maxViewersTotal < 0 {
 		return errors.New("-max-viewers and -max-viewers-total must not be negative")
+	}
+	if c.recordings != "on" && c.recordings != "off" {
+		return fmt.Errorf("-recordings %q: want on or off", c.recordings)
+	}
+	if c.recordRate < 0 || c.recordRetention < 0 {
+		return errors.New("-record-rate and -record-retention must not be negative")
 	}
 	if c.checkTimeout <= 0 {
 		return errors.New("-check-timeout must be positive")
@@ -282,6 +304,12 @@ func (c *config) parseSizes() (err error) {
 		return err
 	}
 	c.inputBytes, c.inputBurstBytes = int(rate), int(burst)
+	if c.recordMax, err = sandbox.ParseSize("record-max-bytes", c.recordMaxBytes, 1); err != nil {
+		return err
+	}
+	if c.recordStore, err = sandbox.ParseSize("record-storage", c.recordStorage, 0); err != nil {
+		return err
+	}
 	if c.sandboxesMemory != "" {
 		if c.sandboxesMem, err = sandbox.ParseSize("sandboxes-memory", c.sandboxesMemory, 64<<20); err != nil {
 			return err
@@ -338,6 +366,8 @@ func (c *config) stack() (server.StackConfig, error) {
 			MaxViewers:   c.maxViewers,
 			CheckTimeout: c.checkTimeout,
 		},
+		Recording: recording.Config{Off: c.recordings == "off", MaxBytes: c.recordMax, Storage: c.recordStore,
+			PerHour: c.recordRate, Retention: c.recordRetention},
 		Pool: pool.Config{Size: c.poolSize, MaxAge: c.poolMaxAge, Cols: 80, Rows: 24,
 			Parallel: c.bootParallel, QueueMax: c.queueMax},
 	}

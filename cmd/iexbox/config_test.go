@@ -64,6 +64,12 @@ func defaults() config {
 		namespace:       "iexbox-sandboxes",
 		serverNamespace: "iexbox",
 		runtimeClass:    "gvisor",
+		data:            "/var/lib/iexbox",
+		recordings:      "on",
+		recordMaxBytes:  "8m",
+		recordStorage:   "2g",
+		recordRate:      10,
+		recordRetention: 30 * 24 * time.Hour,
 	}
 }
 
