@@ -21,6 +21,7 @@ const common = {
 const bundles = [
   { entryPoints: ['src/main.js'], outfile: 'dist/app.js' },
   { entryPoints: ['src/embed.js'], outfile: 'dist/embed.js', loader: { '.css': 'text' } },
+  { entryPoints: ['src/replay.js'], outfile: 'dist/replay.js' },
 ];
 
 if (watch) {

@@ -134,7 +134,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
 	log.Info("session started", "remote", r.RemoteAddr, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
 		"resumable", hello.Resumable, "exercise", hello.Exercise, "record", hello.Record)
-	end := live.Run(sc, s.greeter(c, live))
+	end := live.Run(sc, s.greeter(c, live, hello.Record))
 	lasted := time.Since(started)
 	s.cfg.Observer.SessionEnded(endingOf(end.Reason).label(), lasted)
 	level := slog.LevelInfo
@@ -145,8 +145,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		"duration", lasted.Round(time.Millisecond))
 }
 
-// greeter sends a presenter's ready event.
-func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
+// greeter sends a presenter's ready event; askedToRecord: the hello asked
+// for a recording, and ready says when the server records nothing.
+func (s *Server) greeter(c *wsClient, live *session.Session, askedToRecord bool) session.Greeter {
 	return func(resume string) error {
 		return c.sendReady(protocol.Ready{
 			Session:      live.ID(),
@@ -156,15 +157,15 @@ func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
 			LifetimeLeft: secondsLeft(live.LifetimeLeft()),
 			Runtime:      s.cfg.Runtime,
 			Resume:       resume,
-			Recordings:   s.recordingsState(),
+			Recordings:   s.recordingsState(askedToRecord),
 		})
 	}
 }
 
-// recordingsState is ready's "recordings": "off" when the server records
-// nothing.
-func (s *Server) recordingsState() string {
-	if s.cfg.Recordings == nil {
+// recordingsState is ready's "recordings": "off" when the hello asked for
+// a recording and the server records nothing.
+func (s *Server) recordingsState(asked bool) string {
+	if asked && s.cfg.Recordings == nil {
 		return "off"
 	}
 	return ""

@@ -140,9 +140,9 @@ func New(cfg Config, adm *admission.Service) *Server {
 			w.Header().Set("Cache-Control", "no-store")
 			http.ServeFileFS(w, r, cfg.Page, "index.html")
 		})
-		// A replay link opens the page too, which plays the cast.
+		// A replay link opens the replay page, which plays the cast.
 		s.mux.HandleFunc("GET /replay/{id}", func(w http.ResponseWriter, r *http.Request) {
-			http.ServeFileFS(w, r, cfg.Page, "index.html")
+			http.ServeFileFS(w, r, cfg.Page, "replay.html")
 		})
 		s.mux.HandleFunc("GET /embed.js", func(w http.ResponseWriter, r *http.Request) {
 			// Lesson sites on other origins load it with a script tag.
