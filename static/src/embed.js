@@ -26,6 +26,7 @@ import { describeClose, describeError, describeExit, describeQueued } from './me
 import { THEMES, WIDGET_CSS } from './embed-style.js';
 import { widgetResume } from './resume.js';
 import { MONO_FONT } from './theme.js';
+import { parseCast, Player } from './cast.js';
 
 // The script's own origin, known only while it is first evaluated.
 const SCRIPT_ORIGIN = (() => {
@@ -148,6 +149,10 @@ class IexConsole extends HTMLElement {
     this.fitCode();
     const rows = this.rows();
     this.termEl.style.minHeight = `${Math.round(rows * 17.5) + 16}px`;
+    if (this.getAttribute('replay')) {
+      this.showReplay(this.getAttribute('replay'));
+      return;
+    }
     if (this.exercise()) {
       this.checkEl.hidden = false;
       this.checkEl.setAttribute('aria-label', 'Check the code against the exercise');
@@ -301,6 +306,11 @@ class IexConsole extends HTMLElement {
 
   /** Run the code: start a session first when there is none. */
   run() {
+    if (this.phase === 'replay') { // the Replay button
+      this.replayPlayer?.seek(0);
+      this.replayPlayer?.play();
+      return;
+    }
     const code = this.codeEl.value;
     if (!code.trim()) return;
     if (this.phase === 'ended') this.restart();
@@ -327,7 +337,33 @@ class IexConsole extends HTMLElement {
   }
 
   /** Start (or resume) this element's session, once. */
+  /** replay="ID": play a recording instead of starting a session (a
+   *  worked demo on a lesson page, no sandbox booted). */
+  async showReplay(id) {
+    this.phase = 'replay';
+    for (const sel of ['.code', '.run', '.check', '.reset']) this.$(sel).hidden = true;
+    this.openTerminal();
+    this.term.options.disableStdin = true;
+    this.setStatus('Loading the recording…', 'connecting');
+    try {
+      const resp = await fetch(`${this.server()}/recordings/${encodeURIComponent(id)}.cast`);
+      if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+      const cast = parseCast(await resp.text());
+      const player = new Player(this.term, { ...cast, header: { ...cast.header, height: this.rows() } });
+      this.replayPlayer = player;
+      const btn = this.$('.run');
+      btn.hidden = false;
+      btn.querySelector('span').textContent = 'Replay';
+      btn.setAttribute('aria-label', 'Play the recording from the start');
+      this.setStatus('Recording', 'running');
+      player.play();
+    } catch (err) {
+      this.setStatus(`The recording could not be loaded (${err.message})`, 'ended');
+    }
+  }
+
   start() {
+    if (this.phase === 'replay') return;
     if (this.phase !== 'idle' && this.phase !== 'ended') return;
     if (!this.term) this.openTerminal();
     this.$('.reset').hidden = false;
@@ -373,6 +409,7 @@ class IexConsole extends HTMLElement {
     const hello = { resumable: true };
     if (resume) hello.resume = resume.token;
     else if (this.exercise()) hello.exercise = this.exercise();
+    if (!resume && this.hasAttribute('record')) hello.record = true;
     const token = this.getAttribute('token');
     if (token) hello.token = token;
     const setup = resume ? '' : this.getAttribute('setup') || '';
