@@ -50,14 +50,26 @@ func (r *Recording) DeleteToken() string { return r.deleteToken }
 func (r *Recording) since() time.Duration { return time.Since(r.start) }
 
 // Output records terminal output. It reports true once, when this output
-// reached the byte bound: the recording then stops, the session goes on.
+// reached the byte bound: what fits is recorded (to a whole character),
+// then the recording stops; the session goes on.
 func (r *Recording) Output(p []byte) (stopped bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stopped || r.closed {
 		return false
 	}
-	if r.output+int64(len(p)) > r.max {
+	if room := r.max - r.output; int64(len(p)) > room {
+		fits, _ := cutUTF8(p[:room])
+		if len(r.partial) > 0 { // the character begun before fits or not at all
+			fits = append(append([]byte(nil), r.partial...), fits...)
+			if whole, _ := cutUTF8(fits); len(whole) < len(r.partial) {
+				fits = nil
+			}
+		}
+		if len(fits) > 0 {
+			r.events = appendEvent(r.events, r.since(), "o", string(fits))
+		}
+		r.output = r.max
 		r.stopped = true
 		r.partial = nil
 		r.svc.metrics.stopped()

@@ -152,7 +152,17 @@ func TestRecordingByteBound(t *testing.T) {
 	}
 	r.Close()
 	_, evs := events(t, s, r.ID())
-	if len(evs) != 1 || evs[0][2] != "12345678" {
+	if len(evs) != 2 || evs[0][2] != "12345678" || evs[1][2] != "9a" {
+		t.Fatalf("events %v: want what fits, then nothing", evs)
+	}
+	// The bound never splits a character.
+	r, _ = s.Begin(t.Context(), "a", 80, 24)
+	r.max = 4
+	if !r.Output([]byte("ab안")) {
+		t.Fatal("not stopped at the bound")
+	}
+	r.Close()
+	if _, evs := events(t, s, r.ID()); len(evs) != 1 || evs[0][2] != "ab" {
 		t.Fatalf("events %v", evs)
 	}
 }
