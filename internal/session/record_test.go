@@ -139,3 +139,52 @@ func TestRecordingRefusedIsTold(t *testing.T) {
 		t.Fatalf("events %+v", ev)
 	}
 }
+
+// TestResumeKeepsRecording: a resumed presenter is told of the same
+// recording again, and the recording goes on.
+func TestResumeKeepsRecording(t *testing.T) {
+	sb, c := newFakeSandbox(), newFakeClient()
+	rec := &fakeRecorder{}
+	tokens := newTokenTable()
+	resumes := make(chan string, 4)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(t.Output(), nil))
+	s := New(ctx, sb, Limits{}, Options{Cols: 80, Rows: 24, Recorder: rec, Resumable: true, Grace: time.Minute, Tokens: tokens}, log)
+	done := make(chan End, 1)
+	go func() { done <- s.Run(c, func(tk string) error { resumes <- tk; return nil }) }()
+	sb.emit(t, "iex(1)> ")
+	c.fail(io.EOF) // the connection drops
+	deadline := time.Now().Add(2 * time.Second)
+	resume := <-resumes
+	var again *Session
+	for again == nil && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond) // the token works once the drop is seen
+		again, _ = tokens.Resume(resume)
+	}
+	if again == nil {
+		t.Fatal("the resume token never worked")
+	}
+	c2 := newFakeClient()
+	attached := make(chan error, 1)
+	go func() { attached <- again.Attach(c2, func(string) error { return nil }, 80, 24) }()
+	sb.emit(t, "after resume")
+	for !strings.Contains(c2.output(), "after resume") {
+		if time.Now().After(deadline.Add(2 * time.Second)) {
+			t.Fatalf("resumed output %q", c2.output())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c2.send(received{m: Message{Kind: EndSession}})
+	<-done
+	<-attached
+	ev := c2.of("event")
+	if len(ev) == 0 || ev[0].ev.Kind != Recording || ev[0].ev.DeleteToken != "del1" {
+		t.Fatalf("resumed presenter's events %+v", ev)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.out.String() != "iex(1)> after resume" || rec.closed != 1 {
+		t.Fatalf("recorded %q, closed %d", rec.out.String(), rec.closed)
+	}
+}
