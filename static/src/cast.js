@@ -57,7 +57,9 @@ export class Player {
   get playing() { return this.timer !== null; }
 
   reset() {
-    this.term.reset();
+    // RIS through the write queue: term.reset() acts at once, and output
+    // still queued from before a seek would land on the fresh screen.
+    this.term.write('\x1bc');
     const h = this.cast.header;
     if (h.width && h.height) this.term.resize(h.width, h.height);
     this.next = 0;
