@@ -9,7 +9,7 @@ WEB_SRC := static/package.json $(wildcard static/package-lock.json) static/build
 # Every bundle static/build.mjs writes and the server serves (static.Built).
 WEB_OUT := static/dist/app.js static/dist/app.css static/dist/embed.js static/dist/replay.js static/dist/replay.css
 
-.PHONY: docker gvisor image kube web build run vet unit e2e chromium proxies postgres test bench clean
+.PHONY: docker gvisor image kube web build run vet unit e2e chromium proxies postgres asciinema test bench clean
 
 # Start (and if needed install) Docker Engine.
 docker:
@@ -66,8 +66,12 @@ proxies:
 postgres:
 	scripts/postgres-up.sh >/dev/null
 
+# Debian's asciinema, which plays the recordings the e2e tests make.
+asciinema:
+	scripts/asciinema-up.sh
+
 # Browser tests drive bin/iexbox in headless Chromium against real containers.
-e2e: build image gvisor chromium kube proxies postgres
+e2e: build image gvisor chromium kube proxies postgres asciinema
 	IEXBOX_TEST_POSTGRES=$$(scripts/postgres-up.sh) go test -count=1 -timeout 40m -v ./e2e/...
 
 test: vet unit e2e
