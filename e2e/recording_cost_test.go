@@ -75,7 +75,7 @@ func TestRecordingCost(t *testing.T) {
 	plain, rec := open(false), open(true)
 	echo := map[bool][]time.Duration{}
 	cpu := map[bool]time.Duration{}
-	const rounds, keys = 5, 40
+	const rounds, keys = 6, 100
 	// 1 MiB in 16 KiB writes (one huge IO.write costs iex far more memory).
 	flood := `for _ <- 1..64, do: IO.write(String.duplicate("0123456789abcdef", 1024))`
 	for range rounds {
@@ -85,10 +85,16 @@ func TestRecordingCost(t *testing.T) {
 				c = rec
 			}
 			echo[record] = append(echo[record], echoTimes(t, c, keys)...)
+			c.mu.Lock()
+			had := len(c.out)
+			c.mu.Unlock()
 			before := serverCPU(t, s)
 			c.send(t, flood+"\r")
-			c.waitPrompt(t, 60*time.Second)
+			if !c.waitFor(60*time.Second, func() bool { return len(c.out) >= had+1<<20 }) {
+				t.Fatal("the flood did not arrive")
+			}
 			cpu[record] += serverCPU(t, s) - before
+			c.waitFor(evalWait, func() bool { return prompt.Match(c.out[len(c.out)-min(len(c.out), 16):]) })
 		}
 	}
 	for _, record := range []bool{false, true} {

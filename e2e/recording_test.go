@@ -3,9 +3,11 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL test cluster
 
 	"iexbox/internal/client"
 	"iexbox/internal/store"
@@ -329,4 +332,32 @@ func TestRecordingSurvivesACrash(t *testing.T) {
 	first.kill(t)
 	second := startServer(t, "-pool", "0", "-data", data, "-instance", first.Instance) // sweeps the leftovers
 	waitCast(t, second, id, "before the crash")
+}
+
+// TestRecordingSharedThroughPostgres: behind a balancer any server serves
+// any recording: one server records into PostgreSQL, another serves it.
+func TestRecordingSharedThroughPostgres(t *testing.T) {
+	base := os.Getenv("IEXBOX_TEST_POSTGRES")
+	if base == "" {
+		t.Skip("IEXBOX_TEST_POSTGRES is not set: run scripts/postgres-up.sh (make e2e does)")
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := "e2e_" + strings.ToLower(strings.ReplaceAll(uniqueInstance(t), "-", "_"))
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE"); db.Close() })
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+
+	a := startServer(t, "-pool", "0", "-database", u.String())
+	b := startServer(t, "-pool", "0", "-database", u.String())
+	c, id, _ := recorded(t, a)
+	c.eval(t, `IO.puts("recorded " <> "on a")`)
+	waitCast(t, b, id, "recorded on a")
 }
