@@ -67,7 +67,7 @@ func (r *Recording) Output(p []byte) (stopped bool) {
 			}
 		}
 		if len(fits) > 0 {
-			r.events = appendEvent(r.events, r.since(), "o", string(fits))
+			r.events = appendEvent(r.events, r.since(), "o", fits)
 		}
 		r.output = r.max
 		r.stopped = true
@@ -84,7 +84,7 @@ func (r *Recording) Output(p []byte) (stopped bool) {
 	whole, rest := cutUTF8(p)
 	r.partial = append([]byte(nil), rest...)
 	if len(whole) > 0 {
-		r.events = appendEvent(r.events, r.since(), "o", string(whole))
+		r.events = appendEvent(r.events, r.since(), "o", whole)
 	}
 	return false
 }
@@ -154,7 +154,7 @@ func (r *Recording) Close() {
 		return
 	}
 	if len(r.partial) > 0 {
-		r.events = appendEvent(r.events, r.since(), "o", string(r.partial))
+		r.events = appendEvent(r.events, r.since(), "o", r.partial)
 		r.partial = nil
 	}
 	r.closed = true

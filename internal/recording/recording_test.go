@@ -194,3 +194,34 @@ func TestDelete(t *testing.T) {
 		t.Fatalf("after delete: %v", err)
 	}
 }
+
+// FuzzJSONString: the hand-written encoder reads back as encoding/json
+// reads it: the same text for valid UTF-8, U+FFFD for invalid bytes.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{"", "iex(1)> ", "\x1b[0m\r\n", "안녕\"\\\t\x00\x7f", "\xff\xfe", "a\xe2\x82"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, p []byte) {
+		enc := appendJSONString(nil, p)
+		var got string
+		if err := json.Unmarshal(enc, &got); err != nil {
+			t.Fatalf("%q encodes as %s: %v", p, enc, err)
+		}
+		want, _ := json.Marshal(string(p))
+		var w string
+		json.Unmarshal(want, &w)
+		if got != w {
+			t.Fatalf("%q reads back as %q, want %q", p, got, w)
+		}
+	})
+}
+
+// BenchmarkOutput is the recording's cost per 32 KiB read of output.
+func BenchmarkOutput(b *testing.B) {
+	p := bytes.Repeat([]byte("iex(1)> Enum.map(1..3, &(&1 * 2))\r\n[2, 4, 6]\r\n안녕 \x1b[32m:ok\x1b[0m\r\n"), 32<<10/64)
+	b.SetBytes(int64(len(p)))
+	var buf []byte
+	for b.Loop() {
+		buf = appendEvent(buf[:0], time.Second, "o", p)
+	}
+}
