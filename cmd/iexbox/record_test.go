@@ -89,7 +89,7 @@ func deleteCast(t *testing.T, base, id, token string) int {
 // restart too; only its delete token deletes it.
 func TestRecordingSurvivesRestartAndDeletes(t *testing.T) {
 	data := t.TempDir()
-	args := []string{"-addr", "127.0.0.1:0", "-runtime", "process", "-command", "cat", "-pool", "0", "-data", data}
+	args := []string{"-addr", "127.0.0.1:0", "-backend", "process", "-unsafe-no-sandbox", "-command", "cat", "-pool", "0", "-data", data}
 	p := startProgram(t, args...)
 	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
@@ -136,7 +136,7 @@ func TestRecordingSurvivesRestartAndDeletes(t *testing.T) {
 // TestRecordingBoundsWarn: the byte bound stops the recording, not the
 // session; the rate refuses with a warning.
 func TestRecordingBoundsWarn(t *testing.T) {
-	p := startProgram(t, "-addr", "127.0.0.1:0", "-runtime", "process", "-command", "cat", "-pool", "0",
+	p := startProgram(t, "-addr", "127.0.0.1:0", "-backend", "process", "-unsafe-no-sandbox", "-command", "cat", "-pool", "0",
 		"-record-max-bytes", "20", "-record-rate", "1")
 	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
@@ -167,7 +167,7 @@ func TestRecordingBoundsWarn(t *testing.T) {
 
 // TestRecordingsOff: ready says so and nothing is served.
 func TestRecordingsOff(t *testing.T) {
-	p := startProgram(t, "-addr", "127.0.0.1:0", "-runtime", "process", "-command", "cat", "-pool", "0", "-recordings", "off")
+	p := startProgram(t, "-addr", "127.0.0.1:0", "-backend", "process", "-unsafe-no-sandbox", "-command", "cat", "-pool", "0", "-recordings", "off")
 	ctx, cancel := context.WithTimeout(t.Context(), patience)
 	defer cancel()
 	c, _, err := client.Dial(ctx, "ws://"+p.addr+"/ws", client.Options{HandshakeTimeout: patience})

@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"iexbox/internal/admission"
 	"iexbox/internal/docker"
 	"iexbox/internal/kube"
 	"iexbox/internal/metrics"
@@ -53,7 +52,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	stackCfg, err := cfg.stack()
+	stackCfg, err := cfg.stackConfig()
 	if err != nil {
 		return err
 	}
@@ -63,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	stackCfg.Server.Log = log
 
 	if !stackCfg.Recording.Off {
-		st, err := store.Open(ctx, store.Config{Data: cfg.data, Database: cfg.database})
+		st, err := store.Open(ctx, cfg.store)
 		if err != nil {
 			return fmt.Errorf("store: %w", err)
 		}
@@ -94,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	stackCfg.Server.Observer = met
 	stack := server.NewStack(backend, stackCfg, log)
-	met.Watch(gauges(stack.Admission))
+	met.Watch(stack.Gauges())
 
 	// Requests outlive ctx (the first signal): a drain keeps answering
 	// /readyz (false) and /status until the sessions are gone.
@@ -109,8 +108,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	st := stack.Admission.Status()
 	log.Info("listening", "addr", ln.Addr().String(), "instance", stackCfg.Server.Instance, "backend", cfg.backend,
-		"runtime", backend.Name(), "max_sessions", st.Max, "pool", cfg.pool, "pool_target", st.Pool.Target,
-		"pool_max", st.Pool.Max, "boot_parallel", cfg.bootParallel)
+		"runtime", backend.Name(), "max_sessions", st.Max, "pool", cfg.stack.PoolSize, "pool_target", st.Pool.Target,
+		"pool_max", st.Pool.Max, "boot_parallel", cfg.stack.Pool.Parallel)
 	fmt.Fprintf(stdout, "iexbox serving on http://%s\n", ln.Addr())
 
 	serveErr := make(chan error, 2)
@@ -158,34 +157,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return nil
 }
 
-// gauges are the metrics read from admission when scraped.
-func gauges(adm *admission.Service) metrics.Gauges {
-	return metrics.Gauges{
-		SessionsActive: func() int { return adm.Status().Active },
-		SessionsMax:    func() int { return adm.Status().Max },
-		PoolSize:       func() int { return adm.Status().Pool.Size },
-		PoolReady:      func() int { return adm.Status().Pool.Ready },
-		PoolStarting:   func() int { return adm.Status().Pool.Starting },
-		PoolMax:        func() int { return adm.Status().Pool.Max },
-		PoolReason:     func() string { return adm.Status().Pool.Reason },
-		Queued:         func() int { return adm.Status().Pool.Queued },
-	}
-}
-
 // openBackend opens the backend the flags ask for: the one switch that
 // knows them all.
 func openBackend(ctx context.Context, cfg config, instance string, log *slog.Logger, met *metrics.Metrics) (sandbox.Backend, error) {
 	switch cfg.backend {
 	case "kubernetes":
-		return kube.Open(ctx, kube.Config{
-			Policy:          cfg.policy,
-			Instance:        instance,
-			Kubeconfig:      cfg.kubeconfig,
-			Namespace:       cfg.namespace,
-			ServerNamespace: cfg.serverNamespace,
-			RuntimeClass:    cfg.runtimeClass,
-			NodeSelector:    cfg.nodeSelectorMap,
-		}, log, met)
+		kc := cfg.kubeCfg
+		kc.Instance = instance
+		return kube.Open(ctx, kc, log, met)
 	case "process":
 		b := process.New(strings.Fields(cfg.command), nil)
 		for _, w := range b.Warnings() {
@@ -193,16 +172,7 @@ func openBackend(ctx context.Context, cfg config, instance string, log *slog.Log
 		}
 		return b, nil
 	default:
-		opts := docker.Options{SandboxesMemory: cfg.sandboxesMem, SandboxesCPUs: cfg.sandboxesCPUsOrDefault}
-		if cfg.cgroupParent != "" {
-			opts.CgroupName = cfg.cgroupParent
-		}
-		return docker.Open(ctx, docker.Config{
-			Policy:   cfg.policy,
-			Instance: instance,
-			Network:  cfg.network,
-			DNS:      splitList(cfg.dns),
-		}, opts, log, met)
+		return docker.Open(ctx, cfg.docker.Config(cfg.policy.Policy, instance), cfg.dockerOpts, log, met)
 	}
 }
 

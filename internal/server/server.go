@@ -56,6 +56,10 @@ type Config struct {
 	TokenMaxLifetime time.Duration
 	// Recordings serves recordings; nil when the server records nothing.
 	Recordings Recordings
+	// LocalOnly answers 403 to every request that a proxy forwarded (it
+	// carries X-Forwarded-For or Forwarded): for a backend that isolates
+	// nothing, which must serve this machine only.
+	LocalOnly bool
 }
 
 // DefaultQueueTimeout is the longest wait in line when Config sets none.
@@ -153,8 +157,14 @@ func New(cfg Config, adm *admission.Service) *Server {
 	return s
 }
 
-// ServeHTTP checks the Host, then routes the request.
+// ServeHTTP checks where the request comes from and its Host, then
+// routes it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.LocalOnly && forwarded(r) {
+		s.cfg.Observer.Refused("forwarded")
+		http.Error(w, "iexbox: this server isolates nothing and serves its own machine only, never through a proxy", http.StatusForbidden)
+		return
+	}
 	if !s.checkHost(w, r) {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"iexbox/internal/admission"
+	"iexbox/internal/metrics"
 	"iexbox/internal/pool"
 	"iexbox/internal/recording"
 	"iexbox/internal/sandbox"
@@ -117,4 +118,19 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 		wg.Wait()
 	})
 	return err
+}
+
+// Gauges are the metrics read from admission when scraped.
+func (s *Stack) Gauges() metrics.Gauges {
+	adm := s.Admission
+	return metrics.Gauges{
+		SessionsActive: func() int { return adm.Status().Active },
+		SessionsMax:    func() int { return adm.Status().Max },
+		PoolSize:       func() int { return adm.Status().Pool.Size },
+		PoolReady:      func() int { return adm.Status().Pool.Ready },
+		PoolStarting:   func() int { return adm.Status().Pool.Starting },
+		PoolMax:        func() int { return adm.Status().Pool.Max },
+		PoolReason:     func() string { return adm.Status().Pool.Reason },
+		Queued:         func() int { return adm.Status().Pool.Queued },
+	}
 }
