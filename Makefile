@@ -7,9 +7,9 @@ SHELL := /bin/bash
 ARGS ?=
 WEB_SRC := static/package.json $(wildcard static/package-lock.json) static/build.mjs $(shell find static/src -type f 2>/dev/null)
 # Every bundle static/build.mjs writes and the server serves (static.Built).
-WEB_OUT := static/dist/app.js static/dist/app.css static/dist/embed.js static/dist/embed-term.js static/dist/frame.js
+WEB_OUT := static/dist/app.js static/dist/app.css static/dist/embed.js static/dist/embed-term.js static/dist/frame.js static/dist/replay.js static/dist/replay.css
 
-.PHONY: docker gvisor image kube web build run vet unit e2e chromium proxies test bench clean
+.PHONY: docker gvisor image kube web build run vet unit e2e chromium proxies postgres asciinema test bench clean
 
 # Start (and if needed install) Docker Engine.
 docker:
@@ -48,9 +48,10 @@ run: build image gvisor
 vet:
 	go vet ./...
 
-# -race needs cgo, hence no CGO_ENABLED=0 here.
+# -race needs cgo, hence no CGO_ENABLED=0 here. The store's tests run
+# against SQLite and the PostgreSQL test cluster.
 unit:
-	go test -race -count=1 $$(go list ./... | grep -v /e2e)
+	IEXBOX_TEST_POSTGRES=$$(scripts/postgres-up.sh) go test -race -count=1 $$(go list ./... | grep -v /e2e)
 
 chromium:
 	scripts/chromium-up.sh
@@ -60,9 +61,18 @@ chromium:
 proxies:
 	scripts/proxies-up.sh
 
+# Debian's PostgreSQL, a test cluster of its own on 127.0.0.1:55432
+# (never the system service); prints its URL.
+postgres:
+	scripts/postgres-up.sh >/dev/null
+
+# Debian's asciinema, which plays the recordings the e2e tests make.
+asciinema:
+	scripts/asciinema-up.sh
+
 # Browser tests drive bin/iexbox in headless Chromium against real containers.
-e2e: build image gvisor chromium kube proxies
-	go test -count=1 -timeout 40m -v ./e2e/...
+e2e: build image gvisor chromium kube proxies postgres asciinema
+	IEXBOX_TEST_POSTGRES=$$(scripts/postgres-up.sh) go test -count=1 -timeout 40m -v ./e2e/...
 
 test: vet unit e2e
 

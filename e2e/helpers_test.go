@@ -76,8 +76,9 @@ func startServerEnv(t *testing.T, env []string, flags ...string) *testServer {
 	t.Helper()
 	requireDocker(t)
 	s := &testServer{Addr: freeAddr(t), exited: make(chan struct{})}
+	// A data folder of its own (the recordings' store), unless flags name one.
 	args := []string{"-addr", s.Addr, "-shutdown-timeout", shutdownTimeout, "-log-level", "debug",
-		"-pool", defaultPool}
+		"-pool", defaultPool, "-data", t.TempDir()}
 	if i := slices.Index(flags, "-instance"); i >= 0 && i+1 < len(flags) {
 		s.Instance = flags[i+1]
 	} else {

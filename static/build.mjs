@@ -29,6 +29,7 @@ const bundles = [
   // The iframe form (/embed): the console's attributes from the query, its
   // API over postMessage.
   { entryPoints: ['src/frame.js'], outfile: 'dist/frame.js' },
+  { entryPoints: ['src/replay.js'], outfile: 'dist/replay.js' },
 ];
 
 if (watch) {

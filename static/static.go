@@ -16,7 +16,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html embed.html style.css favicon.svg unbuilt.html dist demo
+//go:embed index.html embed.html replay.html style.css favicon.svg unbuilt.html dist demo
 var files embed.FS
 
 // FS returns the embedded page. Paths are relative to this directory, e.g.
@@ -28,7 +28,7 @@ func FS() fs.FS {
 
 // bundles lists every file in dist/ that the server serves; `make web`
 // (static/build.mjs) writes them all.
-var bundles = []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js"}
+var bundles = []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js", "dist/replay.js", "dist/replay.css"}
 
 // Built reports whether every front-end bundle (the page's dist/app.js and
 // dist/app.css, the widget's dist/embed.js) was present when the binary was

@@ -17,6 +17,7 @@ import (
 	"iexbox/internal/process"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/server"
+	"iexbox/internal/store"
 )
 
 // errHelp is returned after -h printed the usage.
@@ -43,6 +44,7 @@ type config struct {
 	stack  server.StackFlags
 	docker docker.Flags
 	kube   kube.Flags
+	store  store.Config // -data, -database
 
 	// Parsed once by validate, from the flags above.
 	parsed
@@ -74,6 +76,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.stack.RegisterFlags(fs)
 	c.docker.RegisterFlags(fs)
 	c.kube.RegisterFlags(fs)
+	c.store.RegisterFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: iexbox [flags]\n       iexbox exercises [DIR] [flags]   (check every reference solution in real sandboxes)\n\nServes iex in the browser, one fresh hardened container per session.\n"+
 			"Every flag can also be set with an environment variable: -idle-timeout is IEXBOX_IDLE_TIMEOUT.\n"+

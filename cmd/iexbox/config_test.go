@@ -16,9 +16,11 @@ import (
 	"iexbox/internal/docker"
 	"iexbox/internal/kube"
 	"iexbox/internal/pool"
+	"iexbox/internal/recording"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/server"
 	"iexbox/internal/session"
+	"iexbox/internal/store"
 )
 
 // env is a getenv over a fixed set of variables.
@@ -60,9 +62,14 @@ func defaults() config {
 			PoolMemory:       0.3,
 			QueueTimeout:     60 * time.Second,
 			TokenMaxLifetime: 24 * time.Hour,
+			Recording: recording.Flags{
+				Config:     recording.Config{PerHour: 10, Retention: 30 * 24 * time.Hour},
+				Recordings: "on", MaxBytes: "8m", Storage: "2g",
+			},
 		},
 		docker: docker.Flags{Network: "none", DNS: "127.0.0.1", CgroupParent: "iexbox"},
 		kube:   kube.Flags{Namespace: "iexbox-sandboxes", ServerNamespace: "iexbox", RuntimeClass: "gvisor"},
+		store:  store.Config{Data: "/var/lib/iexbox"},
 	}
 }
 
@@ -73,6 +80,7 @@ func flagsOnly(c config) config {
 	c.policy.Memory, c.policy.TmpfsSize, c.policy.WritableRoot, c.policy.EngineSeccomp = 0, 0, false, false
 	c.stack.Admission.Limits.InputRate, c.stack.Admission.Limits.InputBurst = 0, 0
 	c.stack.Pool.Size = 0
+	c.stack.Recording.Off, c.stack.Recording.Config.MaxBytes, c.stack.Recording.Config.Storage = false, 0, 0
 	return c
 }
 
@@ -85,6 +93,9 @@ func TestParseConfigDefaults(t *testing.T) {
 	}
 	if !reflect.DeepEqual(c.policy.Policy, sandbox.Default()) {
 		t.Errorf("policy from the default flags\n got %+v\nwant %+v", c.policy.Policy, sandbox.Default())
+	}
+	if r := c.stack.Recording.Config; r.Off || r.MaxBytes != 8<<20 || r.Storage != 2<<30 {
+		t.Errorf("recordings %+v: want on, 8m and 2g", r)
 	}
 	if c.stack.Pool.Size != -1 || c.stack.Admission.Limits.InputRate != 256<<10 || c.stack.Admission.Limits.InputBurst != 1<<20 {
 		t.Errorf("pool size %d, input %d/s and %d at once: want auto (-1), 256k and 1m",

@@ -18,6 +18,7 @@ import (
 	"iexbox/internal/process"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/server"
+	"iexbox/internal/store"
 	"iexbox/static"
 )
 
@@ -47,6 +48,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	stackCfg.Server.Page = static.Page()
 	stackCfg.Server.Version = version()
 	stackCfg.Server.Log = log
+
+	if !stackCfg.Recording.Off {
+		st, err := store.Open(ctx, cfg.store)
+		if err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		defer st.Close()
+		stackCfg.Store = st
+		log.Info("store open", "kind", st.Kind())
+	}
 
 	met := metrics.New()
 	backend, err := openBackend(ctx, cfg, stackCfg.Server.Instance, log, met)

@@ -63,7 +63,7 @@ func startProgram(t *testing.T, args ...string) *program {
 	ctx, cancel := context.WithCancel(t.Context())
 	p := &program{cancel: cancel, done: make(chan error, 1), stdout: newWatchedWriter()}
 	go func() {
-		p.done <- run(ctx, append([]string{"iexbox"}, args...), env(nil), p.stdout, t.Output())
+		p.done <- run(ctx, append([]string{"iexbox", "-data", t.TempDir()}, args...), env(nil), p.stdout, t.Output())
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -35,6 +35,9 @@ type AddressLimits struct {
 	// Viewers bounds the viewers of shared sessions one address holds;
 	// ViewersTotal those of all addresses.
 	Viewers, ViewersTotal int
+	// RecordingsPerHour bounds the new recordings one address begins an
+	// hour (0: no bound).
+	RecordingsPerHour int
 }
 
 // Default bounds on connections before their hello: they cost a file
@@ -72,6 +75,7 @@ type Addresses struct {
 	waiting  *gauge
 	viewers  *gauge
 	sessions sessionTable
+	records  recordRate
 }
 
 // NewAddresses bounds addresses by lim on a server of capacity sessions.
@@ -81,6 +85,7 @@ func NewAddresses(lim AddressLimits, capacity int) *Addresses {
 		preHello: newGauge(lim.PreHello, lim.PreHelloTotal),
 		waiting:  newGauge(lim.Waiting, 0),
 		viewers:  newGauge(lim.Viewers, lim.ViewersTotal),
+		records:  recordRate{perHour: lim.RecordingsPerHour},
 	}
 }
 
@@ -115,6 +120,10 @@ func (a *Addresses) Watch(key string) (release func(), err error) {
 	}
 	return nil, ErrAddressBusy
 }
+
+// Record reports whether key may begin one more recording now, counting
+// it when so.
+func (a *Addresses) Record(key string, now time.Time) bool { return a.records.allow(key, now) }
 
 // wait counts one more place in line of key.
 func (a *Addresses) wait(key string) (release func(), ok bool) { return a.waiting.enter(key) }

@@ -39,6 +39,17 @@ type Config struct {
 	CheckTimeout time.Duration
 	// Exercises are those a request may name; nil offers none.
 	Exercises Exercises
+	// Recorders record the sessions that ask; nil when recording is off.
+	Recorders Recorders
+}
+
+// Recorders begin sessions' recordings.
+type Recorders interface {
+	// Begin begins a recording of a cols×rows session for the client
+	// address addr, or says why not ("storage", "error").
+	Begin(ctx context.Context, addr string, cols, rows int) (rec session.Recorder, refused string)
+	// Refused counts a recording refused before Begin (reason "rate").
+	Refused(reason string)
 }
 
 // Exercises are the exercises sessions may be opened with.
@@ -189,6 +200,11 @@ type Request struct {
 	// Exercise names the session's exercise, "" for none. The caller has
 	// checked that it exists.
 	Exercise string
+	// Record asks for the session to be recorded, for the client address
+	// Addr (its Key): refused beyond the address's rate or the storage
+	// bound, and the session goes on unrecorded.
+	Record bool
+	Addr   string
 }
 
 // Admission is a place held for one session under the cap. The holder
@@ -240,17 +256,38 @@ func (a *Admission) Open(req Request) (*session.Session, Opened, error) {
 		}
 		sb, checker = prepared, c
 	}
+	rec, refused := a.record(ctx, req)
 	live := session.New(a.ctx, sb, cfg.Limits, session.Options{
 		Cols: req.Cols, Rows: req.Rows,
-		Resumable:    req.Resumable && cfg.Grace > 0,
-		Grace:        cfg.Grace,
-		MaxViewers:   cfg.MaxViewers,
-		Tokens:       a.s.mgr.Directory(),
-		Checker:      checker,
-		CheckTimeout: cfg.CheckTimeout,
+		Resumable:     req.Resumable && cfg.Grace > 0,
+		Grace:         cfg.Grace,
+		MaxViewers:    cfg.MaxViewers,
+		Tokens:        a.s.mgr.Directory(),
+		Checker:       checker,
+		CheckTimeout:  cfg.CheckTimeout,
+		Exercise:      req.Exercise,
+		Recorder:      rec,
+		RecordRefused: refused,
 	}, a.s.log.With("session", sb.ID()))
 	return live, Opened{Warm: warm, Startup: time.Since(started) + a.wait}, nil
 }
+
+// record begins the session's recording when asked and allowed.
+func (a *Admission) record(ctx context.Context, req Request) (session.Recorder, string) {
+	r := a.s.cfg.Recorders
+	if !req.Record || r == nil {
+		return nil, ""
+	}
+	if !a.s.addrs.Record(req.Addr, time.Now()) {
+		r.Refused(RecordRefusedRate)
+		return nil, RecordRefusedRate
+	}
+	return r.Begin(ctx, req.Addr, req.Cols, req.Rows)
+}
+
+// RecordRefusedRate is why a recording was refused when its address
+// began too many this hour.
+const RecordRefusedRate = "rate"
 
 // sandbox is the one granted in line, resized to the client's terminal,
 // or one from the pool.

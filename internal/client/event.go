@@ -31,6 +31,9 @@ type Event struct {
 	Viewers *protocol.Viewers
 	Size    *protocol.Size
 	Checked *protocol.Checked
+	// Recording: the session is recorded; RecordingStopped: it stopped.
+	Recording        *protocol.Recording
+	RecordingStopped *protocol.RecordingStopped
 }
 
 // decode turns a text frame into an Event.
@@ -65,6 +68,10 @@ func decode(data []byte, at time.Time, outputBefore int64) Event {
 		e.Viewers = as[protocol.Viewers](&e)
 	case protocol.TypeSize:
 		e.Size = as[protocol.Size](&e)
+	case protocol.TypeRecording:
+		e.Recording = as[protocol.Recording](&e)
+	case protocol.TypeRecordingStopped:
+		e.RecordingStopped = as[protocol.RecordingStopped](&e)
 	case protocol.TypeChecked:
 		e.Checked = as[protocol.Checked](&e)
 	}

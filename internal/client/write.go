@@ -27,6 +27,8 @@ type Hello struct {
 	Watch string
 	// Exercise is the exercise the new session poses.
 	Exercise string
+	// Record asks for the new session to be recorded.
+	Record bool
 }
 
 // wireHello is a hello as JSON.
@@ -40,12 +42,13 @@ type wireHello struct {
 	Resume    string `json:"resume,omitempty"`
 	Resumable bool   `json:"resumable,omitempty"`
 	Exercise  string `json:"exercise,omitempty"`
+	Record    bool   `json:"record,omitempty"`
 }
 
 // Hello sends h.
 func (c *Conn) Hello(h Hello) error {
 	w := wireHello{Type: protocol.TypeHello, Cols: h.Cols, Rows: h.Rows, Token: h.Token,
-		Watch: h.Watch, Resume: h.Resume, Resumable: h.Resumable, Exercise: h.Exercise}
+		Watch: h.Watch, Resume: h.Resume, Resumable: h.Resumable, Exercise: h.Exercise, Record: h.Record}
 	if h.Watch != "" {
 		w.Mode = protocol.ModeViewer
 	}

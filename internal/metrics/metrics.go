@@ -26,6 +26,11 @@ type Metrics struct {
 	dockerErrors   *prometheus.CounterVec
 	kubeSeconds    *prometheus.HistogramVec
 	kubeErrors     *prometheus.CounterVec
+
+	recordingsOpen    prometheus.Gauge
+	recordingBytes    prometheus.Counter
+	recordingsRefused *prometheus.CounterVec
+	recordingsStopped prometheus.Counter
 }
 
 // Gauges are read when scraped.
@@ -47,6 +52,18 @@ func New() *Metrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &Metrics{
 		reg: reg,
+		recordingsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "iexbox_recordings_open", Help: "Recordings being made now.",
+		}),
+		recordingBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "iexbox_recording_bytes_stored_total", Help: "Bytes of asciicast events written to the store.",
+		}),
+		recordingsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iexbox_recordings_refused_total", Help: "Recordings asked for and refused, by reason (storage, rate, error).",
+		}, []string{"reason"}),
+		recordingsStopped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "iexbox_recordings_stopped_total", Help: "Recordings stopped at -record-max-bytes while their session went on.",
+		}),
 		sessionsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "iexbox_sessions_total", Help: "Sessions ended, by end reason.",
 		}, []string{"reason"}),
@@ -83,7 +100,7 @@ func New() *Metrics {
 			Name: "iexbox_kubernetes_errors_total", Help: "Kubernetes API errors, by operation.",
 		}, []string{"op"}),
 	}
-	reg.MustRegister(m.sessionsEnded, m.refused, m.timeToPrompt, m.sessionSeconds, m.bytes, m.dockerSeconds, m.dockerErrors,
+	reg.MustRegister(m.recordingsOpen, m.recordingBytes, m.recordingsRefused, m.recordingsStopped, m.sessionsEnded, m.refused, m.timeToPrompt, m.sessionSeconds, m.bytes, m.dockerSeconds, m.dockerErrors,
 		m.kubeSeconds, m.kubeErrors)
 	return m
 }
@@ -172,3 +189,18 @@ func (m *Metrics) KubernetesRequest(op string, took time.Duration, err error) {
 		m.kubeErrors.WithLabelValues(op).Inc()
 	}
 }
+
+// RecordingOpened counts a recording begun.
+func (m *Metrics) RecordingOpened() { m.recordingsOpen.Inc() }
+
+// RecordingClosed counts a recording complete.
+func (m *Metrics) RecordingClosed() { m.recordingsOpen.Dec() }
+
+// RecordingStored counts bytes of a recording written to the store.
+func (m *Metrics) RecordingStored(n int) { m.recordingBytes.Add(float64(n)) }
+
+// RecordingRefused counts a recording refused for reason.
+func (m *Metrics) RecordingRefused(reason string) { m.recordingsRefused.WithLabelValues(reason).Inc() }
+
+// RecordingStopped counts a recording stopped at its byte bound.
+func (m *Metrics) RecordingStopped() { m.recordingsStopped.Inc() }

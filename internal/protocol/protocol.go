@@ -62,6 +62,18 @@ const (
 	TypeSize    = "size"    // to viewers: the presenter's terminal size
 	TypeQueued  = "queued"  // before ready: the client waits in line
 	TypeChecked = "checked" // answers check
+	// TypeRecording tells that the session is recorded, and where.
+	TypeRecording = "recording"
+	// TypeRecordingStopped tells that the recording stopped; the session
+	// goes on.
+	TypeRecordingStopped = "recording_stopped"
+)
+
+// Warning reasons beside the limits' (which are end reasons).
+const (
+	// WarnRecordingRefused: the hello asked for a recording, and none is
+	// made (see Warning.Refused); the session goes on.
+	WarnRecordingRefused = "recording_refused"
 )
 
 // Error codes carried by an error message.
@@ -91,6 +103,7 @@ type ClientMessage struct {
 	Resume    string // a resume token from an earlier ready
 	Resumable bool   // the session survives a dropped connection for a while
 	Exercise  string // the exercise the session poses, "" for none
+	Record    bool   // the presenter asks for the session to be recorded
 	// Check only.
 	Code    string
 	CheckID string
@@ -111,6 +124,7 @@ type wireClient struct {
 	Resume    json.RawMessage `json:"resume"`
 	Resumable json.RawMessage `json:"resumable"`
 	Exercise  json.RawMessage `json:"exercise"`
+	Record    json.RawMessage `json:"record"`
 
 	ID   json.RawMessage `json:"id"`
 	Code json.RawMessage `json:"code"`
@@ -192,6 +206,11 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 	if len(w.Resumable) > 0 && string(w.Resumable) != "null" {
 		if err := json.Unmarshal(w.Resumable, &m.Resumable); err != nil {
 			return errors.New("\"resumable\" must be true or false")
+		}
+	}
+	if len(w.Record) > 0 && string(w.Record) != "null" {
+		if err := json.Unmarshal(w.Record, &m.Record); err != nil {
+			return errors.New("\"record\" must be true or false")
 		}
 	}
 	if len(m.Exercise) > MaxExerciseName {
@@ -278,6 +297,9 @@ type Ready struct {
 	// Resume is a fresh single-use token for resuming this session after a
 	// dropped connection; only when the hello asked for a resumable session.
 	Resume string `json:"resume,omitempty"`
+	// Recordings is "off" when the server records nothing (a hello's
+	// record is then ignored); absent otherwise.
+	Recordings string `json:"recordings,omitempty"`
 	// Mode is "viewer" for a viewer, absent for the presenter.
 	Mode string `json:"mode,omitempty"`
 	// Cols and Rows are the presenter's terminal size, for viewers only.
@@ -341,6 +363,36 @@ type Warning struct {
 	Type        string `json:"type"`
 	Reason      string `json:"reason"`
 	SecondsLeft int    `json:"seconds_left"`
+}
+
+// RecordingRefusedWarning is the warning a presenter whose recording was
+// refused gets right after ready: Refused is "storage", "rate" or "error".
+type RecordingRefusedWarning struct {
+	Type    string `json:"type"`
+	Reason  string `json:"reason"` // WarnRecordingRefused
+	Refused string `json:"refused"`
+}
+
+// Recording tells a client the session is recorded: its id, the cast and
+// the replay page. DeleteToken goes to the presenter only.
+type Recording struct {
+	Type        string `json:"type"`
+	ID          string `json:"id"`
+	CastURL     string `json:"cast_url"`
+	ReplayURL   string `json:"replay_url"`
+	DeleteToken string `json:"delete_token,omitempty"`
+}
+
+// RecordingPaths are the paths of recording id's cast and replay page.
+func RecordingPaths(id string) (cast, replay string) {
+	return "/recordings/" + id + ".cast", "/replay/" + id
+}
+
+// RecordingStopped tells that the recording stopped while the session
+// goes on; Reason is "size" (the byte bound).
+type RecordingStopped struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
 }
 
 // Exit reports why a session ended. Code is the sandbox's exit status, nil

@@ -9,6 +9,7 @@ import (
 
 	"iexbox/internal/admission"
 	"iexbox/internal/pool"
+	"iexbox/internal/recording"
 )
 
 // StackFlags are a Stack's settings as command-line flags: admission's
@@ -17,6 +18,7 @@ import (
 type StackFlags struct {
 	Admission admission.Flags
 	Pool      pool.Config
+	Recording recording.Flags
 
 	PoolSize   string // "auto" or a pinned size
 	PoolMax    int
@@ -30,6 +32,7 @@ type StackFlags struct {
 func (f *StackFlags) RegisterFlags(fs *flag.FlagSet) {
 	f.Admission.RegisterFlags(fs)
 	f.Pool.RegisterFlags(fs)
+	f.Recording.RegisterFlags(fs)
 	fs.StringVar(&f.PoolSize, "pool", "auto", "warm sandboxes kept booted to their first prompt, each used by one session only: auto sizes the pool by the largest recent wave of arrivals within a memory bound; N pins it; 0 disables it (sandboxes boot on demand)")
 	fs.IntVar(&f.PoolMax, "pool-max", 200, "most warm sandboxes -pool auto keeps")
 	fs.Float64Var(&f.PoolMemory, "pool-memory", 0.3, "-pool auto: the share of the sandboxes' memory (-sandboxes-memory) idle warm sandboxes may take; it bounds the pool, and half of that bound is its floor")
@@ -44,6 +47,9 @@ func (f *StackFlags) RegisterFlags(fs *flag.FlagSet) {
 // flags give as text, once.
 func (f *StackFlags) Validate() error {
 	if err := f.Admission.Validate(); err != nil {
+		return err
+	}
+	if err := f.Recording.Validate(); err != nil {
 		return err
 	}
 	if f.TokenMaxLifetime < 0 {
@@ -100,6 +106,7 @@ func (f StackFlags) Config(addr string) (StackConfig, error) {
 			TokenMaxLifetime: f.TokenMaxLifetime, QueueTimeout: f.QueueTimeout},
 		Admission: f.Admission.Config,
 		Pool:      f.Pool,
+		Recording: f.Recording.Config,
 	}
 	if f.Pool.Size < 0 {
 		sc.PoolAuto = &PoolAuto{Memory: f.PoolMemory, Max: f.PoolMax}

@@ -115,7 +115,7 @@ func (s *Server) servePresenter(c *wsClient, hello protocol.ClientMessage, key, 
 	defer in.adm.Done()
 
 	live, opened, err := in.adm.Open(admission.Request{Cols: in.cols, Rows: in.rows, Resumable: hello.Resumable,
-		Exercise: hello.Exercise})
+		Exercise: hello.Exercise, Record: hello.Record, Addr: key})
 	if err != nil {
 		s.refuseStart(c, log, err)
 		return
@@ -123,8 +123,8 @@ func (s *Server) servePresenter(c *wsClient, hello protocol.ClientMessage, key, 
 	log = s.cfg.Log.With("session", live.ID())
 	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
 	log.Info("session started", "remote", remote, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
-		"resumable", hello.Resumable, "exercise", hello.Exercise)
-	end := live.Run(in.client, s.greeter(c, live))
+		"resumable", hello.Resumable, "exercise", hello.Exercise, "record", hello.Record)
+	end := live.Run(in.client, s.greeter(c, live, hello.Record))
 	lasted := time.Since(started)
 	s.cfg.Observer.SessionEnded(endingOf(end.Reason).label(), lasted)
 	level := slog.LevelInfo
@@ -158,8 +158,9 @@ func (s *Server) admitAddress(c *wsClient, hello protocol.ClientMessage, key, re
 	return release, ok
 }
 
-// greeter sends a presenter's ready event.
-func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
+// greeter sends a presenter's ready event; askedToRecord: the hello asked
+// for a recording, and ready says when the server records nothing.
+func (s *Server) greeter(c *wsClient, live *session.Session, askedToRecord bool) session.Greeter {
 	return func(resume string) error {
 		return c.sendReady(protocol.Ready{
 			Session:      live.ID(),
@@ -169,8 +170,18 @@ func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
 			LifetimeLeft: secondsLeft(live.LifetimeLeft()),
 			Runtime:      s.cfg.Runtime,
 			Resume:       resume,
+			Recordings:   s.recordingsState(askedToRecord),
 		})
 	}
+}
+
+// recordingsState is ready's "recordings": "off" when the hello asked for
+// a recording and the server records nothing.
+func (s *Server) recordingsState(asked bool) string {
+	if asked && s.cfg.Recordings == nil {
+		return "off"
+	}
+	return ""
 }
 
 // secondsLeft rounds a time left up to whole seconds, so a page never shows

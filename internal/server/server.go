@@ -54,6 +54,8 @@ type Config struct {
 	// TokenMaxLifetime refuses tokens whose expiry lies further ahead; 0
 	// is no bound.
 	TokenMaxLifetime time.Duration
+	// Recordings serves recordings; nil when the server records nothing.
+	Recordings Recordings
 	// LocalOnly answers 403 to every request that a proxy forwarded (it
 	// carries X-Forwarded-For or Forwarded): for a backend that isolates
 	// nothing, which must serve this machine only.
@@ -127,6 +129,11 @@ func New(cfg Config, adm *admission.Service) *Server {
 	if adm.Exercises() != nil {
 		s.mux.HandleFunc("GET /exercises/{name...}", s.serveExercise)
 	}
+	if cfg.Recordings != nil {
+		s.mux.HandleFunc("GET /recordings/{file}", s.serveCast)
+		s.mux.HandleFunc("DELETE /recordings/{file}", s.deleteRecording)
+		s.mux.HandleFunc("OPTIONS /recordings/{file}", s.preflightRecording)
+	}
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.privateOnly(cfg.Metrics))
 	}
@@ -136,6 +143,10 @@ func New(cfg Config, adm *admission.Service) *Server {
 		s.mux.HandleFunc("GET /watch/{token}", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-store")
 			http.ServeFileFS(w, r, cfg.Page, "index.html")
+		})
+		// A replay link opens the replay page, which plays the cast.
+		s.mux.HandleFunc("GET /replay/{id}", func(w http.ResponseWriter, r *http.Request) {
+			http.ServeFileFS(w, r, cfg.Page, "replay.html")
 		})
 		s.mux.HandleFunc("GET /embed.js", func(w http.ResponseWriter, r *http.Request) {
 			// Lesson sites on other origins load it with a script tag.

@@ -8,7 +8,9 @@ import (
 	"iexbox/internal/admission"
 	"iexbox/internal/metrics"
 	"iexbox/internal/pool"
+	"iexbox/internal/recording"
 	"iexbox/internal/sandbox"
+	"iexbox/internal/store"
 )
 
 // StackConfig is a whole server's configuration over one backend: each
@@ -20,6 +22,11 @@ type StackConfig struct {
 	// PoolAuto, when set, sizes the pool by demand within these bounds
 	// (-pool auto); Pool.Size is then ignored.
 	PoolAuto *PoolAuto
+	// Store keeps what outlives the process (recordings); nil keeps
+	// nothing, and then nothing is recorded. The caller opens and closes
+	// it.
+	Store     *store.Store
+	Recording recording.Config
 }
 
 // PoolAuto bounds a demand-sized pool: at most Memory (a fraction) of
@@ -60,6 +67,14 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 		cfg.Pool.Auto = &auto
 	}
 	p := pool.New(starts, cfg.Pool, mgr, log)
+	var recs *recording.Service
+	if cfg.Store != nil && !cfg.Recording.Off {
+		obs, _ := cfg.Server.Observer.(recording.Observer)
+		recs = recording.New(cfg.Recording, cfg.Store, obs, log)
+		cfg.Admission.Recorders = recorders{recs}
+		cfg.Admission.Addresses.RecordingsPerHour = cfg.Recording.PerHour
+		cfg.Server.Recordings = recorders{recs}
+	}
 	adm := admission.New(cfg.Admission, mgr, p, log)
 	cfg.Server.Runtime = b.Name()
 	if cfg.Server.Ready == nil {
@@ -74,7 +89,12 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 	poolCtx, s.stopPool = context.WithCancel(context.Background())
 	go func() {
 		defer close(s.poolDone)
+		var wg sync.WaitGroup
+		if recs != nil { // the retention sweep lives as long as the pool
+			wg.Go(func() { recs.Run(poolCtx) })
+		}
 		p.Run(poolCtx)
+		wg.Wait()
 	}()
 	return s
 }

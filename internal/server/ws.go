@@ -194,6 +194,14 @@ func (c *wsClient) SendEvent(e session.Event) error {
 		return c.sendJSON(protocol.Size{Type: protocol.TypeSize, Cols: e.Cols, Rows: e.Rows})
 	case session.Checked:
 		return c.sendJSON(checkedEvent(e.CheckID, e.Check))
+	case session.Recording:
+		cast, replay := protocol.RecordingPaths(e.RecordingID)
+		return c.sendJSON(protocol.Recording{Type: protocol.TypeRecording, ID: e.RecordingID, CastURL: cast, ReplayURL: replay,
+			DeleteToken: e.DeleteToken})
+	case session.RecordingStopped:
+		return c.sendJSON(protocol.RecordingStopped{Type: protocol.TypeRecordingStopped, Reason: e.Reason})
+	case session.RecordingRefused:
+		return c.sendJSON(protocol.RecordingRefusedWarning{Type: protocol.TypeWarning, Reason: protocol.WarnRecordingRefused, Refused: e.Reason})
 	}
 	return fmt.Errorf("unknown event kind %d", e.Kind)
 }

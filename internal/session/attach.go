@@ -93,6 +93,7 @@ func (s *Session) attach(c Client, greet Greeter, replay bool) (*attachment, err
 			s.lost(a, errClientGone)
 		}
 	}
+	s.greetRecording(a)
 	go s.send(a, history)
 	return a, nil
 }
@@ -191,6 +192,12 @@ func (s *Session) send(a *attachment, history []byte) {
 	if len(history) > 0 {
 		a.win.sent(len(history))
 		if a.c.SendOutput(history) != nil {
+			s.lost(a, errClientGone)
+			return
+		}
+	}
+	for len(a.events) > 0 { // what greetRecording queued comes right after ready
+		if a.c.SendEvent(<-a.events) != nil {
 			s.lost(a, errClientGone)
 			return
 		}

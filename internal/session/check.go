@@ -60,6 +60,7 @@ func (s *Session) check(id, code string) {
 		s.checks.running.Store(false)
 		s.clk.touch() // the result counts as activity, like typing
 		s.log.Info("checked", "status", res.Status, "tests", len(res.Tests), "took", time.Since(began).Round(time.Millisecond))
+		s.markCheck(res)
 		s.answerCheck(id, res)
 	}()
 }

@@ -41,6 +41,9 @@ func (s *Session) applyResizes() {
 		s.mu.Lock()
 		if s.size != size {
 			s.size = size
+			if s.opts.Recorder != nil {
+				s.opts.Recorder.Resize(size[0], size[1])
+			}
 			s.fanout(frame{cols: size[0], rows: size[1]})
 		}
 		s.mu.Unlock()
@@ -76,6 +79,7 @@ func (s *Session) pump() {
 		n, err := s.sb.Read(buf)
 		if n > 0 {
 			p := bytes.Clone(buf[:n])
+			s.recordOutput(p)
 			s.mu.Lock()
 			s.hist.write(p)
 			s.fanout(frame{data: p})

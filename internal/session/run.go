@@ -96,6 +96,14 @@ type Options struct {
 	Checker sandbox.Checker
 	// CheckTimeout bounds one check.
 	CheckTimeout time.Duration
+	// Exercise names the session's exercise, for the recording's markers.
+	Exercise string
+	// Recorder records the session; nil when it is not recorded. The
+	// session closes it when it ends, however it ends.
+	Recorder Recorder
+	// RecordRefused, when the client asked for a recording that was
+	// refused, is why ("storage", "rate", "error"): the presenter is told.
+	RecordRefused string
 }
 
 // Session joins one sandbox to the client at its keyboard (the presenter),
@@ -129,6 +137,8 @@ type Session struct {
 	grace    *time.Timer // runs while detached
 	resumeTk string
 	watchTk  string
+	// recStopped: the recording reached its byte bound.
+	recStopped bool
 
 	checks checks
 }
@@ -236,6 +246,9 @@ func (s *Session) finish() End {
 		}
 	}()
 	<-s.pumpDone
+	if s.opts.Recorder != nil { // all output is in it: complete it
+		s.opts.Recorder.Close()
+	}
 	s.mu.Lock()
 	s.end = end
 	close(s.ended) // viewers have all output queued: they report the end

@@ -17,10 +17,13 @@
 //   - forwardWarnings: hands the clock's warnings to the attached presenter;
 //   - the clock: enforces the idle and lifetime limits;
 //   - pump: the only reader of the sandbox's output, feeding the history,
-//     the viewers' queues and the presenter;
+//     the recording, the viewers' queues and the presenter;
 //   - per presenter connection (attach, again on every resume): receive,
 //     the connection's only reader; send, its only writer; and
 //     watchAttachment, which closes the connection once it is done with.
+//
+// A recorded session's Recorder may run a goroutine of its own (the
+// recording's flusher), which finish joins by closing it.
 //
 // finish starts one more, which destroys the sandbox while the clients are
 // told, and waits for it. A detached resumable session has a grace timer
@@ -109,6 +112,15 @@ const (
 	Size
 	// Checked answers a Check.
 	Checked
+	// Recording tells that the session is recorded (RecordingID; the
+	// presenter also gets DeleteToken).
+	Recording
+	// RecordingStopped tells that the recording stopped (Reason "size")
+	// while the session goes on.
+	RecordingStopped
+	// RecordingRefused tells the presenter its recording was refused
+	// (Reason "storage", "rate" or "error"); the session goes on.
+	RecordingRefused
 )
 
 // Event is a notice for a client beside its output.
@@ -121,4 +133,8 @@ type Event struct {
 	// Checked: the client's id of the check and its outcome.
 	CheckID string
 	Check   *sandbox.CheckResult
+	// Recording, RecordingStopped, RecordingRefused.
+	RecordingID string
+	DeleteToken string
+	Reason      string
 }

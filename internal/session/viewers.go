@@ -14,10 +14,12 @@ var ErrTooManyViewers = errors.New("too many viewers")
 // about viewerQueue*outputChunk (1 MiB) of server memory.
 const viewerQueue = 32
 
-// frame is output, or a new terminal size when data is nil.
+// frame is output, an event when event is set, or else a new terminal
+// size.
 type frame struct {
 	data       []byte
 	cols, rows int
+	event      *Event
 }
 
 // viewer is one read-only connection watching a shared session.
@@ -145,7 +147,21 @@ func (s *Session) serveViewer(c Client, v *viewer, replay []byte, gone <-chan st
 	if len(replay) > 0 && c.SendOutput(replay) != nil {
 		return
 	}
+	s.mu.Lock()
+	stopped := s.recStopped
+	s.mu.Unlock()
+	if e := s.recordingEvent(false); e != nil {
+		if c.SendEvent(*e) != nil {
+			return
+		}
+		if stopped && c.SendEvent(Event{Kind: RecordingStopped, Reason: "size"}) != nil {
+			return
+		}
+	}
 	send := func(f frame) error {
+		if f.event != nil {
+			return c.SendEvent(*f.event)
+		}
 		if f.data == nil {
 			return c.SendEvent(Event{Kind: Size, Cols: f.cols, Rows: f.rows})
 		}

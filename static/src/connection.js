@@ -241,6 +241,8 @@ export class Connection {
       case 'viewers':
       case 'size':
       case 'checked':
+      case 'recording':
+      case 'recording_stopped':
         this.handlers.onEvent?.(msg);
         break;
       default:

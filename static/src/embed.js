@@ -25,6 +25,7 @@ import { describeClose, describeError, describeExit, describeQueued } from './me
 import { codeKey, loadLocal, saveLocal, widgetResume } from './resume.js';
 import { MONO_FONT } from './theme.js';
 import { Announcer, Transcript } from './transcript.js';
+import { parseCast, Player } from './cast.js';
 
 // The script's own URL, known only while it is first evaluated.
 const SCRIPT_URL = (() => {
@@ -80,7 +81,8 @@ export function typed(code) {
 let counter = 0;
 
 /** The phases a console goes through, as its state property reports them. */
-const STATES = ['idle', 'connecting', 'booting', 'setup', 'ready', 'ended'];
+// 'replay': the console plays a recording (replay="ID") and starts no session.
+const STATES = ['idle', 'connecting', 'booting', 'setup', 'ready', 'ended', 'replay'];
 
 class IexConsole extends HTMLElement {
   static get observedAttributes() {
@@ -182,6 +184,10 @@ class IexConsole extends HTMLElement {
     this.fitCode();
     const rows = this.rows();
     this.termEl.style.minHeight = `${Math.round(rows * 17.5) + 16}px`;
+    if (this.getAttribute('replay')) {
+      this.showReplay(this.getAttribute('replay'));
+      return;
+    }
     if (this.exercise()) {
       this.checkEl.hidden = false;
       this.loadStarter(kept === null && !this.hasAttribute('code'));
@@ -209,6 +215,11 @@ class IexConsole extends HTMLElement {
   /** Run code (default: the editor's), starting a session when there is
    *  none. Settles with what the evaluation printed, as plain text. */
   run(code) {
+    if (this.phase === 'replay') { // the Replay button
+      this.replayPlayer?.seek(0);
+      this.replayPlayer?.play();
+      return Promise.resolve('');
+    }
     if (typeof code === 'string') this.code = code;
     const text = this.codeEl.value;
     if (!text.trim()) return Promise.resolve('');
@@ -484,8 +495,34 @@ class IexConsole extends HTMLElement {
     this.dispatchEvent(new CustomEvent('iex-result', { detail: { code, output }, bubbles: true, composed: true }));
   }
 
+  /** replay="ID": play a recording instead of starting a session (a
+   *  worked demo on a lesson page, no sandbox booted). */
+  async showReplay(id) {
+    this.setPhase('replay');
+    for (const sel of ['.code', '.run', '.check', '.reset']) this.$(sel).hidden = true;
+    this.setStatus(this.t('loadingRecording'), 'connecting');
+    try {
+      const [part, resp] = await Promise.all([loadTerminal(),
+        fetch(`${this.server()}/recordings/${encodeURIComponent(id)}.cast`)]);
+      if (!resp.ok) throw new Error(`HTTP ${resp.status}`);
+      const cast = parseCast(await resp.text());
+      if (!this.term) this.openTerminal(part);
+      this.term.options.disableStdin = true;
+      const player = new Player(this.term, { ...cast, header: { ...cast.header, height: this.rows() } });
+      this.replayPlayer = player;
+      this.runEl.hidden = false;
+      this.$('.run-text').textContent = this.t('replay');
+      this.runEl.setAttribute('aria-label', this.t('replayLabel'));
+      this.setStatus(this.t('recording'), 'running');
+      player.play();
+    } catch (err) {
+      this.setStatus(this.t('noRecording', err.message), 'ended');
+    }
+  }
+
   /** Start (or resume) this element's session, once. */
   start() {
+    if (this.phase === 'replay') return;
     if (this.phase !== 'idle' && this.phase !== 'ended') return;
     this.$('.reset').hidden = false;
     this.setPhase('connecting');
@@ -543,6 +580,7 @@ class IexConsole extends HTMLElement {
     const hello = { resumable: true };
     if (resume) hello.resume = resume.token;
     else if (this.exercise()) hello.exercise = this.exercise();
+    if (!resume && this.hasAttribute('record')) hello.record = true;
     const token = this.getAttribute('token');
     if (token) hello.token = token;
     const setup = resume ? '' : this.getAttribute('setup') || '';

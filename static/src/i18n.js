@@ -35,6 +35,11 @@ const CATALOGUE = {
     keys: 'Terminal keys',
     paste: 'Paste',
     pasteLabel: 'Paste from the clipboard',
+    loadingRecording: 'Loading the recording…',
+    recording: 'Recording',
+    replay: 'Replay',
+    replayLabel: 'Play the recording from the start',
+    noRecording: (why) => `The recording could not be loaded (${why})`,
   },
   ko: {
     notStarted: '시작 전',
@@ -68,6 +73,11 @@ const CATALOGUE = {
     keys: '터미널 키',
     paste: '붙여넣기',
     pasteLabel: '클립보드에서 붙여넣기',
+    loadingRecording: '녹화를 불러오는 중…',
+    recording: '녹화',
+    replay: '다시 보기',
+    replayLabel: '녹화를 처음부터 재생',
+    noRecording: (why) => `녹화를 불러올 수 없습니다 (${why})`,
   },
 };
 

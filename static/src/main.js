@@ -18,6 +18,7 @@ import { createTerminal } from './terminal.js';
 import { DARK, MONO_FONT } from './theme.js';
 import { Announcer, Transcript } from './transcript.js';
 import { Chrome } from './ui.js';
+import { describeRefused, PRIVACY, RecordingNotice } from './recording.js';
 
 // The dark palette on the page's background (style.css --bg), with a
 // scrollbar that shows on it and a selection that stays visible unfocused.
@@ -108,6 +109,9 @@ let reconnectingSince = 0;
 let reconnectTimer = 0;
 let viewerCount = 0;
 let shareURL = null;
+/** The next new session is recorded (the Record control). */
+let recordNext = false;
+const recording = new RecordingNotice(viewer, viewer ? window.location.pathname : null);
 
 function setState(next) {
   state = next;
@@ -134,6 +138,8 @@ function connect() {
   } else if (resume) {
     hello = { resumable: true, resume: resume.token };
     url = socketURL(window.location.origin, resume.instance);
+  } else if (recordNext) {
+    hello.record = true;
   }
 
   const c = new Connection(term, {
@@ -171,6 +177,10 @@ function connect() {
     },
 
     onWarning(msg) {
+      if (msg.reason === 'recording_refused') {
+        chrome.setNotice(describeRefused(msg));
+        return;
+      }
       const w = describeWarning(msg);
       warnedFor = msg.reason;
       countdown.sync(msg.reason, Number(msg.seconds_left));
@@ -187,6 +197,10 @@ function connect() {
         chrome.showShare(shareURL);
       } else if (msg.type === 'size' && viewer) {
         term.resize(msg.cols, msg.rows);
+      } else if (msg.type === 'recording') {
+        recording.show(msg);
+      } else if (msg.type === 'recording_stopped') {
+        recording.stop();
       }
     },
 
@@ -272,6 +286,7 @@ function newSession() {
   resumeSlot.clear();
   viewerCount = 0;
   shareURL = null;
+  recording.clear();
   chrome.setViewers(0);
   chrome.hideShare();
   // RIS (full reset) goes through the write queue, so output of the old
@@ -362,6 +377,16 @@ fillKeyBar(document.getElementById('keybar'), () => term, (data) => {
   transcript.sent(data);
   conn.sendInput(data);
 });
+document.getElementById('record').title = PRIVACY;
+document.getElementById('record').addEventListener('click', () => record(!recordNext));
+
+/** The Record control: a recording is asked for when a session starts,
+ *  so turning it on starts a fresh, recorded session. */
+function record(on) {
+  recordNext = on;
+  document.getElementById('record').setAttribute('aria-pressed', String(on));
+  if (on) newSession();
+}
 document.getElementById('share-stop').addEventListener('click', unshare);
 if (viewer) {
   document.getElementById('new-session-text').textContent = 'Start your own';
@@ -392,4 +417,7 @@ window.iexbox = {
   viewer,
   /** The text of the live region: the last result announced. */
   announced: () => document.getElementById('announce').textContent,
+  /** Same as the Record control; the last recording event is in recording(). */
+  record,
+  recording: () => recording.current,
 };
