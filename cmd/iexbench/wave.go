@@ -20,15 +20,21 @@ import (
 
 // waveResult is one wave: clients opened at once from one address.
 type waveResult struct {
-	Clients     int      `json:"clients"`
-	At          float64  `json:"at_s"` // since the first wave began
-	WarmAtStart int      `json:"warm_at_start"`
-	TargetStart int      `json:"pool_target_at_start"`
-	Refused     int      `json:"refused"`
-	Errors      []string `json:"first_errors,omitempty"`
-	Prompt      dist     `json:"prompt"` // hello to prompt
-	LastS       float64  `json:"last_s"`
-	Waited      int      `json:"waited"` // told queued before ready
+	Clients     int     `json:"clients"`
+	At          float64 `json:"at_s"` // since the first wave began
+	WarmAtStart int     `json:"warm_at_start"`
+	TargetStart int     `json:"pool_target_at_start"`
+	Refused     int     `json:"refused"`
+	// Failed counts every client that got no prompt and right answer: a
+	// refusal, a 429 at the door, a dial error, a timeout, a wrong answer.
+	Failed int      `json:"failed"`
+	Errors []string `json:"first_errors,omitempty"`
+	Prompt dist     `json:"prompt"` // hello to prompt
+	// HelloSpreadMs is how far apart the wave's hellos went out, released
+	// together: the first to the last.
+	HelloSpreadMs float64 `json:"hello_spread_ms"`
+	LastS         float64 `json:"last_s"`
+	Waited        int     `json:"waited"` // told queued before ready
 	// Overtaken counts waiting clients served after a client whose hello
 	// was sent later (all come from one address).
 	Overtaken int `json:"overtaken"`
@@ -54,6 +60,7 @@ type arrivalsResult struct {
 	HoldS       float64      `json:"hold_s"`
 	Sessions    int          `json:"sessions"`
 	Refused     int          `json:"refused"`
+	Failed      int          `json:"failed"` // no prompt and right answer, whatever the reason
 	Errors      []string     `json:"first_errors,omitempty"`
 	Prompt      dist         `json:"prompt"`
 	Waited      int          `json:"waited"`
@@ -120,8 +127,9 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 	start := time.Now()
 	r.At = round3(start.Sub(t0).Seconds())
 
-	// Connect everyone, then say hello in order, a moment apart, so the
-	// order of arrival is known.
+	// Connect everyone, then release every hello at once, as a class
+	// pressing Run together does; each client's hello time says its order
+	// of arrival.
 	clients := make([]*waveClient, n)
 	var wg sync.WaitGroup
 	for i := range clients {
@@ -130,17 +138,16 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 		wg.Go(func() { c.s, c.err = connect(ctx, b.warm.ws) })
 	}
 	wg.Wait()
-	// Hellos go out from this one goroutine, in order, a moment apart: the
-	// order of arrival is the clients' order.
-	helloStart := time.Now()
+	release := make(chan struct{})
 	for _, c := range clients {
 		if c.err != nil {
 			continue
 		}
-		if c.err = c.s.hello(client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows}); c.err != nil {
-			continue
-		}
 		wg.Go(func() {
+			<-release
+			if c.err = c.s.hello(client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows}); c.err != nil {
+				return
+			}
 			ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer cancel()
 			if c.err = c.s.awaitReady(ctx); c.err != nil {
@@ -154,9 +161,11 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 			c.prompt = at.Sub(c.s.helloAt)
 			c.err = c.s.eval(ctx, "1+1", "2")
 		})
-		time.Sleep(2 * time.Millisecond)
 	}
+	close(release)
 	wg.Wait()
+	helloStart, spread := helloSpread(clients)
+	r.HelloSpreadMs = round1(float64(spread) / 1e6)
 	var prompts []time.Duration
 	var last time.Time
 	for _, c := range clients {
@@ -165,6 +174,7 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 			r.Refused++
 			fallthrough
 		case c.err != nil:
+			r.Failed++
 			if len(r.Errors) < 5 {
 				r.Errors = append(r.Errors, c.err.Error())
 			}
@@ -201,12 +211,38 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 		r.BoundS = round3(1.2 * float64(max(n-r.WarmAtStart, 0)) / r.CeilingPerS)
 	}
 	r.Pool = sampler()
-	b.logf("wave of %d: warm at start %d, refused %d, prompt p50 %.0f ms p95 %.0f ms max %.0f ms, last %.1f s, waited %d, overtaken %d (by %.0f ms at most), "+
+	if r.Failed > 0 {
+		settleErr = errors.Join(settleErr, fmt.Errorf("wave of %d: %d clients got no prompt and right answer", n, r.Failed))
+	}
+	b.logf("wave of %d (hellos within %.1f ms): warm at start %d, refused %d, failed %d, prompt p50 %.0f ms p95 %.0f ms max %.0f ms, last %.1f s, waited %d, overtaken %d (by %.0f ms at most), "+
 		"longest silence %.1f s, %d boots at %.2f CPU s each (ceiling %.2f/s, bound %.1f s)",
-		n, r.WarmAtStart, r.Refused, r.Prompt.P50, r.Prompt.P95, r.Prompt.Max, r.LastS, r.Waited, r.Overtaken, r.OvertakeMaxMs,
+		n, r.HelloSpreadMs, r.WarmAtStart, r.Refused, r.Failed, r.Prompt.P50, r.Prompt.P95, r.Prompt.Max, r.LastS, r.Waited, r.Overtaken, r.OvertakeMaxMs,
 		r.MaxSilenceS, r.Boots, r.CPUPerBootS, r.CeilingPerS, r.BoundS)
 	return r, settleErr
 }
+
+// helloSpread is when the first hello of a wave went out, and how long
+// after it the last did.
+func helloSpread(clients []*waveClient) (first time.Time, spread time.Duration) {
+	var last time.Time
+	for _, c := range clients {
+		if c.s == nil || c.s.helloAt.IsZero() {
+			continue
+		}
+		if first.IsZero() || c.s.helloAt.Before(first) {
+			first = c.s.helloAt
+		}
+		if c.s.helloAt.After(last) {
+			last = c.s.helloAt
+		}
+	}
+	return first, last.Sub(first)
+}
+
+// arrivalMargin is how much later a hello must have gone out to count as
+// a later arrival: hellos released together may reach the server in
+// another order than they left by a few microseconds.
+const arrivalMargin = time.Millisecond
 
 // lineFigures tells how many clients waited in line, how many of those
 // were served after a later arrival, and the longest a waiting client went
@@ -230,7 +266,7 @@ func lineFigures(clients []*waveClient) (waited, overtaken int, overtakeMs, sile
 	for _, c := range served {
 		by := time.Duration(0)
 		for _, d := range served {
-			if d.i > c.i && d.s.readyAt.Before(c.s.readyAt) {
+			if d.s.helloAt.Sub(c.s.helloAt) >= arrivalMargin && d.s.readyAt.Before(c.s.readyAt) {
 				by = max(by, c.s.readyAt.Sub(d.s.readyAt))
 			}
 		}
@@ -281,6 +317,7 @@ func (b *bench) measureArrivals(ctx context.Context) error {
 				r.Refused++
 				fallthrough
 			case err != nil:
+				r.Failed++
 				if len(r.Errors) < 5 {
 					r.Errors = append(r.Errors, err.Error())
 				}
@@ -314,8 +351,11 @@ func (b *bench) measureArrivals(ctx context.Context) error {
 	}
 	r.Prompt = summarize(prompts)
 	r.Pool = sampler()
-	b.logf("arrivals %.1f/s for %.0f s, held %.0f s: %d sessions, refused %d, prompt p50 %.0f ms p95 %.0f ms max %.0f ms, waited %d, %d boots at %.2f CPU s",
-		r.PerSecond, r.Seconds, r.HoldS, r.Sessions, r.Refused, r.Prompt.P50, r.Prompt.P95, r.Prompt.Max, r.Waited, r.Boots, r.CPUPerBootS)
+	if r.Failed > 0 {
+		settleErr = errors.Join(settleErr, fmt.Errorf("arrivals: %d of %d sessions got no prompt and right answer", r.Failed, r.Sessions))
+	}
+	b.logf("arrivals %.1f/s for %.0f s, held %.0f s: %d sessions, refused %d, failed %d, prompt p50 %.0f ms p95 %.0f ms max %.0f ms, waited %d, %d boots at %.2f CPU s",
+		r.PerSecond, r.Seconds, r.HoldS, r.Sessions, r.Refused, r.Failed, r.Prompt.P50, r.Prompt.P95, r.Prompt.Max, r.Waited, r.Boots, r.CPUPerBootS)
 	return settleErr
 }
 
@@ -412,6 +452,8 @@ func waveRows(r *report, add func(figure, iexbox, docker, ratio, target, met str
 	for i, w := range r.Waves {
 		name := fmt.Sprintf("wave %d: %d at once, warm at start %d", i+1, w.Clients, w.WarmAtStart)
 		add(name+", refused", strconv.Itoa(w.Refused), "", "", "0", verdict(true, w.Refused == 0))
+		add(name+", no prompt or a wrong answer (any cause)", strconv.Itoa(w.Failed), "", "", "0", verdict(true, w.Failed == 0))
+		add(name+", hellos released together, spread ms", fmt.Sprintf("%.1f", w.HelloSpreadMs), "", "", "report", "-")
 		target, met := "p95<=1000", verdict(w.Clients <= 40, w.Prompt.P95 <= 1000)
 		if w.Clients > 40 {
 			target = "p50<=1000 if warm>=50"
@@ -430,6 +472,7 @@ func waveRows(r *report, add func(figure, iexbox, docker, ratio, target, met str
 	if a := r.Arrivals; a != nil {
 		name := fmt.Sprintf("arrivals %.1f/s from %d addresses for %.0f s, held %.0f s", a.PerSecond, a.From, a.Seconds, a.HoldS)
 		add(name+", refused", strconv.Itoa(a.Refused), "", "", "0", verdict(true, a.Refused == 0))
+		add(name+", no prompt or a wrong answer (any cause)", strconv.Itoa(a.Failed), "", "", "0", verdict(true, a.Failed == 0))
 		add(name+", prompt p50/p95/max ms", f3(a.Prompt.P50, a.Prompt.P95, a.Prompt.Max), "", "", "p95<=1000", verdict(true, a.Prompt.P95 <= 1000))
 		add(name+", waited, CPU s per boot", fmt.Sprintf("%d, %.2f", a.Waited, a.CPUPerBootS), "", "", "report", "-")
 		if len(a.Pool) > 0 {
