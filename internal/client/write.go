@@ -27,6 +27,9 @@ type Hello struct {
 	Watch string
 	// Exercise is the exercise the new session poses.
 	Exercise string
+	// Toolchain is the toolchain the new session runs ("": the
+	// exercise's, else the default).
+	Toolchain string
 }
 
 // wireHello is a hello as JSON.
@@ -40,12 +43,14 @@ type wireHello struct {
 	Resume    string `json:"resume,omitempty"`
 	Resumable bool   `json:"resumable,omitempty"`
 	Exercise  string `json:"exercise,omitempty"`
+	Toolchain string `json:"toolchain,omitempty"`
 }
 
 // Hello sends h.
 func (c *Conn) Hello(h Hello) error {
 	w := wireHello{Type: protocol.TypeHello, Cols: h.Cols, Rows: h.Rows, Token: h.Token,
-		Watch: h.Watch, Resume: h.Resume, Resumable: h.Resumable, Exercise: h.Exercise}
+		Watch: h.Watch, Resume: h.Resume, Resumable: h.Resumable, Exercise: h.Exercise,
+		Toolchain: h.Toolchain}
 	if h.Watch != "" {
 		w.Mode = protocol.ModeViewer
 	}

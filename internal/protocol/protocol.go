@@ -43,6 +43,8 @@ const (
 	MaxCheckID   = 128      // bytes of a check's id
 	// MaxExerciseName bounds the exercise a hello names.
 	MaxExerciseName = 256
+	// MaxToolchainName bounds the toolchain a hello names.
+	MaxToolchainName = 128
 )
 
 // Hello modes.
@@ -73,7 +75,7 @@ const (
 	CodeForbidden    = "forbidden"     // a token is required and was missing or bad
 	CodeRateLimited  = "rate_limited"  // this client opened too many sessions
 	CodeResumeFailed = "resume_failed" // the resume token is bad, used or expired
-	CodeNotFound     = "not_found"     // the watch token names no shared session, or the hello no exercise
+	CodeNotFound     = "not_found"     // the watch token names no shared session, or the hello no exercise or no toolchain
 	CodeLagging      = "lagging"       // a viewer fell too far behind and was dropped
 )
 
@@ -91,6 +93,7 @@ type ClientMessage struct {
 	Resume    string // a resume token from an earlier ready
 	Resumable bool   // the session survives a dropped connection for a while
 	Exercise  string // the exercise the session poses, "" for none
+	Toolchain string // the toolchain the session runs, "" for the exercise's or the default
 	// Check only.
 	Code    string
 	CheckID string
@@ -111,6 +114,7 @@ type wireClient struct {
 	Resume    json.RawMessage `json:"resume"`
 	Resumable json.RawMessage `json:"resumable"`
 	Exercise  json.RawMessage `json:"exercise"`
+	Toolchain json.RawMessage `json:"toolchain"`
 
 	ID   json.RawMessage `json:"id"`
 	Code json.RawMessage `json:"code"`
@@ -182,7 +186,7 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 		raw  json.RawMessage
 		dst  *string
 	}{{"token", w.Token, &m.Token}, {"mode", w.Mode, &m.Mode}, {"watch", w.Watch, &m.Watch}, {"resume", w.Resume, &m.Resume},
-		{"exercise", w.Exercise, &m.Exercise}} {
+		{"exercise", w.Exercise, &m.Exercise}, {"toolchain", w.Toolchain, &m.Toolchain}} {
 		if len(f.raw) > 0 && string(f.raw) != "null" {
 			if err := json.Unmarshal(f.raw, f.dst); err != nil {
 				return fmt.Errorf("%q must be a string", f.name)
@@ -196,6 +200,9 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 	}
 	if len(m.Exercise) > MaxExerciseName {
 		return fmt.Errorf("\"exercise\" is longer than %d bytes", MaxExerciseName)
+	}
+	if len(m.Toolchain) > MaxToolchainName {
+		return fmt.Errorf("\"toolchain\" is longer than %d bytes", MaxToolchainName)
 	}
 	switch m.Mode {
 	case "", ModePresenter:
@@ -275,6 +282,12 @@ type Ready struct {
 	// there is no lifetime limit.
 	LifetimeLeft int    `json:"lifetime_left,omitempty"`
 	Runtime      string `json:"runtime"`
+	// Toolchain is the session's toolchain, and Elixir and OTP the
+	// versions its image holds (absent when unknown, as on a process
+	// backend); none of them for viewers.
+	Toolchain string `json:"toolchain,omitempty"`
+	Elixir    string `json:"elixir,omitempty"`
+	OTP       string `json:"otp,omitempty"`
 	// Resume is a fresh single-use token for resuming this session after a
 	// dropped connection; only when the hello asked for a resumable session.
 	Resume string `json:"resume,omitempty"`

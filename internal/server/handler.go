@@ -77,6 +77,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.refuse(c, log, protocol.CodeNotFound, "no exercise is called "+strconv.Quote(hello.Exercise), 0)
 		return
 	}
+	toolchainName, err := s.toolchainOf(hello)
+	if err != nil {
+		code := protocol.CodeProtocol
+		if errors.Is(err, errNoToolchain) {
+			code = protocol.CodeNotFound
+		}
+		s.refuse(c, log, code, err.Error(), 0)
+		return
+	}
 
 	var override admission.Override
 	if len(s.cfg.TokenSecret) > 0 {
@@ -97,7 +106,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer releaseClient()
 
-	place, err := s.adm.Join(client)
+	place, err := s.adm.Join(client, toolchainName)
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
@@ -133,7 +142,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	log = s.cfg.Log.With("session", live.ID())
 	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
 	log.Info("session started", "remote", r.RemoteAddr, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
-		"resumable", hello.Resumable, "exercise", hello.Exercise)
+		"resumable", hello.Resumable, "exercise", hello.Exercise, "toolchain", toolchainName)
 	end := live.Run(sc, s.greeter(c, live))
 	lasted := time.Since(started)
 	s.cfg.Observer.SessionEnded(endingOf(end.Reason).label(), lasted)
@@ -147,8 +156,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 
 // greeter sends a presenter's ready event.
 func (s *Server) greeter(c *wsClient, live *session.Session) session.Greeter {
+	tc, _ := s.adm.Toolchains().Get(live.Toolchain())
 	return func(resume string) error {
 		return c.sendReady(protocol.Ready{
+			Toolchain:    tc.Name,
+			Elixir:       tc.Versions.Elixir,
+			OTP:          tc.Versions.OTP,
 			Session:      live.ID(),
 			Instance:     s.cfg.Instance,
 			IdleTimeout:  int(s.adm.Limits().Idle / time.Second),

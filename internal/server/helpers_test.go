@@ -31,7 +31,7 @@ type testServer struct {
 	url  string // http://127.0.0.1:port
 	ws   string // ws://127.0.0.1:port/ws
 	mgr  *admission.Manager
-	pool *pool.Pool
+	pool *pool.Pools
 }
 
 type serverOpts struct {
@@ -107,7 +107,7 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 		srv.Close()
 	})
 	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws",
-		mgr: stack.Admission.Manager(), pool: stack.Pool}
+		mgr: stack.Admission.Manager(), pool: stack.Pools}
 }
 
 // dial opens /ws offering protos and sending hdr.

@@ -8,6 +8,7 @@ import (
 	"iexbox/internal/admission"
 	"iexbox/internal/pool"
 	"iexbox/internal/sandbox"
+	"iexbox/internal/toolchain"
 )
 
 // StackConfig is a whole server's configuration over one backend: each
@@ -35,7 +36,7 @@ type PoolAuto struct {
 type Stack struct {
 	Server    *Server
 	Admission *admission.Service
-	Pool      *pool.Pool
+	Pools     *pool.Pools // one per toolchain
 	starts    *pool.StartWatch
 	log       *slog.Logger
 
@@ -58,7 +59,7 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 		auto := pool.AutoBounds(b.Capacity(), b.Footprint(), cfg.PoolAuto.Memory, cfg.PoolAuto.Max, mgr.Max())
 		cfg.Pool.Auto = &auto
 	}
-	p := pool.New(starts, cfg.Pool, mgr, log)
+	p := pool.NewPools(starts, poolToolchains(cfg.Admission.Toolchains), cfg.Pool, mgr, log)
 	adm := admission.New(cfg.Admission, mgr, p, log)
 	cfg.Server.Runtime = b.Name()
 	if cfg.Server.Ready == nil {
@@ -68,7 +69,7 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 	if cfg.Server.Log == nil {
 		cfg.Server.Log = log
 	}
-	s := &Stack{Server: New(cfg.Server, adm), Admission: adm, Pool: p, starts: starts, log: log, poolDone: make(chan struct{})}
+	s := &Stack{Server: New(cfg.Server, adm), Admission: adm, Pools: p, starts: starts, log: log, poolDone: make(chan struct{})}
 	var poolCtx context.Context
 	poolCtx, s.stopPool = context.WithCancel(context.Background())
 	go func() {
@@ -97,4 +98,17 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 		wg.Wait()
 	})
 	return err
+}
+
+// poolToolchains lists what the pools need of each toolchain, the default
+// one first (its image is the backend's own).
+func poolToolchains(set *toolchain.Set) []pool.Toolchain {
+	list := []pool.Toolchain{{Name: toolchain.Default}}
+	if set == nil {
+		return list
+	}
+	for _, tc := range set.Built() {
+		list = append(list, pool.Toolchain{Name: tc.Name, Image: tc.Image})
+	}
+	return list
 }
