@@ -80,6 +80,7 @@ type config struct {
 	hosts           string
 	tokenMaxLife    time.Duration
 	exercises       string
+	toolchains      string
 	checkTimeout    time.Duration
 	kubeconfig      string
 	namespace       string
@@ -156,6 +157,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.hosts, "hosts", "", "comma-separated host names the server answers to, others get 403 (default: the -addr host and the -origins hosts; loopback names and IP literals always)")
 	fs.DurationVar(&c.tokenMaxLife, "token-max-lifetime", 24*time.Hour, "refuse access tokens whose expiry lies further ahead than this (0: no bound)")
 	fs.StringVar(&c.exercises, "exercises", "", "folder of exercises (each folder holding a test.exs is one, named by its path); default: the examples built in")
+	fs.StringVar(&c.toolchains, "toolchains", "", "folder of toolchains lessons may pick (each folder holding a toolchain.json is one, named by its path); their images must be built first with `iexbox toolchains DIR`; default: only the built-in toolchain, default (-image)")
 	fs.DurationVar(&c.checkTimeout, "check-timeout", 10*time.Second, "longest run of one exercise check, from the request to its result")
 	fs.StringVar(&c.kubeconfig, "kubeconfig", "", "kubernetes: kubeconfig file (default: the in-cluster configuration when running in a Pod, else $KUBECONFIG or ~/.kube/config)")
 	fs.StringVar(&c.namespace, "namespace", kube.DefaultNamespace, "kubernetes: namespace of the sandbox Pods")
@@ -165,7 +167,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: iexbox [flags]\n       iexbox exercises [DIR] [flags]   (check every reference solution in real sandboxes)\n\nServes iex in the browser, one fresh hardened container per session.\n"+
+		fmt.Fprintf(fs.Output(), "Usage: iexbox [flags]\n       iexbox exercises [DIR] [flags]   (check every reference solution in real sandboxes)\n       iexbox toolchains DIR [flags]    (build what is missing of every toolchain's image, check each in a real sandbox)\n\nServes iex in the browser, one fresh hardened container per session.\n"+
 			"Every flag can also be set with an environment variable: -idle-timeout is IEXBOX_IDLE_TIMEOUT.\n"+
 			"A flag on the command line wins over its variable.\n\nFlags:\n")
 		fs.PrintDefaults()

@@ -40,6 +40,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 1 && args[1] == "exercises" {
 		return runExercises(ctx, args, getenv, stdout, stderr)
 	}
+	if len(args) > 1 && args[1] == "toolchains" {
+		return runToolchains(ctx, args, getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -57,6 +60,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	stackCfg.Admission.Exercises = exercises
+	toolchains, toolchainsDir, err := loadToolchains(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := bindExercises(exercises, toolchains); err != nil {
+		return err
+	}
+	stackCfg.Admission.Toolchains = toolchains
 	stackCfg.Server.Page = static.Page()
 	stackCfg.Server.Version = version()
 	stackCfg.Server.Log = log
@@ -67,6 +78,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer backend.Close()
+	if err := findToolchains(ctx, toolchains, toolchainsDir, backend); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -158,6 +172,13 @@ func gauges(adm *admission.Service) metrics.Gauges {
 		PoolMax:        func() int { return adm.Status().Pool.Max },
 		PoolReason:     func() string { return adm.Status().Pool.Reason },
 		Queued:         func() int { return adm.Status().Pool.Queued },
+		Toolchains: func() map[string][4]int {
+			m := map[string][4]int{}
+			for n, st := range adm.Status().Toolchains {
+				m[n] = [4]int{st.Target, st.Ready, st.Starting, st.Queued}
+			}
+			return m
+		},
 	}
 }
 
