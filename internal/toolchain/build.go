@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"iexbox/internal/sandbox"
@@ -80,7 +81,7 @@ func Build(ctx context.Context, tc *Toolchain, dir string, w io.Writer) (built b
 	cmd.Stdout = io.MultiWriter(w, &out)
 	cmd.Stderr = io.MultiWriter(w, &out)
 	if err := cmd.Run(); err != nil {
-		return false, fmt.Errorf("%s: %s", tc.Name, cause(tc.Name, out.String(), err))
+		return false, errors.New(cause(tc.Name, out.String(), err))
 	}
 	return !strings.Contains(out.String(), "image up to date"), nil
 }
@@ -101,6 +102,7 @@ func cause(name, out string, err error) string {
 			picked = append(picked, strings.TrimSpace(l))
 		}
 	}
+	picked = slices.Compact(picked)
 	if len(picked) == 0 && len(lines) > 0 {
 		picked = append([]string{name + "/toolchain.json: build failed"}, lines[len(lines)-1:]...)
 	}

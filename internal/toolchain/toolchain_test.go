@@ -100,3 +100,20 @@ func TestReportRead(t *testing.T) {
 		}
 	}
 }
+
+func TestCauseNamesTheFile(t *testing.T) {
+	for _, tc := range []struct{ out, want string }{
+		{"I: Retrieving\nE: Couldn't find these debs: elixir-nope\nE: Couldn't find these debs: elixir-nope\n", "p/toolchain.json: no such Debian package: elixir-nope (exit status 1)"},
+		{"    error: undefined variable \"y\"\n    │\n    └─ lib/a/b.ex:3:5: A.x/0\n", `error: undefined variable "y": p/lib/a/b.ex:3:5 (exit status 1)`},
+	} {
+		if got := cause("p", tc.out, errExit); got != tc.want {
+			t.Errorf("cause = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+var errExit = errorString("exit status 1")
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
