@@ -51,6 +51,9 @@ const (
 type testServer struct {
 	Addr     string // host:port it listens on, loopback
 	Instance string // its -instance, the iexbox.instance label of its containers
+	// toolchain is the toolchain its clients' sessions run unless a test
+	// names one: the one in IEXBOX_E2E_TOOLCHAIN, or none (default).
+	toolchain string
 
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once the process has exited
@@ -78,6 +81,14 @@ func startServerEnv(t *testing.T, env []string, flags ...string) *testServer {
 	s := &testServer{Addr: freeAddr(t), exited: make(chan struct{})}
 	args := []string{"-addr", s.Addr, "-shutdown-timeout", shutdownTimeout, "-log-level", "debug",
 		"-pool", defaultPool}
+	if tc := os.Getenv(toolchainEnv); tc != "" && !slices.Contains(flags, "-toolchains") {
+		// The suite again, every session in this toolchain (its own tests
+		// name theirs).
+		dir := toolchainsDir(t)
+		requireToolchainImages(t, dir)
+		args = append(args, "-toolchains", dir)
+		s.toolchain = tc
+	}
 	if i := slices.Index(flags, "-instance"); i >= 0 && i+1 < len(flags) {
 		s.Instance = flags[i+1]
 	} else {

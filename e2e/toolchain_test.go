@@ -15,6 +15,11 @@ import (
 	"iexbox/internal/toolchain"
 )
 
+// toolchainEnv names a toolchain of toolchains/ that every session of
+// the suite runs in, unless a test names its own: `make e2e` runs the
+// security suite once that way, in the example toolchain under runsc.
+const toolchainEnv = "IEXBOX_E2E_TOOLCHAIN"
+
 // exampleToolchain is the toolchain shipped in toolchains/ that the tests
 // use: forky's Elixir and OTP with NimbleParsec, PropEr and a module of
 // its own.
