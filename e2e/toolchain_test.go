@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,19 +113,12 @@ func testToolchainSession(t *testing.T, runtime string) {
 	s := startServer(t, "-runtime", runtime, "-toolchains", dir, "-exercises", exercises, "-check-timeout", checkTimeout.String())
 
 	// GET /toolchains lists both, with their versions.
-	resp, err := http.Get(s.URL() + "/toolchains")
+	list, err := client.Toolchains(t.Context(), nil, s.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var list []struct {
-		Name     string            `json:"name"`
-		Elixir   string            `json:"elixir"`
-		OTP      string            `json:"otp"`
-		Packages map[string]string `json:"packages"`
-	}
-	json.NewDecoder(resp.Body).Decode(&list)
-	resp.Body.Close()
-	if len(list) != 2 || list[0].Name != "default" || list[1].Name != exampleToolchain || list[1].Packages["elixir-nimble-parsec"] == "" {
+	if len(list) != 2 || list[0].Name != "default" || list[1].Name != exampleToolchain || list[1].Packages["elixir-nimble-parsec"] == "" ||
+		versionPart(t, list[1].OTP, 0) < 29 {
 		t.Errorf("GET /toolchains = %+v", list)
 	}
 

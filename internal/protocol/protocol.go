@@ -298,6 +298,16 @@ type Ready struct {
 	Rows int `json:"rows,omitempty"`
 }
 
+// Toolchain is one entry of GET /toolchains: a toolchain a hello may name.
+type Toolchain struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Elixir      string `json:"elixir"` // versions its image holds; "" when unknown
+	OTP         string `json:"otp"`
+	// Packages maps each of its Debian packages to its version.
+	Packages map[string]string `json:"packages"`
+}
+
 // Shared answers a share request.
 type Shared struct {
 	Type  string `json:"type"`

@@ -21,6 +21,7 @@ import (
 	"iexbox/internal/protocol"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
+	"iexbox/internal/toolchain"
 )
 
 // patience bounds every wait on the server; generous for loaded CI hosts.
@@ -49,6 +50,8 @@ type serverOpts struct {
 	addresses    admission.AddressLimits
 	// backend replaces the process backend running argv.
 	backend sandbox.Backend
+	// toolchains are admission's Toolchains (nil: the default only).
+	toolchains *toolchain.Set
 }
 
 // bareServer is a Server for cfg over the process backend running cat,
@@ -95,6 +98,7 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 			Limits:      o.limits,
 			Grace:       o.resumeGrace,
 			MaxViewers:  o.maxViewers,
+			Toolchains:  o.toolchains,
 		},
 	}, log)
 	srv := httptest.NewServer(stack.Server)

@@ -39,27 +39,18 @@ func (s *Server) toolchainOf(hello protocol.ClientMessage) (string, error) {
 	return name, nil
 }
 
-// toolchainInfo is one entry of GET /toolchains.
-type toolchainInfo struct {
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	Elixir      string            `json:"elixir"`
-	OTP         string            `json:"otp"`
-	Packages    map[string]string `json:"packages"` // Debian package → version
-}
-
 // serveToolchains lists the toolchains a hello may name. Lesson sites on
 // other origins read it too, like an exercise's starter code.
 func (s *Server) serveToolchains(w http.ResponseWriter, _ *http.Request) {
 	set := s.adm.Toolchains()
-	list := []toolchainInfo{}
+	list := []protocol.Toolchain{}
 	for _, n := range set.Names() {
 		tc, _ := set.Get(n)
 		pkgs := map[string]string{}
 		for _, p := range tc.Packages {
 			pkgs[p] = tc.Versions.Packages[p]
 		}
-		list = append(list, toolchainInfo{Name: n, Description: tc.Description, Elixir: tc.Versions.Elixir,
+		list = append(list, protocol.Toolchain{Name: n, Description: tc.Description, Elixir: tc.Versions.Elixir,
 			OTP: tc.Versions.OTP, Packages: pkgs})
 	}
 	w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
