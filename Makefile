@@ -67,8 +67,12 @@ proxies:
 	scripts/proxies-up.sh
 
 # Browser tests drive bin/iexbox in headless Chromium against real containers.
+# Then the security suite once more, every session in the example toolchain
+# under gVisor (forky's newer OTP behind the same walls).
 e2e: build image toolchains gvisor chromium kube proxies
 	go test -count=1 -timeout 40m -v ./e2e/...
+	IEXBOX_E2E_TOOLCHAIN=parsing IEXBOX_E2E_RUNTIMES=runsc go test -count=1 -timeout 20m -v \
+	  -run '^(TestAttacks|TestNoExecInWritableDirs)$$' ./e2e/
 
 test: vet unit e2e
 

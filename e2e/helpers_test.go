@@ -81,9 +81,9 @@ func startServerEnv(t *testing.T, env []string, flags ...string) *testServer {
 	s := &testServer{Addr: freeAddr(t), exited: make(chan struct{})}
 	args := []string{"-addr", s.Addr, "-shutdown-timeout", shutdownTimeout, "-log-level", "debug",
 		"-pool", defaultPool}
-	if tc := os.Getenv(toolchainEnv); tc != "" && !slices.Contains(flags, "-toolchains") {
-		// The suite again, every session in this toolchain (its own tests
-		// name theirs).
+	if tc := os.Getenv(toolchainEnv); tc != "" && !slices.Contains(flags, "-toolchains") && !slices.Contains(flags, "-image") {
+		// The suite again, every session in this toolchain (tests that
+		// name their own toolchains or image keep them).
 		dir := toolchainsDir(t)
 		requireToolchainImages(t, dir)
 		args = append(args, "-toolchains", dir)
