@@ -23,7 +23,7 @@ import (
 // or the default one alone.
 func loadToolchains(cfg config, log *slog.Logger) (*toolchain.Set, string, error) {
 	if cfg.toolchains == "" {
-		return toolchain.Builtin(cfg.policy.Image, "the image of -image"), "", nil
+		return toolchain.Builtin(cfg.policy.Image), "", nil
 	}
 	dir, err := filepath.Abs(cfg.toolchains)
 	if err != nil {

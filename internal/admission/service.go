@@ -78,7 +78,7 @@ type Service struct {
 func New(cfg Config, mgr *Manager, p *pool.Pools, log *slog.Logger) *Service {
 	cfg.Limits.Drain = mgr.Drain()
 	if cfg.Toolchains == nil {
-		cfg.Toolchains = toolchain.Builtin("", "")
+		cfg.Toolchains = toolchain.Builtin("")
 	}
 	return &Service{cfg: cfg, mgr: mgr, pool: p, addrs: NewAddresses(cfg.Addresses, mgr.Max()), log: log}
 }

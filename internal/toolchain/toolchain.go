@@ -83,8 +83,9 @@ type Set struct {
 
 // Builtin returns a Set holding only the default toolchain, which runs
 // image.
-func Builtin(image, description string) *Set {
-	return &Set{byName: map[string]*Toolchain{Default: {Name: Default, Debian: "trixie", Image: image, Description: description}}}
+func Builtin(image string) *Set {
+	return &Set{byName: map[string]*Toolchain{Default: {Name: Default, Debian: "trixie", Image: image,
+		Description: "the server's default image (-image)"}}}
 }
 
 // Load reads every toolchain under fsys into a Set beside the default
@@ -93,7 +94,7 @@ func Builtin(image, description string) *Set {
 // error naming the file. fsys should not follow symbolic links out of its
 // root (os.Root's FS does not).
 func Load(fsys fs.FS, defaultImage string) (*Set, error) {
-	s := Builtin(defaultImage, "")
+	s := Builtin(defaultImage)
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", p, err)
