@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"iexbox/internal/client"
 	"iexbox/internal/toolchain"
 )
@@ -329,4 +331,27 @@ func TestToolchainsSubcommand(t *testing.T) {
 	if left := containersLabelled(t, labelInstance+"="+instance); len(left) > 0 {
 		t.Errorf("containers left: %v", left)
 	}
+}
+
+// TestBrowserToolchain: the full page's ?toolchain= and an <iex-console
+// toolchain=...> each open a session in the example toolchain.
+func TestBrowserToolchain(t *testing.T) {
+	dir := toolchainsDir(t)
+	requireToolchainImages(t, dir)
+	s := startServer(t, "-toolchains", dir, "-pool", "0")
+	ctx := newBrowser(t)
+	run(t, ctx, chromedp.Navigate(s.URL()+"/?toolchain="+exampleToolchain))
+	waitJS(t, ctx, "running", `!!(window.iexbox && window.iexbox.state() === 'running')`)
+	waitBuffer(t, ctx, "window.iexbox.term", "iex(1)>")
+	run(t, ctx, chromedp.Click(chromedp.CSS(".xterm")))
+	typeLine(t, ctx, `Lesson.CSVLine.parse("1000,2000")`)
+	waitBuffer(t, ctx, "window.iexbox.term", "{:ok, [1000, 2000]}")
+
+	run(t, ctx, chromedp.Navigate(s.URL()+"/demo/lesson.html"))
+	waitJS(t, ctx, "the widget defined", `customElements.get('iex-console') !== undefined`)
+	eval[bool](t, ctx, `document.body.insertAdjacentHTML('beforeend',
+		'<iex-console id="tc" toolchain="`+exampleToolchain+`" code="String.to_integer(System.otp_release()) >= 29"></iex-console>'); true`)
+	clickShadow(t, ctx, `document.getElementById('tc')`, ".run")
+	waitBuffer(t, ctx, `document.getElementById('tc').term`, "true")
+	screenshot(t, ctx, "toolchain-widget.png")
 }
