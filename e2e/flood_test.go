@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +24,7 @@ func TestWaitingFlood(t *testing.T) {
 		clients[i].hello(t, defaultCols, defaultRows)
 		clients[i].waitEvent(t, "queued", eventWait)
 	}
-	before := s.residentKiB(t)
+	before := s.rss(t)
 	var wg sync.WaitGroup
 	sent := make([]int, flooders)
 	for i, c := range clients {
@@ -43,10 +39,10 @@ func TestWaitingFlood(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	after := s.residentKiB(t)
-	t.Logf("server resident memory %d KiB before the flood, %d KiB after; frames sent %v", before, after, sent)
-	if grew := after - before; grew > 16<<10 {
-		t.Errorf("server memory grew by %d KiB under a flood of empty frames, want at most 16 MiB", grew)
+	after := s.rss(t)
+	t.Logf("server resident memory %d KiB before the flood, %d KiB after; frames sent %v", before>>10, after>>10, sent)
+	if grew := after - before; grew > 16<<20 {
+		t.Errorf("server memory grew by %d KiB under a flood of empty frames, want at most 16 MiB", grew>>10)
 	}
 	for i, c := range clients {
 		e := c.waitEvent(t, "error", eventWait)
@@ -60,24 +56,4 @@ func TestWaitingFlood(t *testing.T) {
 		t.Errorf("the running session: 1+1 printed %q", got)
 	}
 	first.closeNormally()
-}
-
-// residentKiB is the server process's resident memory (VmRSS).
-func (s *testServer) residentKiB(t *testing.T) int {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		t.Fatalf("server memory: %v", err)
-	}
-	for line := range strings.Lines(string(b)) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			if err != nil {
-				t.Fatalf("server memory: %q: %v", line, err)
-			}
-			return n
-		}
-	}
-	t.Fatal("server memory: no VmRSS")
-	return 0
 }

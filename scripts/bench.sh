@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run cmd/iexbench against freshly started servers, once per runtime, and
 # print one table of both runs. Each run starts three servers on loopback
-# (a warm pool, a cold one, a process-runtime one for the fast producer),
+# (a warm pool, a cold one, a process-backend one for the fast producer),
 # benchmarks them against plain docker run and stops them.
 #
 #   scripts/bench.sh                 # runc then runsc, the full benchmark
@@ -35,7 +35,7 @@ for rt in $RUNTIMES; do
   pids+=($!)
   ./bin/iexbox -addr 127.0.0.1:18081 -runtime "$rt" -pool 0 -instance "bench-$rt-cold" "${common[@]}" >"$OUT/$rt-cold.log" 2>&1 &
   pids+=($!)
-  ./bin/iexbox -addr 127.0.0.1:18082 -runtime process -command sh -pool 0 -instance "bench-$rt-process" "${common[@]}" >"$OUT/$rt-process.log" 2>&1 &
+  ./bin/iexbox -addr 127.0.0.1:18082 -backend process -unsafe-no-sandbox -command sh -pool 0 -instance "bench-$rt-process" "${common[@]}" >"$OUT/$rt-process.log" 2>&1 &
   pids+=($!)
   for port in 18080 18081 18082; do # ready: Docker answers and the pool has started filling
     for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.2; done

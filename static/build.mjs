@@ -1,6 +1,7 @@
 // Builds the front-end bundles into dist/: the page (app.js and app.css,
 // from src/main.js) and the <iex-console> widget (embed.js, from
-// src/embed.js, whose CSS is inlined as text for its shadow root).
+// src/embed.js, and its terminal, embed-term.js from src/embed-term.js,
+// whose CSS is inlined as text for the widget's shadow root).
 //
 //   node build.mjs           minified, once (npm run build, make web)
 //   node build.mjs --watch   unminified, rebuilt on every change (npm run watch)
@@ -18,9 +19,16 @@ const common = {
   logLevel: 'info',
 };
 
+// The widget comes in two parts: embed.js, light, defines <iex-console>
+// (editor, buttons, API); embed-term.js, the terminal (xterm.js and its
+// addons, most of the bytes), is loaded by the first console that starts.
 const bundles = [
   { entryPoints: ['src/main.js'], outfile: 'dist/app.js' },
-  { entryPoints: ['src/embed.js'], outfile: 'dist/embed.js', loader: { '.css': 'text' } },
+  { entryPoints: ['src/embed.js'], outfile: 'dist/embed.js' },
+  { entryPoints: ['src/embed-term.js'], outfile: 'dist/embed-term.js', loader: { '.css': 'text' } },
+  // The iframe form (/embed): the console's attributes from the query, its
+  // API over postMessage.
+  { entryPoints: ['src/frame.js'], outfile: 'dist/frame.js' },
 ];
 
 if (watch) {

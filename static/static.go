@@ -1,7 +1,9 @@
-// Package static embeds the browser page of iexbox: index.html, style.css,
+// Package static embeds the browser page of iexbox: index.html, the iframe
+// form of the widget (embed.html, a template the server fills), style.css,
 // favicon.svg, the demo lesson in demo/ and the front-end bundles in dist/
 // (dist/app.js and dist/app.css for the page, dist/embed.js for the
-// <iex-console> widget), built from src/ with `make web` (npm run build).
+// <iex-console> widget and dist/embed-term.js, its terminal, loaded when a
+// console first starts), built from src/ with `make web` (npm run build).
 //
 // The bundles are build output and not checked in; only dist/README.txt is,
 // so the package compiles on a clean checkout. In that case Built reports
@@ -14,7 +16,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html style.css favicon.svg unbuilt.html dist demo
+//go:embed index.html embed.html style.css favicon.svg unbuilt.html dist demo
 var files embed.FS
 
 // FS returns the embedded page. Paths are relative to this directory, e.g.
@@ -26,7 +28,7 @@ func FS() fs.FS {
 
 // bundles lists every file in dist/ that the server serves; `make web`
 // (static/build.mjs) writes them all.
-var bundles = []string{"dist/app.js", "dist/app.css", "dist/embed.js"}
+var bundles = []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js"}
 
 // Built reports whether every front-end bundle (the page's dist/app.js and
 // dist/app.css, the widget's dist/embed.js) was present when the binary was

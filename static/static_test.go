@@ -47,7 +47,7 @@ func TestBuiltMatchesBundle(t *testing.T) {
 func TestBuiltNeedsEveryBundle(t *testing.T) {
 	all := func() fstest.MapFS {
 		m := fstest.MapFS{"dist/README.txt": {}}
-		for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js"} {
+		for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js"} {
 			m[name] = &fstest.MapFile{Data: []byte("x")}
 		}
 		return m
@@ -55,7 +55,7 @@ func TestBuiltNeedsEveryBundle(t *testing.T) {
 	if !built(all()) {
 		t.Error("built = false with every bundle present")
 	}
-	for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js"} {
+	for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js"} {
 		t.Run(name, func(t *testing.T) {
 			missing := all()
 			delete(missing, name)

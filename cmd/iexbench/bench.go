@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // Bounds on single operations; a benchmark waits, it does not hang.
@@ -124,7 +126,7 @@ func (b *bench) openPrompt(ctx context.Context, srv *server) (*wsSession, time.D
 		return nil, 0, err
 	}
 	s.readyAfter = time.Since(t0)
-	at, err := s.wait(ctx, "iex(1)> ")
+	at, err := s.wait(ctx, sandbox.Prompt)
 	if err != nil {
 		s.close()
 		return nil, 0, err

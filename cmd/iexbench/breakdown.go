@@ -88,7 +88,7 @@ func (b *bench) measureBreakdown(ctx context.Context) (*breakdown, error) {
 		}
 		started := time.Now()
 		bs := newSandboxTerm(sb)
-		at, err := bs.waitFor(ctx, "iex(1)> ", promptTimeout)
+		at, err := bs.waitFor(ctx, sandbox.Prompt, promptTimeout)
 		if err == nil {
 			calls := api.take()
 			create, attach, start = append(create, calls["create"]), append(attach, calls["attach"]), append(start, calls["start"])
@@ -165,7 +165,7 @@ func (t *sandboxTerm) beamStart(ctx context.Context) (time.Time, error) {
 	if _, err := t.waitFor(ctx, "elem(0)\r\n", replyTimeout); err != nil {
 		return time.Time{}, err
 	}
-	out, at, err := t.waitText(ctx, "iex(2)> ", replyTimeout)
+	out, at, err := t.waitText(ctx, sandbox.PromptNumber(2), replyTimeout)
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -77,7 +77,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.url, "url", "ws://127.0.0.1:8080/ws", "WebSocket URL of the iexbox server with a warm pool")
 	fs.StringVar(&c.coldURL, "cold-url", "", "WebSocket URL of a second server started with -pool 0 (cold time to prompt; skipped when empty)")
-	fs.StringVar(&c.processURL, "process-url", "", "WebSocket URL of a server started with -runtime process -command sh (fast producer; skipped when empty)")
+	fs.StringVar(&c.processURL, "process-url", "", "WebSocket URL of a server started with -backend process -unsafe-no-sandbox -command sh (fast producer; skipped when empty)")
 	fs.IntVar(&c.serverPID, "server-pid", 0, "pid of the -url server, for its memory (default: found with ss by port)")
 	fs.IntVar(&c.coldPID, "cold-pid", 0, "pid of the -cold-url server (default: found with ss by port)")
 	fs.IntVar(&c.processPID, "process-pid", 0, "pid of the -process-url server (default: found with ss by port)")

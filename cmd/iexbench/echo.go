@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // term is a terminal the benchmark types into: a WebSocket session or a
@@ -154,7 +156,7 @@ func (b *bench) openDockerIex(ctx context.Context, n int) ([]*ptySession, error)
 			ptys = append(ptys, p)
 		}
 		for _, p := range ptys[ready:] {
-			if _, err := p.waitFor(ctx, "iex(1)> ", promptTimeout); err != nil {
+			if _, err := p.waitFor(ctx, sandbox.Prompt, promptTimeout); err != nil {
 				return ptys, err
 			}
 			ready++

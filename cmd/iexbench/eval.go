@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // evalResult is the round trip of `1+1` and Enter until the next prompt.
@@ -56,7 +58,7 @@ func (e *evaluator) run(ctx context.Context, n int, gap time.Duration) ([]time.D
 		if err := e.t.send("1+1\r"); err != nil {
 			return samples, err
 		}
-		at, err := e.t.waitFor(ctx, fmt.Sprintf("iex(%d)> ", e.prompt+1), replyTimeout)
+		at, err := e.t.waitFor(ctx, sandbox.PromptNumber(e.prompt+1), replyTimeout)
 		if err != nil {
 			return samples, fmt.Errorf("eval: %w", err)
 		}

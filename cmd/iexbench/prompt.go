@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // promptResult is time to prompt: from the start of the WebSocket dial (or
@@ -97,7 +99,7 @@ func (b *bench) dockerPromptOnce(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	defer p.close("System.halt()\r", 10*time.Second)
-	at, err := p.waitFor(ctx, "iex(1)> ", promptTimeout)
+	at, err := p.waitFor(ctx, sandbox.Prompt, promptTimeout)
 	if err != nil {
 		return 0, err
 	}

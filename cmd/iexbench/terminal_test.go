@@ -6,6 +6,8 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 func TestTerminalMatchesAcrossChunks(t *testing.T) {
@@ -45,7 +47,7 @@ func TestTerminalConsumesWhatItMatched(t *testing.T) {
 func TestTerminalWaitText(t *testing.T) {
 	term := newTerminal()
 	term.feed([]byte("1+1\r\n2\r\niex(2)> "), time.Now())
-	text, _, err := term.waitText(t.Context(), "iex(2)> ", time.Second)
+	text, _, err := term.waitText(t.Context(), sandbox.PromptNumber(2), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // The iex flood: 305 writes of 65,600 bytes, 20,008,000 bytes in all.
@@ -125,7 +127,7 @@ func (b *bench) floodDocker(ctx context.Context) (rate, error) {
 		return rate{}, err
 	}
 	defer p.close("System.halt()\r", 10*time.Second)
-	if _, err := p.waitFor(ctx, "iex(1)> ", promptTimeout); err != nil {
+	if _, err := p.waitFor(ctx, sandbox.Prompt, promptTimeout); err != nil {
 		return rate{}, err
 	}
 	return floodIex(ctx, p)
@@ -152,7 +154,7 @@ func floodIex(ctx context.Context, t term) (rate, error) {
 	if err := t.send("\r"); err != nil {
 		return rate{}, err
 	}
-	at, err := t.waitFor(ctx, "iex(2)> ", 10*time.Minute)
+	at, err := t.waitFor(ctx, sandbox.PromptNumber(2), 10*time.Minute)
 	if err != nil {
 		return rate{}, fmt.Errorf("iex flood: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"iexbox/internal/client"
+	"iexbox/internal/sandbox"
 )
 
 // waveResult is one wave: clients opened at once from one address.
@@ -145,7 +146,7 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 			if c.err = c.s.awaitReady(ctx); c.err != nil {
 				return
 			}
-			at, err := c.s.wait(ctx, "iex(1)> ")
+			at, err := c.s.wait(ctx, sandbox.Prompt)
 			if err != nil {
 				c.err = err
 				return
@@ -330,7 +331,7 @@ func (b *bench) arrive(ctx context.Context, from net.IP) (*wsSession, time.Durat
 	if err := s.helloReady(ctx, client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows}); err != nil {
 		return nil, 0, err
 	}
-	at, err := s.wait(ctx, "iex(1)> ")
+	at, err := s.wait(ctx, sandbox.Prompt)
 	if err != nil {
 		s.close()
 		return nil, 0, err
@@ -444,7 +445,7 @@ func (s *wsSession) eval(ctx context.Context, expr, want string) error {
 	if err := s.send(expr + "\r"); err != nil {
 		return err
 	}
-	out, _, err := s.waitText(ctx, "iex(2)> ", 30*time.Second)
+	out, _, err := s.waitText(ctx, sandbox.PromptNumber(2), 30*time.Second)
 	if err != nil {
 		return err
 	}

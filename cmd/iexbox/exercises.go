@@ -31,7 +31,7 @@ func loadExercises(cfg config, log *slog.Logger) (*exercise.Set, error) {
 		defer root.Close()
 		fsys, where = root.FS(), cfg.exercises
 	}
-	set, err := exercise.Load(fsys, exercise.Config{Timeout: cfg.checkTimeout, Log: log})
+	set, err := exercise.Load(fsys, exercise.Config{Timeout: cfg.stack.Admission.CheckTimeout, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}

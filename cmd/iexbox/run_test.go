@@ -92,7 +92,7 @@ func startProgram(t *testing.T, args ...string) *program {
 }
 
 func TestRunServesAndShutsDown(t *testing.T) {
-	p := startProgram(t, "-addr", "127.0.0.1:0", "-runtime", "process", "-command", "cat",
+	p := startProgram(t, "-addr", "127.0.0.1:0", "-backend", "process", "-unsafe-no-sandbox", "-command", "cat",
 		"-instance", "cmd-test", "-idle-timeout", "1m", "-max-sessions", "2", "-log-level", "debug")
 	if host, _, _ := net.SplitHostPort(p.addr); host != "127.0.0.1" {
 		t.Fatalf("serving on %s, want 127.0.0.1", p.addr)
@@ -121,6 +121,22 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		}
 		if path == "/" && !strings.Contains(strings.ToLower(string(body)), "<html") {
 			t.Errorf("GET / is not the page: %.200q", body)
+		}
+	}
+	// The process backend isolates nothing: nothing a proxy forwards is
+	// served, not even /healthz, nor the WebSocket.
+	for _, h := range []http.Header{{"X-Forwarded-For": {"192.0.2.1"}}, {"Forwarded": {"for=192.0.2.1"}}} {
+		for _, path := range []string{"/healthz", "/ws"} {
+			req, _ := http.NewRequest("GET", base+path, nil)
+			req.Header = h
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("GET %s with %v: %d, want 403", path, h, resp.StatusCode)
+			}
 		}
 	}
 
@@ -192,11 +208,16 @@ func TestRunRefusesBadSetup(t *testing.T) {
 		want string
 	}{
 		{"bad flag", []string{"-memory", "lots"}, "-memory"},
-		{"process runtime beyond loopback", []string{"-runtime", "process", "-addr", "0.0.0.0:0"}, "loopback"},
-		{"bad log format", []string{"-runtime", "process", "-addr", "127.0.0.1:0", "-log-format", "xml"}, "-log-format"},
-		{"bad log level", []string{"-runtime", "process", "-addr", "127.0.0.1:0", "-log-level", "loud"}, "-log-level"},
-		{"bad origins", []string{"-runtime", "process", "-addr", "127.0.0.1:0", "-origins", "lessons.example"}, "origin"},
-		{"address in use", []string{"-runtime", "process", "-addr", busy.Addr().String()}, "listen"},
+		{"process backend beyond loopback", []string{"-backend", "process", "-unsafe-no-sandbox", "-addr", "0.0.0.0:0"}, "loopback"},
+		{"process backend not asked for by name", []string{"-backend", "process", "-addr", "127.0.0.1:0"}, "-unsafe-no-sandbox"},
+		{"process backend behind a proxy", []string{"-backend", "process", "-unsafe-no-sandbox", "-addr", "127.0.0.1:0",
+			"-trusted-proxies", "127.0.0.1"}, "-trusted-proxies"},
+		{"host network", []string{"-network", "host"}, "-unsafe-network"},
+		{"bad log format", []string{"-backend", "process", "-unsafe-no-sandbox", "-addr", "127.0.0.1:0", "-log-format", "xml"}, "-log-format"},
+		{"bad log level", []string{"-backend", "process", "-unsafe-no-sandbox", "-addr", "127.0.0.1:0", "-log-level", "loud"}, "-log-level"},
+		// Checked before any engine is asked.
+		{"bad origins", []string{"-addr", "127.0.0.1:0", "-origins", "lessons.example"}, "origin"},
+		{"address in use", []string{"-backend", "process", "-unsafe-no-sandbox", "-addr", busy.Addr().String()}, "listen"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

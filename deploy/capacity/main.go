@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"iexbox/internal/client"
+	"iexbox/internal/sandbox"
 )
 
 func memAvailable() int64 {
@@ -60,7 +61,7 @@ func open(url string) (*client.Conn, error) {
 		return nil, err
 	}
 	if err := c.Hello(client.Hello{Cols: 80, Rows: 24}); err == nil {
-		err = c.WaitOutput(ctx, "iex(1)> ")
+		err = c.WaitOutput(ctx, sandbox.Prompt)
 	}
 	if err != nil {
 		c.Drop()

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -18,6 +17,11 @@ import (
 // (itself included): the address above its share is refused first, so no
 // address can starve the others, while a lone classroom may still fill
 // the server. docs/security.md works an example.
+//
+// Every per-address bound (pre-hello connections, sessions and the fair
+// share, places in line, viewers, the token bucket) also holds for the
+// /56 and the /48 an IPv6 key belongs to, at 4 and 16 times the /64's
+// (see groupsOf); the totals are not scaled.
 type AddressLimits struct {
 	// PreHello bounds the connections that have not said hello yet, per
 	// address; PreHelloTotal those of all addresses.
@@ -116,7 +120,8 @@ func (a *Addresses) Watch(key string) (release func(), err error) {
 func (a *Addresses) wait(key string) (release func(), ok bool) { return a.waiting.enter(key) }
 
 // Key is an address's client key: an IPv4 address, or an IPv6 /64 (one
-// household or host has a whole /64).
+// household or host has a whole /64). An IPv6 key also counts toward its
+// /56 and /48, whose bounds are wider (see AddressLimits).
 func Key(ip netip.Addr) string {
 	ip = ip.Unmap()
 	if ip.Is6() {
@@ -134,102 +139,4 @@ func KeyOfText(s string) string {
 		return ""
 	}
 	return Key(ip)
-}
-
-// sessionTable enforces the session limits per key. It is safe for
-// concurrent use.
-type sessionTable struct {
-	mu      sync.Mutex
-	seen    map[string]*addressState
-	held    int // sessions and places in line, all addresses
-	holders int // addresses holding any
-}
-
-type addressState struct {
-	active int       // sessions and places in line
-	tokens float64   // new sessions it may open now (a token bucket)
-	filled time.Time // when tokens was last brought up to date
-}
-
-// admit counts a new session of key against lim, on a server whose
-// capacity is capacity sessions (0: unknown, no share applies). It returns
-// a release func, or the seconds to wait before trying again.
-func (c *sessionTable) admit(key string, lim AddressLimits, capacity int, now time.Time) (release func(), retryAfter int, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.seen == nil {
-		c.seen = map[string]*addressState{}
-	}
-	if len(c.seen) > maxAddresses {
-		c.forgetLocked(now)
-	}
-	st := c.seen[key]
-	burst := float64(lim.Burst)
-	if lim.Burst <= 0 {
-		burst = float64(lim.PerMin)
-	}
-	if st == nil {
-		st = &addressState{tokens: burst, filled: now}
-		c.seen[key] = st
-	}
-	if lim.PerMin > 0 {
-		st.tokens = min(burst, st.tokens+now.Sub(st.filled).Minutes()*float64(lim.PerMin))
-	}
-	st.filled = now
-	if lim.Sessions > 0 && st.active >= lim.Sessions {
-		return nil, BusyRetry, false
-	}
-	if !c.withinShareLocked(st, lim, capacity) {
-		return nil, BusyRetry, false
-	}
-	if lim.PerMin > 0 && st.tokens < 1 {
-		wait := time.Duration((1 - st.tokens) / float64(lim.PerMin) * float64(time.Minute))
-		return nil, max(int((wait+time.Second-1)/time.Second), 1), false
-	}
-	if lim.PerMin > 0 {
-		st.tokens--
-	}
-	if st.active == 0 {
-		c.holders++
-	}
-	st.active++
-	c.held++
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			st.active--
-			c.held--
-			if st.active == 0 {
-				c.holders--
-			}
-		})
-	}, 0, true
-}
-
-// withinShareLocked reports whether st may hold one more session under
-// the fair share (see AddressLimits).
-func (c *sessionTable) withinShareLocked(st *addressState, lim AddressLimits, capacity int) bool {
-	if capacity <= 0 || lim.FairFrom <= 0 || float64(c.held) < lim.FairFrom*float64(capacity) {
-		return true
-	}
-	holders := c.holders
-	if st.active == 0 {
-		holders++
-	}
-	return st.active < max(lim.Floor, capacity/holders)
-}
-
-// maxAddresses is the table size past which idle addresses are forgotten.
-const maxAddresses = 4096
-
-// forgetLocked drops addresses with nothing live whose rate bucket is full
-// again, so the table does not grow with every address ever seen.
-func (c *sessionTable) forgetLocked(now time.Time) {
-	for k, st := range c.seen {
-		if st.active == 0 && now.Sub(st.filled) >= time.Minute {
-			delete(c.seen, k)
-		}
-	}
 }

@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -96,5 +97,40 @@ func TestClientFairShare(t *testing.T) {
 	}
 	if _, _, ok := c.admit("home", lim, capacity, now); !ok {
 		t.Fatal("home, below its share, was refused")
+	}
+}
+
+// TestForgetKeepsDrainedBuckets: the table forgets an idle address only
+// once its bucket is full again, so flooding the table with other
+// addresses (one /48 has 65,536 keys) gives a drained address nothing
+// back; refusals do not grow the table.
+func TestForgetKeepsDrainedBuckets(t *testing.T) {
+	var c sessionTable
+	now := time.Unix(1_800_000_000, 0)
+	lim := AddressLimits{PerMin: 1, Burst: 4}
+	for range 4 {
+		release, _, _ := c.admit("drained", lim, 0, now)
+		release()
+	}
+	now = now.Add(2 * time.Minute) // two tokens back, two short of full
+	for i := range maxAddresses + 1 {
+		c.admit(fmt.Sprint("other-", i), lim, 0, now)
+	}
+	c.admit("trigger", lim, 0, now) // past maxAddresses: forgets what it may
+	for i := range 2 {
+		if _, _, ok := c.admit("drained", lim, 0, now); !ok {
+			t.Fatalf("start %d refused with tokens back", i+1)
+		}
+	}
+	if _, _, ok := c.admit("drained", lim, 0, now); ok {
+		t.Fatal("a drained address was forgotten and got its whole burst back")
+	}
+	n := len(c.seen)
+	for i := range 100 {
+		c.admit("drained", AddressLimits{Sessions: 1}, 0, now)
+		c.admit(fmt.Sprint("refused-", i), AddressLimits{PerMin: 1, Burst: 1, FairFrom: 1, Floor: 0}, 1, now)
+	}
+	if len(c.seen) > n {
+		t.Errorf("refusals grew the table from %d to %d entries", n, len(c.seen))
 	}
 }

@@ -3,12 +3,14 @@ package admission
 import "sync"
 
 // gauge counts live things per client key and in all, refusing one more
-// over either cap. Zero disables a cap. It is safe for concurrent use.
+// over either cap. The per-key cap holds for an IPv6 key's wider prefixes
+// too, scaled (see groupsOf). Zero disables a cap. It is safe for
+// concurrent use.
 type gauge struct {
 	perKey, total int
 
 	mu  sync.Mutex
-	n   map[string]int
+	n   map[string]int // by key and by wider prefix
 	all int
 }
 
@@ -19,12 +21,22 @@ func newGauge(perKey, total int) *gauge {
 // enter counts one more for key and returns its release (idempotent), or
 // false when a cap is reached.
 func (g *gauge) enter(key string) (release func(), ok bool) {
+	groups := groupsOf(key)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if (g.total > 0 && g.all >= g.total) || (g.perKey > 0 && g.n[key] >= g.perKey) {
+	if g.total > 0 && g.all >= g.total {
 		return nil, false
 	}
-	g.n[key]++
+	if g.perKey > 0 {
+		for _, gr := range groups {
+			if g.n[gr.key] >= g.perKey*gr.scale {
+				return nil, false
+			}
+		}
+	}
+	for _, gr := range groups {
+		g.n[gr.key]++
+	}
 	g.all++
 	var once sync.Once
 	return func() {
@@ -32,8 +44,10 @@ func (g *gauge) enter(key string) (release func(), ok bool) {
 			g.mu.Lock()
 			defer g.mu.Unlock()
 			g.all--
-			if g.n[key]--; g.n[key] <= 0 {
-				delete(g.n, key)
+			for _, gr := range groups {
+				if g.n[gr.key]--; g.n[gr.key] <= 0 {
+					delete(g.n, gr.key)
+				}
 			}
 		})
 	}, true

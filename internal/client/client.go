@@ -10,10 +10,10 @@
 // one short function that sends an ack; Close and Drop stop it. Nothing
 // else runs in the background.
 //
-// Output is either kept by the Conn (Output, WaitOutput) or handed to
-// Options.OnOutput as it arrives. Events are always kept, in the order
-// received, and read with Next, WaitEvent and Ready; Options.OnEvent also
-// sees each one as it arrives.
+// Output is either kept by the Conn (Output, WaitOutput, WaitOutputFunc)
+// or handed to Options.OnOutput as it arrives. Events are always kept, in
+// the order received, and read with Next, WaitEvent and Ready;
+// Options.OnEvent also sees each one as it arrives.
 package client
 
 import (

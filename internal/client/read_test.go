@@ -162,6 +162,28 @@ func TestWaitsEndWithTheirContext(t *testing.T) {
 	}
 }
 
+// TestWaitOutputFunc: a wait on a condition of the whole output sees
+// each frame as it comes, and ends with the connection.
+func TestWaitOutputFunc(t *testing.T) {
+	s := serve(t, func(ws *websocket.Conn) {
+		for _, line := range []string{"25 80\r\n", "partial", " line\r\n"} {
+			ws.WriteMessage(websocket.BinaryMessage, []byte(line))
+		}
+		ws.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(protocol.CloseExited, ""))
+		ws.ReadMessage()
+	})
+	c := dial(t, s, Options{Ack: AckManual})
+	lines := func(n int) func([]byte) bool {
+		return func(out []byte) bool { return bytes.Count(out, []byte("\r\n")) == n }
+	}
+	if err := c.WaitOutputFunc(t.Context(), lines(2)); err != nil {
+		t.Fatalf("WaitOutputFunc for two lines: %v", err)
+	}
+	if err := c.WaitOutputFunc(t.Context(), lines(3)); !errors.Is(err, ErrClosed) {
+		t.Errorf("WaitOutputFunc for a line that never comes = %v, want ErrClosed", err)
+	}
+}
+
 // TestCallbacks: OnOutput takes the output, OnEvent and OnClose see the
 // rest, in the order it came.
 func TestCallbacks(t *testing.T) {
@@ -190,7 +212,8 @@ func TestCallbacks(t *testing.T) {
 	if want := []string{"event ready", "output out", "event exit", "close 4000"}; !slices.Equal(log, want) {
 		t.Errorf("callbacks %q, want %q", log, want)
 	}
-	if c.Output() != nil || c.WaitOutput(t.Context(), "out") == nil {
+	if c.Output() != nil || c.WaitOutput(t.Context(), "out") == nil ||
+		c.WaitOutputFunc(t.Context(), func([]byte) bool { return true }) == nil {
 		t.Error("output handed to OnOutput was kept too")
 	}
 }

@@ -107,14 +107,22 @@ func (c *Conn) Output() []byte {
 
 // WaitOutput waits until the output kept so far contains want.
 func (c *Conn) WaitOutput(ctx context.Context, want string) error {
-	if c.opts.OnOutput != nil {
-		return errOutputNotKept
-	}
-	err := c.wait(ctx, func() bool { return bytes.Contains(c.out, []byte(want)) })
+	err := c.WaitOutputFunc(ctx, func(out []byte) bool { return bytes.Contains(out, []byte(want)) })
 	if err != nil {
 		return fmt.Errorf("wait for output %q: %w", want, err)
 	}
 	return nil
+}
+
+// WaitOutputFunc waits until cond holds of the output kept so far, for
+// waits that a substring cannot say (a count of lines, a pattern). cond is
+// called under the Conn's lock, at once and whenever something arrives:
+// it must not keep out, nor call the Conn's methods.
+func (c *Conn) WaitOutputFunc(ctx context.Context, cond func(out []byte) bool) error {
+	if c.opts.OnOutput != nil {
+		return errOutputNotKept
+	}
+	return c.wait(ctx, func() bool { return cond(c.out) })
 }
 
 // CloseStatus is how the connection ended; ok is false while it is open.

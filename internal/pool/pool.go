@@ -28,7 +28,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// PoolConfig sizes a Pool.
+// Config sizes a Pool.
 type Config struct {
 	// Size is how many warm sandboxes to keep when Auto is nil; 0 keeps
 	// none (sandboxes then boot on demand only).

@@ -22,7 +22,8 @@ const (
 // failing to start, and reports it in Ready. It is safe for concurrent use.
 type StartWatch struct {
 	sandbox.Backend
-	now func() time.Time
+	now    func() time.Time
+	engine *readyCache // the backend's own Ready, at most one call a second
 
 	mu       sync.Mutex
 	failures int // in a row
@@ -32,7 +33,7 @@ type StartWatch struct {
 
 // WatchStarts returns b watched.
 func WatchStarts(b sandbox.Backend) *StartWatch {
-	return &StartWatch{Backend: b, now: time.Now}
+	return &StartWatch{Backend: b, now: time.Now, engine: &readyCache{check: b.Ready, now: time.Now}}
 }
 
 // Start starts a sandbox and records the outcome. A start abandoned by
@@ -53,9 +54,11 @@ func (w *StartWatch) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sand
 	return sb, err
 }
 
-// Ready is the backend's own readiness, then recent starts.
+// Ready is the backend's own readiness, then recent starts. The
+// backend's answer may be up to a second old (see engineFresh), and while
+// one call is in flight no other is made; recent starts are read live.
 func (w *StartWatch) Ready(ctx context.Context) error {
-	if err := w.Backend.Ready(ctx); err != nil {
+	if err := w.engine.ready(ctx); err != nil {
 		return err
 	}
 	return w.check()

@@ -1,6 +1,7 @@
 // Package process runs a sandbox's program as a local process on a real
 // pty. It isolates nothing: it exists for fast tests and for development
-// (`-runtime process`), and the server refuses to serve it beyond loopback.
+// (`-backend process -unsafe-no-sandbox`), and the server serves it on
+// loopback only, never through a proxy nor to other sites.
 package process
 
 import (

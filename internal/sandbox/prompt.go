@@ -12,8 +12,11 @@ const promptFormat = "iex(%d)> "
 var (
 	// Prompt is what iex prints when it is ready for its first input: a
 	// sandbox is booted once its output holds it.
-	Prompt = fmt.Sprintf(promptFormat, 1)
+	Prompt = PromptNumber(1)
 	// PromptAtEnd matches any of iex's main prompts at the end of its
 	// output; its submatch is the prompt's number.
 	PromptAtEnd = regexp.MustCompile(strings.Replace(regexp.QuoteMeta(promptFormat), "%d", `(\d+)`, 1) + `$`)
 )
+
+// PromptNumber is iex's main prompt before its n-th expression.
+func PromptNumber(n int) string { return fmt.Sprintf(promptFormat, n) }

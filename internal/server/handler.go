@@ -67,12 +67,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case hello.Mode == protocol.ModeViewer:
 		s.serveViewer(c, hello, client, log)
-		return
 	case hello.Resume != "":
 		s.serveResume(c, hello, log)
-		return
+	default:
+		s.servePresenter(c, hello, client, r.RemoteAddr)
 	}
+}
 
+// servePresenter admits a new session for the client of key, in line
+// when no sandbox is free, and runs it.
+func (s *Server) servePresenter(c *wsClient, hello protocol.ClientMessage, key, remote string) {
+	log := s.cfg.Log
 	if ex := s.adm.Exercises(); hello.Exercise != "" && (ex == nil || !ex.Has(hello.Exercise)) {
 		s.refuse(c, log, protocol.CodeNotFound, "no exercise is called "+strconv.Quote(hello.Exercise), 0)
 		return
@@ -86,27 +91,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.refuse(c, log, code, err.Error(), 0)
 		return
 	}
-
-	var override admission.Override
-	if len(s.cfg.TokenSecret) > 0 {
-		claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now(), s.cfg.TokenMaxLifetime)
-		if err == nil && !claims.admits(client) {
-			err = errBadToken
-		}
-		if err != nil {
-			s.refuse(c, log, protocol.CodeForbidden, err.Error(), 0, "remote", r.RemoteAddr)
-			return
-		}
-		override = admission.Override{Sessions: claims.ClientSessions, PerMin: claims.ClientRate}
-	}
-	releaseClient, wait, ok := s.adm.Addresses().Admit(client, override, time.Now())
+	release, ok := s.admitAddress(c, hello, key, remote)
 	if !ok {
-		s.refuse(c, log, protocol.CodeRateLimited, "too many sessions from your address", wait, "client", client)
 		return
 	}
-	defer releaseClient()
+	defer release()
 
-	place, err := s.adm.Join(client, toolchainName)
+	place, err := s.adm.Join(key, toolchainName)
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
@@ -122,18 +113,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer c.keepAlive()()
 
 	started := time.Now()
-	adm, sc, finish, cols, rows, err := s.waitInLine(c, place, hello.Cols, hello.Rows, log)
+	in, err := s.waitInLine(c, place, hello.Cols, hello.Rows, log)
 	if err != nil {
 		return
 	}
 	defer func() {
 		c.Close()
-		finish()
+		in.finish()
 	}()
-	defer adm.Done()
-	ctx := adm.Context()
+	defer in.adm.Done()
 
-	live, opened, err := adm.Open(admission.Request{Cols: cols, Rows: rows, Resumable: hello.Resumable,
+	live, opened, err := in.adm.Open(admission.Request{Cols: in.cols, Rows: in.rows, Resumable: hello.Resumable,
 		Exercise: hello.Exercise})
 	if err != nil {
 		s.refuseStart(c, log, err)
@@ -141,17 +131,40 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	log = s.cfg.Log.With("session", live.ID())
 	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
-	log.Info("session started", "remote", r.RemoteAddr, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
+	log.Info("session started", "remote", remote, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
 		"resumable", hello.Resumable, "exercise", hello.Exercise, "toolchain", toolchainName)
-	end := live.Run(sc, s.greeter(c, live))
+	end := live.Run(in.client, s.greeter(c, live))
 	lasted := time.Since(started)
 	s.cfg.Observer.SessionEnded(endingOf(end.Reason).label(), lasted)
 	level := slog.LevelInfo
 	if end.Reason == session.ReasonError {
 		level = slog.LevelWarn
 	}
-	log.Log(ctx, level, "session ended", "reason", end.Reason, "code", exitCode(end.Code), "err", end.Err,
+	log.Log(in.adm.Context(), level, "session ended", "reason", end.Reason, "code", exitCode(end.Code), "err", end.Err,
 		"duration", lasted.Round(time.Millisecond))
+}
+
+// admitAddress checks the hello's access token, where one is required,
+// and counts one more session of the client's address; the caller must
+// release it once the session is over. A refused client has been told.
+func (s *Server) admitAddress(c *wsClient, hello protocol.ClientMessage, key, remote string) (release func(), ok bool) {
+	var override admission.Override
+	if len(s.cfg.TokenSecret) > 0 {
+		claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now(), s.cfg.TokenMaxLifetime)
+		if err == nil && !claims.admits(key) {
+			err = errBadToken
+		}
+		if err != nil {
+			s.refuse(c, s.cfg.Log, protocol.CodeForbidden, err.Error(), 0, "remote", remote)
+			return nil, false
+		}
+		override = admission.Override{Sessions: claims.ClientSessions, PerMin: claims.ClientRate}
+	}
+	release, wait, ok := s.adm.Addresses().Admit(key, override, time.Now())
+	if !ok {
+		s.refuse(c, s.cfg.Log, protocol.CodeRateLimited, "too many sessions from your address", wait, "client", key)
+	}
+	return release, ok
 }
 
 // greeter sends a presenter's ready event.

@@ -73,7 +73,7 @@ func TestStatus(t *testing.T) {
 	if got := status(); !reflect.DeepEqual(got, want) {
 		t.Errorf("/status with a session = %+v, want %+v", got, want)
 	}
-	p.c.Close()
+	p.c.Drop()
 	ts.waitActive(t, 0)
 	want.Sessions.Active = 0
 	if got := status(); !reflect.DeepEqual(got, want) {

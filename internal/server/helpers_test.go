@@ -1,7 +1,7 @@
 package server
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"iexbox/internal/admission"
+	"iexbox/internal/client"
 	"iexbox/internal/pool"
 	"iexbox/internal/process"
 	"iexbox/internal/protocol"
@@ -114,15 +116,21 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 		mgr: stack.Admission.Manager(), pool: stack.Pools}
 }
 
-// dial opens /ws offering protos and sending hdr.
+// dial opens /ws offering protos (none when nil) and sending hdr, as a
+// peer that never acks. The cleanup drops the connection and joins its
+// reader.
 func (ts *testServer) dial(t *testing.T, protos []string, hdr http.Header) (*peer, *http.Response, error) {
 	t.Helper()
-	d := websocket.Dialer{Subprotocols: protos, HandshakeTimeout: patience}
-	c, resp, err := d.DialContext(t.Context(), ts.ws, hdr)
+	if protos == nil {
+		protos = []string{} // none, not the client's default
+	}
+	c, resp, err := client.Dial(t.Context(), ts.ws, client.Options{
+		Header: hdr, Subprotocols: protos, HandshakeTimeout: patience, Ack: client.AckManual,
+	})
 	if err != nil {
 		return nil, resp, err
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { c.Drop() })
 	return &peer{t: t, c: c}, resp, nil
 }
 
@@ -161,121 +169,117 @@ func (ts *testServer) waitActive(t *testing.T, n int) {
 	}
 }
 
-// peer is the browser's end of a session.
+// peer is the browser's end of a session, speaking through internal/client.
+// It never acks. Its reads insist on what the server says next: event
+// takes the next text frame not yet taken, which must be of the type asked
+// for (queued events before it are passed over unless asked for). Binary
+// frames are the terminal's output, kept apart.
 type peer struct {
-	t      *testing.T
-	c      *websocket.Conn
-	wait   time.Duration // longest wait for a frame; patience when zero
-	output bytes.Buffer  // terminal bytes received so far
-	texts  [][]byte      // text frames received so far, queued events aside
-	queued []protocol.Queued
+	t    *testing.T
+	c    *client.Conn
+	wait time.Duration // longest wait of one read; patience when zero
 }
 
+// bound is the context of one read.
+func (p *peer) bound() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(p.t.Context(), cmp.Or(p.wait, patience))
+}
+
+// must fails the test when a message could not be sent:
+// p.must(p.c.Share()).
+func (p *peer) must(err error) {
+	p.t.Helper()
+	if err != nil {
+		p.t.Fatalf("send: %v", err)
+	}
+}
+
+// sendText sends s as one text frame, as is: for frames a well-behaved
+// client does not send.
 func (p *peer) sendText(s string) {
 	p.t.Helper()
-	p.c.SetWriteDeadline(time.Now().Add(patience))
-	if err := p.c.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+	if err := p.c.WriteRaw(websocket.TextMessage, []byte(s)); err != nil {
 		p.t.Fatalf("send text: %v", err)
 	}
 }
 
+// sendBinary sends b as keyboard input, one binary frame.
 func (p *peer) sendBinary(b []byte) {
 	p.t.Helper()
-	p.c.SetWriteDeadline(time.Now().Add(patience))
-	if err := p.c.WriteMessage(websocket.BinaryMessage, b); err != nil {
+	if err := p.c.Input(b); err != nil {
 		p.t.Fatalf("send binary: %v", err)
 	}
 }
 
 func (p *peer) hello(cols, rows int) {
 	p.t.Helper()
-	b, _ := json.Marshal(map[string]any{"type": "hello", "cols": cols, "rows": rows})
-	p.sendText(string(b))
+	p.must(p.c.Hello(client.Hello{Cols: cols, Rows: rows}))
 }
 
-// read reads the next frame, recording it.
-func (p *peer) read() (int, []byte, error) {
-	wait := p.wait
-	if wait == 0 {
-		wait = patience
-	}
-	p.c.SetReadDeadline(time.Now().Add(wait))
-	typ, data, err := p.c.ReadMessage()
-	switch {
-	case err != nil:
-	case typ == websocket.BinaryMessage:
-		p.output.Write(data)
-	case typ == websocket.TextMessage:
-		var q protocol.Queued
-		if json.Unmarshal(data, &q) == nil && q.Type == protocol.TypeQueued {
-			p.queued = append(p.queued, q)
-			return typ, data, err
-		}
-		p.texts = append(p.texts, data)
-	}
-	return typ, data, err
+// output is the terminal output received so far.
+func (p *peer) output() string { return string(p.c.Output()) }
+
+// texts is every text frame received so far, queued events aside.
+func (p *peer) texts() []client.Event {
+	return slices.DeleteFunc(p.c.Events(), func(e client.Event) bool { return e.Type == protocol.TypeQueued })
 }
 
-// event reads frames up to the next text frame, which must be of type typ,
-// and decodes it into v. Queued events before it are skipped: a client
+// event takes the next text frame, which must be of type typ, decodes it
+// into v and returns it. Queued events before it are passed over: a client
 // waits in line for a sandbox whenever none is warm.
-func (p *peer) event(typ string, v any) {
+func (p *peer) event(typ string, v any) client.Event {
 	p.t.Helper()
+	ctx, cancel := p.bound()
+	defer cancel()
 	for {
-		kind, data, err := p.read()
-		if err != nil {
+		e, err := p.c.Next(ctx)
+		switch {
+		case err != nil:
 			p.t.Fatalf("waiting for %s: %v (text frames so far: %s)", typ, err, p.textsString())
-		}
-		if kind != websocket.TextMessage {
+		case e.Err != nil:
+			p.t.Fatalf("waiting for %s: %v", typ, e.Err)
+		case e.Type == protocol.TypeQueued && typ != protocol.TypeQueued:
 			continue
+		case e.Type != typ:
+			p.t.Fatalf("got %s, want a %s event", e.Raw, typ)
 		}
-		var head struct{ Type string }
-		if err := json.Unmarshal(data, &head); err != nil {
-			p.t.Fatalf("server sent non-JSON text %q", data)
+		if err := json.Unmarshal(e.Raw, v); err != nil {
+			p.t.Fatalf("decode %s: %v", e.Raw, err)
 		}
-		if head.Type == protocol.TypeQueued && typ != protocol.TypeQueued {
-			continue
-		}
-		if head.Type != typ {
-			p.t.Fatalf("got %s, want a %s event", data, typ)
-		}
-		if err := json.Unmarshal(data, v); err != nil {
-			p.t.Fatalf("decode %s: %v", data, err)
-		}
-		return
+		return e
 	}
 }
 
-// waitOutput reads until the terminal output contains s.
+// waitOutput waits until the terminal output contains s.
 func (p *peer) waitOutput(s string) {
 	p.t.Helper()
-	for !strings.Contains(p.output.String(), s) {
-		if _, _, err := p.read(); err != nil {
-			p.t.Fatalf("waiting for output %q: %v; got %q", s, err, p.output.String())
-		}
+	ctx, cancel := p.bound()
+	defer cancel()
+	if err := p.c.WaitOutput(ctx, s); err != nil {
+		p.t.Fatalf("%v; got %q", err, p.output())
 	}
 }
 
-// closed reads until the connection closes and returns the close code.
+// closed waits until the connection closes and returns the close code.
 func (p *peer) closed() int {
 	p.t.Helper()
-	for {
-		_, _, err := p.read()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		if !errors.As(err, &ce) {
-			p.t.Fatalf("connection ended with %v, want a close frame", err)
-		}
-		return ce.Code
+	ctx, cancel := p.bound()
+	defer cancel()
+	st, err := p.c.WaitClose(ctx)
+	if err != nil {
+		p.t.Fatalf("waiting for the close: %v", err)
 	}
+	var ce *websocket.CloseError
+	if !errors.As(st.Err, &ce) {
+		p.t.Fatalf("connection ended with %v, want a close frame", st.Err)
+	}
+	return st.Code
 }
 
 func (p *peer) textsString() string {
 	var b strings.Builder
-	for _, t := range p.texts {
-		b.Write(t)
+	for _, t := range p.texts() {
+		b.Write(t.Raw)
 		b.WriteByte(' ')
 	}
 	return b.String()
@@ -298,14 +302,10 @@ func (p *peer) expectError(code string, closeCode int) protocol.Error {
 // expectExit reads the exit event and the close that must follow it.
 func (p *peer) expectExit(reason string, code *int, closeCode int) {
 	p.t.Helper()
-	var e struct {
-		Type   string
-		Reason string
-		Code   *int `json:"code"`
-	}
-	p.event(protocol.TypeExit, &e)
+	var e protocol.Exit
+	raw := p.event(protocol.TypeExit, &e).Raw
 	if e.Reason != reason || (e.Code == nil) != (code == nil) || (code != nil && *e.Code != *code) {
-		p.t.Errorf("exit event %s, want reason %q code %v", p.texts[len(p.texts)-1], reason, fmtCode(code))
+		p.t.Errorf("exit event %s, want reason %q code %v", raw, reason, fmtCode(code))
 	}
 	if got := p.closed(); got != closeCode {
 		p.t.Errorf("closed with %d, want %d", got, closeCode)

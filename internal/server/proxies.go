@@ -38,6 +38,14 @@ func (p proxies) clientKey(r *http.Request) string {
 	return admission.Key(ip)
 }
 
+// forwarded reports whether a proxy says it passed the request on: it
+// names a client in X-Forwarded-For or Forwarded (RFC 7239).
+func forwarded(r *http.Request) bool {
+	_, xff := r.Header["X-Forwarded-For"]
+	_, fwd := r.Header["Forwarded"]
+	return xff || fwd
+}
+
 // viaProxy reports whether the request's peer is a trusted proxy.
 func (p proxies) viaProxy(r *http.Request) bool {
 	addr, err := netip.ParseAddrPort(r.RemoteAddr)

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -35,5 +37,42 @@ func TestClientKey(t *testing.T) {
 	}
 	if _, err := ParseTrustedProxies("not-an-ip"); err == nil {
 		t.Error("ParseTrustedProxies accepted garbage")
+	}
+}
+
+// TestLocalOnlyRefusesForwarded: a server over a backend that isolates
+// nothing answers 403 to anything a proxy forwarded, on every path; a
+// server that isolates serves it.
+func TestLocalOnlyRefusesForwarded(t *testing.T) {
+	tests := []struct {
+		name   string
+		header http.Header
+		want   int // with LocalOnly
+	}{
+		{"direct", nil, http.StatusOK},
+		{"X-Forwarded-For", http.Header{"X-Forwarded-For": {"192.0.2.1"}}, http.StatusForbidden},
+		{"X-Forwarded-For empty", http.Header{"X-Forwarded-For": {""}}, http.StatusForbidden},
+		{"Forwarded", http.Header{"Forwarded": {"for=192.0.2.1;proto=https"}}, http.StatusForbidden},
+		{"both", http.Header{"Forwarded": {"for=192.0.2.1"}, "X-Forwarded-For": {"192.0.2.1"}}, http.StatusForbidden},
+	}
+	local, isolating := bareServer(t, Config{LocalOnly: true}), bareServer(t, Config{})
+	for _, tt := range tests {
+		for _, path := range []string{"/healthz", "/readyz", "/status"} {
+			t.Run(tt.name+path, func(t *testing.T) {
+				for _, s := range []struct {
+					srv  *Server
+					want int
+				}{{local, tt.want}, {isolating, http.StatusOK}} {
+					r := httptest.NewRequest("GET", "http://127.0.0.1"+path, nil)
+					r.RemoteAddr = "127.0.0.1:40000"
+					maps.Copy(r.Header, tt.header)
+					w := httptest.NewRecorder()
+					s.srv.ServeHTTP(w, r)
+					if w.Code != s.want {
+						t.Errorf("LocalOnly %v: GET %s with %v: %d, want %d", s.srv.cfg.LocalOnly, path, tt.header, w.Code, s.want)
+					}
+				}
+			})
+		}
 	}
 }

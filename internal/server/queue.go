@@ -89,19 +89,30 @@ func (r *lineReader) finish() {
 	<-r.done
 }
 
+// admitted is a client out of the line with a sandbox: its admission,
+// the client the session must use (reading through the line's reader
+// when it waited), finish, which must be called once the connection is
+// closed, and the terminal size it reported last.
+type admitted struct {
+	adm        *admission.Admission
+	client     session.Client
+	finish     func()
+	cols, rows int
+}
+
 // waitInLine keeps the client informed while it waits for a sandbox and
-// admits it once one is granted. Unless the place was granted at once, it
-// returns the client the session must use (reading through the line's
-// reader); finish must then be called after the connection is closed.
-// The size is the latest the client reported. On failure the client has
-// been told and the place left.
-func (s *Server) waitInLine(c *wsClient, pl *admission.Place, cols, rows int, log *slog.Logger) (_ *admission.Admission, _ session.Client, finish func(), _ int, _ int, err error) {
+// admits it once one is granted. On failure the client has been told and
+// the place left.
+func (s *Server) waitInLine(c *wsClient, pl *admission.Place, cols, rows int, log *slog.Logger) (_ *admitted, err error) {
 	if st := pl.Status(); st.Granted {
 		adm, err := s.take(c, pl, log)
-		return adm, c, func() {}, cols, rows, err
+		if err != nil {
+			return nil, err
+		}
+		return &admitted{adm: adm, client: c, finish: func() {}, cols: cols, rows: rows}, nil
 	} else if st.Failed != nil {
 		s.refuseStart(c, log, st.Failed)
-		return nil, nil, nil, 0, 0, errLeftLine
+		return nil, errLeftLine
 	}
 	deadline := time.Now().Add(s.cfg.QueueTimeout)
 	c.queue(deadline.Add(closeWait)) // the timer below speaks first
@@ -127,7 +138,7 @@ func (s *Server) waitInLine(c *wsClient, pl *admission.Place, cols, rows int, lo
 	}
 	if err := report(true); err != nil {
 		pl.Leave()
-		return nil, nil, nil, 0, 0, errLeftLine
+		return nil, errLeftLine
 	}
 	for {
 		select {
@@ -137,7 +148,7 @@ func (s *Server) waitInLine(c *wsClient, pl *admission.Place, cols, rows int, lo
 				if errors.Is(got.err, session.ErrProtocol) {
 					s.refuse(c, log, protocol.CodeProtocol, session.ProtocolMessage(got.err), 0)
 				}
-				return nil, nil, nil, 0, 0, errLeftLine
+				return nil, errLeftLine
 			}
 			switch m := got.m; m.Kind {
 			case session.Resize:
@@ -154,18 +165,18 @@ func (s *Server) waitInLine(c *wsClient, pl *admission.Place, cols, rows int, lo
 				if over != "" {
 					pl.Leave()
 					s.refuse(c, log, protocol.CodeProtocol, over, 0)
-					return nil, nil, nil, 0, 0, errLeftLine
+					return nil, errLeftLine
 				}
 				r.pending = append(r.pending, m)
 			default:
 				pl.Leave()
 				s.refuse(c, log, protocol.CodeProtocol, "only input and resize may be sent before ready", 0)
-				return nil, nil, nil, 0, 0, errLeftLine
+				return nil, errLeftLine
 			}
 		case <-pl.Changed():
 			if st := pl.Status(); st.Failed != nil {
 				s.refuseStart(c, log, st.Failed)
-				return nil, nil, nil, 0, 0, errLeftLine
+				return nil, errLeftLine
 			}
 			if pl.Status().Granted {
 				// The front of the line is always told before ready, however
@@ -173,33 +184,33 @@ func (s *Server) waitInLine(c *wsClient, pl *admission.Place, cols, rows int, lo
 				if !told.atFront() {
 					if err := c.sendQueued(pool.PlaceStatus{}); err != nil {
 						pl.Leave()
-						return nil, nil, nil, 0, 0, errLeftLine
+						return nil, errLeftLine
 					}
 				}
 				c.unqueue()
 				adm, err := s.take(c, pl, log)
 				if err != nil {
-					return nil, nil, nil, 0, 0, err
+					return nil, err
 				}
-				return adm, r, func() { r.finish() }, cols, rows, nil
+				return &admitted{adm: adm, client: r, finish: r.finish, cols: cols, rows: rows}, nil
 			}
 			if err := report(false); err != nil {
 				pl.Leave()
-				return nil, nil, nil, 0, 0, errLeftLine
+				return nil, errLeftLine
 			}
 		case <-tick.C:
 			if err := report(false); err != nil {
 				pl.Leave()
-				return nil, nil, nil, 0, 0, errLeftLine
+				return nil, errLeftLine
 			}
 		case <-timeout.C:
 			pl.Leave()
 			s.refuse(c, log, protocol.CodeCapacity, "no sandbox came free in time", retryAfter, "waited", s.cfg.QueueTimeout)
-			return nil, nil, nil, 0, 0, errLeftLine
+			return nil, errLeftLine
 		case <-s.adm.Manager().Closing():
 			pl.Leave()
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
-			return nil, nil, nil, 0, 0, errLeftLine
+			return nil, errLeftLine
 		}
 	}
 }

@@ -5,22 +5,34 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"iexbox/internal/pool"
 	"iexbox/internal/protocol"
 )
 
-// nextQueued reads until the next queued event.
+// nextQueued takes text frames up to the next queued event.
 func (p *peer) nextQueued() protocol.Queued {
 	p.t.Helper()
-	n := len(p.queued)
-	for len(p.queued) == n {
-		if _, _, err := p.read(); err != nil {
-			p.t.Fatalf("waiting for a queued event: %v (text frames: %s)", err, p.textsString())
+	ctx, cancel := p.bound()
+	defer cancel()
+	e, err := p.c.WaitEvent(ctx, protocol.TypeQueued)
+	if err == nil && e.Queued == nil {
+		err = e.Err // a queued event that does not decode
+	}
+	if err != nil {
+		p.t.Fatalf("waiting for a queued event: %v (text frames: %s)", err, p.textsString())
+	}
+	return *e.Queued
+}
+
+// queued is every queued event received so far.
+func (p *peer) queued() []protocol.Queued {
+	var qs []protocol.Queued
+	for _, e := range p.c.Events() {
+		if e.Queued != nil {
+			qs = append(qs, *e.Queued)
 		}
 	}
-	return p.queued[len(p.queued)-1]
+	return qs
 }
 
 // TestQueueAtCapacity: at the session cap a newcomer waits in line, told
@@ -39,7 +51,7 @@ func TestQueueAtCapacity(t *testing.T) {
 	if q := third.nextQueued(); q.Position != 1 {
 		t.Errorf("second in line: position %d, want 1", q.Position)
 	}
-	second.sendText(`{"type":"resize","cols":100,"rows":30}`)
+	second.must(second.c.Resize(100, 30))
 	second.sendBinary([]byte("typed ahead\n"))
 	// Still waiting, the line is reported at least every two seconds.
 	start := time.Now()
@@ -51,7 +63,7 @@ func TestQueueAtCapacity(t *testing.T) {
 		t.Errorf("Active = %d while clients wait, want 1", ts.mgr.Active())
 	}
 
-	first.c.Close() // frees the slot: the first in line gets it
+	first.c.Drop() // frees the slot: the first in line gets it
 	var r protocol.Ready
 	second.event(protocol.TypeReady, &r)
 	second.waitOutput("typed ahead\r\ntyped ahead\r\n") // the tty's echo, then cat's copy
@@ -78,9 +90,9 @@ func TestQueueLeave(t *testing.T) {
 	if q := third.nextQueued(); q.Position != 1 {
 		t.Fatalf("position %d, want 1", q.Position)
 	}
-	second.c.Close()
+	second.c.Drop()
 	third.waitPosition(0)
-	first.c.Close()
+	first.c.Drop()
 	var r protocol.Ready
 	third.event(protocol.TypeReady, &r)
 }
@@ -97,7 +109,7 @@ func TestQueueTimeout(t *testing.T) {
 	if e.RetryAfter <= 0 {
 		t.Errorf("error %+v, want retry_after", e)
 	}
-	if len(second.queued) == 0 {
+	if len(second.queued()) == 0 {
 		t.Error("no queued event before the timeout")
 	}
 	if d := time.Since(start); d > 3*time.Second {
@@ -136,7 +148,7 @@ func TestQueueFloodOfEmptyFrames(t *testing.T) {
 	second.hello(80, 24)
 	second.nextQueued()
 	for range maxQueuedMessages + 1 {
-		if err := second.c.WriteMessage(websocket.BinaryMessage, nil); err != nil {
+		if err := second.c.Input(nil); err != nil {
 			break // closed already
 		}
 	}

@@ -54,6 +54,10 @@ type Config struct {
 	// TokenMaxLifetime refuses tokens whose expiry lies further ahead; 0
 	// is no bound.
 	TokenMaxLifetime time.Duration
+	// LocalOnly answers 403 to every request that a proxy forwarded (it
+	// carries X-Forwarded-For or Forwarded): for a backend that isolates
+	// nothing, which must serve this machine only.
+	LocalOnly bool
 }
 
 // DefaultQueueTimeout is the longest wait in line when Config sets none.
@@ -139,12 +143,28 @@ func New(cfg Config, adm *admission.Service) *Server {
 			w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
 			http.ServeFileFS(w, r, cfg.Page, "dist/embed.js")
 		})
+		// The widget's terminal (dist/embed-term.js) is added to lesson
+		// pages on other origins as a script too, by its first Run.
+		bundles := http.FileServerFS(cfg.Page)
+		s.mux.HandleFunc("GET /dist/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cross-Origin-Resource-Policy", "cross-origin")
+			bundles.ServeHTTP(w, r)
+		})
+		if body := framePage(cfg.Page, cfg.Origins, cfg.Log); body != nil {
+			s.mux.HandleFunc("GET /embed", serveFrame(body))
+		}
 	}
 	return s
 }
 
-// ServeHTTP checks the Host, then routes the request.
+// ServeHTTP checks where the request comes from and its Host, then
+// routes it.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.LocalOnly && forwarded(r) {
+		s.cfg.Observer.Refused("forwarded")
+		http.Error(w, "iexbox: this server isolates nothing and serves its own machine only, never through a proxy", http.StatusForbidden)
+		return
+	}
 	if !s.checkHost(w, r) {
 		return
 	}

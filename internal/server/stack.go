@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"iexbox/internal/admission"
+	"iexbox/internal/metrics"
 	"iexbox/internal/pool"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/toolchain"
@@ -98,6 +99,28 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 		wg.Wait()
 	})
 	return err
+}
+
+// Gauges are the metrics read from admission when scraped.
+func (s *Stack) Gauges() metrics.Gauges {
+	adm := s.Admission
+	return metrics.Gauges{
+		SessionsActive: func() int { return adm.Status().Active },
+		SessionsMax:    func() int { return adm.Status().Max },
+		PoolSize:       func() int { return adm.Status().Pool.Size },
+		PoolReady:      func() int { return adm.Status().Pool.Ready },
+		PoolStarting:   func() int { return adm.Status().Pool.Starting },
+		PoolMax:        func() int { return adm.Status().Pool.Max },
+		PoolReason:     func() string { return adm.Status().Pool.Reason },
+		Queued:         func() int { return adm.Status().Pool.Queued },
+		Toolchains: func() map[string][4]int {
+			m := map[string][4]int{}
+			for n, st := range adm.Status().Toolchains {
+				m[n] = [4]int{st.Target, st.Ready, st.Starting, st.Queued}
+			}
+			return m
+		},
+	}
 }
 
 // poolToolchains lists what the pools need of each toolchain, the default

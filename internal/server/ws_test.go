@@ -97,22 +97,22 @@ func TestHelloReadyEcho(t *testing.T) {
 	if ready != want {
 		t.Errorf("ready = %+v, want %+v", ready, want)
 	}
-	if p.output.Len() != 0 {
-		t.Errorf("output %q arrived before ready", p.output.String())
+	if n := p.texts()[0].OutputBefore; n != 0 {
+		t.Errorf("output %q arrived before ready", p.output()[:n])
 	}
 	if ts.mgr.Active() != 1 {
 		t.Errorf("Active = %d, want 1", ts.mgr.Active())
 	}
 
-	p.sendText(`{"type":"ack","bytes":0}`)
+	p.must(p.c.Ack(0))
 	p.sendText(`{"type":"resize","cols":0,"rows":9999,"future":"field"}`)
 	p.sendBinary([]byte("héllo 👋\n"))
 	p.waitOutput("héllo 👋\r\nhéllo 👋\r\n") // the tty's echo, then cat's copy
-	for _, f := range p.texts[1:] {
-		t.Errorf("unexpected text frame %s", f)
+	for _, f := range p.texts()[1:] {
+		t.Errorf("unexpected text frame %s", f.Raw)
 	}
 
-	p.c.Close()
+	p.c.Drop()
 	ts.waitActive(t, 0)
 }
 
@@ -126,21 +126,22 @@ func TestResizeReachesTerminal(t *testing.T) {
 	sizes := regexp.MustCompile(`(?m)^\d+ \d+\r$`)
 	until := func(want string) {
 		t.Helper()
-		for i := 0; !strings.Contains(p.output.String(), want); i++ {
+		for i := 0; !strings.Contains(p.output(), want); i++ {
 			if i == 50 {
-				t.Fatalf("size %s never reached the terminal: %q", want, p.output.String())
+				t.Fatalf("size %s never reached the terminal: %q", want, p.output())
 			}
-			seen := len(sizes.FindAllString(p.output.String(), -1))
+			seen := len(sizes.FindAll(p.c.Output(), -1))
 			p.sendBinary([]byte("\n"))
-			for len(sizes.FindAllString(p.output.String(), -1)) == seen {
-				if _, _, err := p.read(); err != nil {
-					t.Fatalf("waiting for a size: %v; got %q", err, p.output.String())
-				}
+			ctx, cancel := context.WithTimeout(t.Context(), patience)
+			err := p.c.WaitOutputFunc(ctx, func(out []byte) bool { return len(sizes.FindAll(out, -1)) != seen })
+			cancel()
+			if err != nil {
+				t.Fatalf("waiting for a size: %v; got %q", err, p.output())
 			}
 		}
 	}
 	until("25 81")
-	p.sendText(`{"type":"resize","cols":123,"rows":45}`)
+	p.must(p.c.Resize(123, 45))
 	until("45 123")
 }
 
@@ -226,7 +227,7 @@ func TestFrameTooBig(t *testing.T) {
 		if code := p.closed(); code != websocket.CloseMessageTooBig {
 			t.Errorf("closed with %d, want 1009", code)
 		}
-		if len(p.texts) != 1 { // ready only: 1009 comes without an event
+		if len(p.texts()) != 1 { // ready only: 1009 comes without an event
 			t.Errorf("text frames %s, want only ready", p.textsString())
 		}
 		ts.waitActive(t, 0)
@@ -249,8 +250,8 @@ func TestFrameAtTheLimit(t *testing.T) {
 	p.sendBinary([]byte(strings.Repeat(line, protocol.MaxInputFrame/len(line))))
 	p.sendBinary([]byte{4}) // Ctrl-D: end of input
 	p.expectExit(protocol.ReasonExited, intp(0), protocol.CloseExited)
-	if !strings.Contains(p.output.String(), fmt.Sprint(protocol.MaxInputFrame)) {
-		t.Errorf("wc counted %q, want %d bytes", p.output.String(), protocol.MaxInputFrame)
+	if !strings.Contains(p.output(), fmt.Sprint(protocol.MaxInputFrame)) {
+		t.Errorf("wc counted %q, want %d bytes", p.output(), protocol.MaxInputFrame)
 	}
 }
 
@@ -258,8 +259,8 @@ func TestProgramExitCode(t *testing.T) {
 	ts := newTestServer(t, serverOpts{argv: []string{"sh", "-c", "echo bye; exit 3"}})
 	p, _ := ts.start(t, 80, 24)
 	p.expectExit(protocol.ReasonExited, intp(3), protocol.CloseExited)
-	if !strings.Contains(p.output.String(), "bye") {
-		t.Errorf("output %q, want the program's last words before the exit", p.output.String())
+	if !strings.Contains(p.output(), "bye") {
+		t.Errorf("output %q, want the program's last words before the exit", p.output())
 	}
 	ts.waitActive(t, 0)
 }

@@ -1,9 +1,10 @@
-// Package session owns what an iexbox session is: one person's terminal
+// Package session owns one iexbox session's life: one person's terminal
 // connected to one fresh, single-use sandbox, its lifecycle (idle and
 // lifetime limits, warnings, flow control, the reason it ended), a
-// connection that may drop and resume, read-only viewers, and the registry
-// that caps, finds (by token) and shuts down all live sessions. Runtimes (Docker, a
-// local pty process) and transports (WebSocket) are adapters around it.
+// connection that may drop and resume, read-only viewers and checks. What
+// all sessions share (the cap, the tokens that find them, a drain) is
+// admission's; sandboxes come through internal/sandbox's contracts and
+// clients through this package's Client.
 //
 // # Goroutines of a session
 //

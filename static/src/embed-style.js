@@ -174,4 +174,37 @@ button.check:disabled { opacity: 0.6; cursor: progress; }
   white-space: pre-wrap;
 }
 .frame[data-theme="dark"] { --pass: ${DARK.green}; --fail: ${DARK.red}; }
+
+.sr-only {
+  position: absolute;
+  width: 1px;
+  height: 1px;
+  margin: -1px;
+  padding: 0;
+  overflow: hidden;
+  clip: rect(0 0 0 0);
+  white-space: nowrap;
+  border: 0;
+}
+
+/* Where the focus is, inside the terminal too. */
+.term .xterm.focus { outline: 2px solid var(--focus); outline-offset: 2px; }
+
+/* The key bar: only where the pointer is a finger. */
+.keybar { display: none; }
+@media (pointer: coarse) {
+  .keybar {
+    display: flex;
+    gap: 6px;
+    padding: 6px 8px;
+    overflow-x: auto;
+    background: var(--bar);
+    border-top: 1px solid var(--border);
+  }
+  .keybar .key { flex: none; min-width: 44px; height: 40px; justify-content: center; font-size: 15px; }
+}
+
+@media (prefers-reduced-motion: reduce) {
+  * { transition: none !important; animation: none !important; }
+}
 `;

@@ -20,24 +20,45 @@
 // Styles live in a shadow root, so the page and the widget cannot restyle
 // each other. Each element has its own session.
 
-import xtermCSS from '@xterm/xterm/css/xterm.css';
-import { Terminal } from '@xterm/xterm';
-import { FitAddon } from '@xterm/addon-fit';
-
 import { Connection, socketURL } from './connection.js';
+import { WIDGET_CSS, THEMES } from './embed-style.js';
+import { pickLanguage, words } from './i18n.js';
+import { fillKeyBar } from './keybar.js';
 import { describeClose, describeError, describeExit, describeQueued } from './messages.js';
-import { THEMES, WIDGET_CSS } from './embed-style.js';
-import { widgetResume } from './resume.js';
+import { codeKey, loadLocal, saveLocal, widgetResume } from './resume.js';
 import { MONO_FONT } from './theme.js';
+import { Announcer, Transcript } from './transcript.js';
 
-// The script's own origin, known only while it is first evaluated.
-const SCRIPT_ORIGIN = (() => {
+// The script's own URL, known only while it is first evaluated.
+const SCRIPT_URL = (() => {
   try {
-    return new URL(document.currentScript.src).origin;
+    return new URL(document.currentScript.src);
   } catch {
-    return window.location.origin;
+    return new URL(window.location.href);
   }
 })();
+const SCRIPT_ORIGIN = SCRIPT_URL.origin;
+
+/** The terminal part (dist/embed-term.js), loaded once, when a console
+ *  first starts. */
+let terminalPart = null;
+function loadTerminal() {
+  if (window.iexboxTerminal) return Promise.resolve(window.iexboxTerminal);
+  if (!terminalPart) {
+    terminalPart = new Promise((resolve, reject) => {
+      const s = document.createElement('script');
+      s.src = new URL('/dist/embed-term.js', SCRIPT_ORIGIN).toString();
+      s.async = true;
+      s.onload = () => (window.iexboxTerminal ? resolve(window.iexboxTerminal) : reject(new Error('no terminal')));
+      s.onerror = () => {
+        terminalPart = null;
+        reject(new Error('the terminal could not be loaded'));
+      };
+      document.head.append(s);
+    });
+  }
+  return terminalPart;
+}
 
 /** iex's main prompt at the end of the output seen so far. */
 const PROMPT = /iex\((\d+)\)> $/;
@@ -61,9 +82,12 @@ export function typed(code) {
 
 let counter = 0;
 
+/** The phases a console goes through, as its state property reports them. */
+const STATES = ['idle', 'connecting', 'booting', 'setup', 'ready', 'ended'];
+
 class IexConsole extends HTMLElement {
   static get observedAttributes() {
-    return ['code', 'theme'];
+    return ['code', 'theme', 'lang'];
   }
 
   constructor() {
@@ -71,32 +95,36 @@ class IexConsole extends HTMLElement {
     this.index = counter++;
     this.term = null;
     this.conn = null;
-    this.phase = 'idle'; // idle | connecting | booting | setup | ready | ended
+    this.phase = 'idle'; // one of STATES
     this.tail = '';      // the last output, to spot prompts
     this.setupPrompt = 0;
     this.pending = null; // code to run once the prompt is there
     this.decoder = new TextDecoder();
     this.reconnectUntil = 0;
+    this.starter = null; // the exercise's starter code, once fetched
+    this.runs = [];      // {code, resolve, reject} of run() calls, in order
+    this.checks = [];    // {resolve, reject} of check() calls, in order
+    this.t = words('en');
 
     const root = this.attachShadow({ mode: 'open' });
     root.innerHTML = `
-      <style>${xtermCSS}</style>
+      <style class="xterm-css"></style>
       <style>${WIDGET_CSS}</style>
       <div class="frame" part="frame">
         <div class="bar">
           <span class="title" aria-hidden="true">iex</span>
-          <span class="status" role="status" aria-live="polite">Not started</span>
+          <span class="status" role="status" aria-live="polite"></span>
           <span class="spacer"></span>
-          <button class="reset" type="button" title="Start over in a fresh session" aria-label="Start over in a fresh session" hidden>
+          <button class="reset" type="button" hidden>
             <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M13.25 8a5.25 5.25 0 1 1-1.54-3.71M13.25 2.5v3.25H10" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round"/></svg>
           </button>
-          <button class="run" type="button" title="Run the code (Ctrl+Enter)">
+          <button class="run" type="button">
             <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M4.5 2.75v10.5L13 8z" fill="currentColor"/></svg>
-            <span>Run</span>
+            <span class="run-text"></span>
           </button>
-          <button class="check" type="button" title="Check the code against the exercise's tests (Alt+Enter)" hidden>
+          <button class="check" type="button" hidden>
             <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M3 8.5l3.2 3.2L13 4.8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>
-            <span>Check</span>
+            <span class="check-text"></span>
           </button>
         </div>
         <textarea class="code" spellcheck="false" autocomplete="off" autocapitalize="off"></textarea>
@@ -104,94 +132,203 @@ class IexConsole extends HTMLElement {
           <p class="verdict"></p>
           <ul class="tests"></ul>
         </div>
-        <div class="term" role="region">
-          <p class="hint">Press <strong>Run</strong>, or click here and type, to start a fresh Elixir session.</p>
+        <div class="term" role="region" tabindex="0">
+          <p class="hint"></p>
         </div>
+        <p class="sr-only term-help"></p>
+        <div class="sr-only announce" role="status" aria-live="polite"></div>
+        <div class="keybar"></div>
       </div>`;
     this.$ = (sel) => root.querySelector(sel);
     this.codeEl = this.$('.code');
     this.termEl = this.$('.term');
     this.statusEl = this.$('.status');
     this.runEl = this.$('.run');
-
     this.checkEl = this.$('.check');
     this.resultsEl = this.$('.results');
     this.pendingCheck = null; // code to check once the prompt is there
     this.checkSeq = 0;
+    this.announcer = new Announcer(this.$('.announce'));
+    this.transcript = new Transcript((output) => this.onResult(output));
 
-    this.runEl.addEventListener('click', () => this.run());
-    this.checkEl.addEventListener('click', () => this.check());
+    this.runEl.addEventListener('click', () => this.run().catch(() => {}));
+    this.checkEl.addEventListener('click', () => this.check().catch(() => {}));
     this.$('.reset').addEventListener('click', () => this.restart());
     this.codeEl.addEventListener('keydown', (e) => {
       if (e.key !== 'Enter') return;
       // Alt+Enter (Option+Enter) checks; no key that runs includes Alt.
       if (e.altKey && !e.ctrlKey && !e.metaKey && !e.shiftKey && this.exercise()) {
         e.preventDefault();
-        this.check();
+        this.check().catch(() => {});
       } else if (e.ctrlKey || e.metaKey || e.shiftKey) {
         e.preventDefault();
-        this.run();
+        this.run().catch(() => {});
       }
     });
-    this.codeEl.addEventListener('input', () => this.fitCode());
+    this.codeEl.addEventListener('input', () => {
+      this.fitCode();
+      saveLocal(this.storageKey(), this.codeEl.value);
+    });
     // Editing the code warms a session up, so Run answers at once.
     this.codeEl.addEventListener('keydown', () => this.start());
     // Lazy start: the first click or key press in the terminal area.
     this.termEl.addEventListener('pointerdown', () => this.start());
     this.termEl.addEventListener('keydown', () => this.start());
+    fillKeyBar(this.$('.keybar'), () => this.term, (data) => this.type(data), (k) => this.keyWord(k));
   }
 
   connectedCallback() {
-    this.codeEl.value = this.getAttribute('code') || '';
-    this.codeEl.setAttribute('aria-label', this.getAttribute('label') || 'Elixir code for this exercise (Ctrl+Enter runs it)');
-    this.termEl.setAttribute('aria-label', 'iex session: output, and input once started');
-    this.termEl.tabIndex = 0;
-    this.runEl.setAttribute('aria-label', 'Run the code in iex');
+    this.applyLanguage();
+    const kept = loadLocal(this.storageKey());
+    this.codeEl.value = kept !== null ? kept : this.getAttribute('code') || '';
     this.applyTheme();
     this.fitCode();
     const rows = this.rows();
     this.termEl.style.minHeight = `${Math.round(rows * 17.5) + 16}px`;
     if (this.exercise()) {
       this.checkEl.hidden = false;
-      this.checkEl.setAttribute('aria-label', 'Check the code against the exercise');
-      if (!this.hasAttribute('code')) this.loadStarter();
+      this.loadStarter(kept === null && !this.hasAttribute('code'));
     }
+  }
+
+  // ---- the API for lesson authors ------------------------------------------
+
+  /** The editor's text; setting it replaces the text (and keeps it). */
+  get code() {
+    return this.codeEl.value;
+  }
+
+  set code(text) {
+    this.codeEl.value = String(text);
+    this.fitCode();
+    saveLocal(this.storageKey(), this.codeEl.value);
+  }
+
+  /** idle, connecting, booting, setup, ready or ended. */
+  get state() {
+    return this.phase;
+  }
+
+  /** Run code (default: the editor's), starting a session when there is
+   *  none. Settles with what the evaluation printed, as plain text. */
+  run(code) {
+    if (typeof code === 'string') this.code = code;
+    const text = this.codeEl.value;
+    if (!text.trim()) return Promise.resolve('');
+    if (this.phase === 'ended') this.restart();
+    const keys = typed(text);
+    const lines = keys.split('\r').length - 1;
+    const p = new Promise((resolve, reject) => this.runs.push({ code: text, lines, seen: 0, parts: [], resolve, reject }));
+    this.pending = (this.pending || '') + keys;
+    this.start();
+    this.flush();
+    return p;
+  }
+
+  /** Check the editor's code against the exercise's tests, starting a
+   *  session when there is none. Settles with the checked event. */
+  check() {
+    if (!this.exercise()) return Promise.reject(new Error('this console has no exercise'));
+    if (this.phase === 'ended') this.restart();
+    const p = new Promise((resolve, reject) => this.checks.push({ resolve, reject }));
+    this.pendingCheck = this.codeEl.value;
+    this.checkEl.disabled = true;
+    this.showVerdict('running', this.t('checking'));
+    this.start();
+    this.flushCheck();
+    return p;
+  }
+
+  /** End this console's session and start a fresh one (the restart button). */
+  restart() {
+    if (this.conn) this.conn.end();
+    this.conn = null;
+    this.resumeSlot().clear();
+    this.setPhase('idle');
+    this.transcript.reset();
+    if (this.term) this.term.write('\x1bc');
+    this.start();
+  }
+
+  /** Put the starter code back: the code attribute, else the exercise's. */
+  resetCode() {
+    saveLocal(this.storageKey(), null);
+    this.codeEl.value = this.hasAttribute('code') ? this.getAttribute('code') : this.starter || '';
+    this.fitCode();
+  }
+
+  /** Focus the terminal once it runs, else the editor. */
+  focus(options) {
+    if (this.term) this.term.focus();
+    else this.codeEl.focus(options);
+  }
+
+  // ---- the rest --------------------------------------------------------------
+
+  /** Where the editor's text is kept for this page and console. */
+  storageKey() {
+    return codeKey(window.location.pathname, this.id || String(this.index));
+  }
+
+  language() {
+    return pickLanguage(this.getAttribute('lang'), document.documentElement.lang, ...(navigator.languages || [navigator.language]));
+  }
+
+  applyLanguage() {
+    const lang = this.language();
+    this.t = words(lang);
+    const t = this.t;
+    this.$('.frame').lang = lang;
+    this.$('.run-text').textContent = t('run');
+    this.runEl.title = t('runTitle');
+    this.runEl.setAttribute('aria-label', t('runLabel'));
+    this.$('.check-text').textContent = t('check');
+    this.checkEl.title = t('checkTitle');
+    this.checkEl.setAttribute('aria-label', t('checkLabel'));
+    this.$('.reset').title = t('restart');
+    this.$('.reset').setAttribute('aria-label', t('restart'));
+    this.codeEl.setAttribute('aria-label', this.getAttribute('label') || t('codeLabel'));
+    this.termEl.setAttribute('aria-label', t('termLabel'));
+    this.$('.term-help').textContent = t('termHelp');
+    const hint = this.$('.hint');
+    if (hint) hint.innerHTML = t('hint');
+    const bar = this.$('.keybar');
+    bar.setAttribute('aria-label', t('keys'));
+    const paste = bar.lastElementChild;
+    if (paste) {
+      paste.textContent = t('paste');
+      paste.setAttribute('aria-label', t('pasteLabel'));
+    }
+    if (this.phase === 'idle') this.setStatus(t('notStarted'), 'idle');
+  }
+
+  keyWord(k) {
+    return { 'Terminal keys': this.t('keys'), Paste: this.t('paste'), 'Paste from the clipboard': this.t('pasteLabel') }[k] || k;
   }
 
   exercise() {
     return this.getAttribute('exercise') || '';
   }
 
-  /** Show the exercise's starter code before any session exists. */
-  async loadStarter() {
+  /** Fetch the exercise's starter code; show it when `show`. */
+  async loadStarter(show) {
     try {
       const url = new URL(`/exercises/${this.exercise().split('/').map(encodeURIComponent).join('/')}`, this.server());
       const res = await fetch(url, { mode: 'cors', credentials: 'omit' });
       const body = await res.json();
       if (!res.ok) {
-        this.setStatus('Unknown exercise', 'ended');
-        this.showVerdict('error', body.message || `The server has no exercise called ${this.exercise()}.`);
+        this.setStatus(this.t('unknownExercise'), 'ended');
+        this.showVerdict('error', body.message || this.t('noExercise', this.exercise()));
         return;
       }
-      if (!this.codeEl.value.trim()) {
-        this.codeEl.value = body.starter || '';
+      this.starter = body.starter || '';
+      if (show && !this.codeEl.value.trim()) {
+        this.codeEl.value = this.starter;
         this.fitCode();
       }
     } catch {
       // Offline or another server: the editor just starts empty.
     }
-  }
-
-  /** Check the editor's code against the exercise's tests: start a
-   *  session first when there is none. */
-  check() {
-    if (!this.exercise()) return;
-    if (this.phase === 'ended') this.restart();
-    this.pendingCheck = this.codeEl.value;
-    this.checkEl.disabled = true;
-    this.showVerdict('running', 'Checking…');
-    this.start();
-    this.flushCheck();
   }
 
   flushCheck() {
@@ -204,44 +341,48 @@ class IexConsole extends HTMLElement {
   /** Show a checked event: a verdict, then each test with its mark and,
    *  for a failure, ExUnit's message. */
   onChecked(msg) {
+    const t = this.t;
     this.checkEl.disabled = false;
     const tests = Array.isArray(msg.tests) ? msg.tests : [];
-    const passed = tests.filter((t) => t.status === 'pass').length;
+    const passed = tests.filter((x) => x.status === 'pass').length;
     if (msg.status === 'pass') {
-      this.showVerdict('pass', `Solved: all ${tests.length} tests pass.`);
+      this.showVerdict('pass', t('solved', tests.length));
     } else if (msg.status === 'fail') {
-      this.showVerdict('fail', `${passed} of ${tests.length} tests pass.`);
+      this.showVerdict('fail', t('someFail', passed, tests.length));
     } else {
-      this.showVerdict('error', msg.message || 'The code could not be checked.');
+      this.showVerdict('error', msg.message || t('notChecked'));
     }
     const list = this.$('.tests');
     list.textContent = '';
-    for (const t of tests) {
+    for (const x of tests) {
       const li = document.createElement('li');
-      li.dataset.status = t.status;
+      li.dataset.status = x.status;
       const mark = document.createElement('span');
       mark.className = 'mark';
-      mark.textContent = t.status === 'pass' ? '✓' : '✗';
-      mark.setAttribute('aria-label', t.status === 'pass' ? 'passed' : 'failed');
+      mark.textContent = x.status === 'pass' ? '✓' : '✗';
+      mark.setAttribute('role', 'img');
+      mark.setAttribute('aria-label', x.status === 'pass' ? t('passed') : t('failed'));
       const name = document.createElement('span');
       name.className = 'name';
-      name.textContent = t.name;
+      name.textContent = x.name;
       li.append(mark, name);
-      if (t.message) {
+      if (x.message) {
         const pre = document.createElement('pre');
         pre.className = 'message';
-        pre.textContent = t.message;
+        pre.textContent = x.message;
         li.append(pre);
       }
-      if (t.output) {
+      if (x.output) {
         const pre = document.createElement('pre');
         pre.className = 'output';
-        pre.textContent = t.output;
+        pre.textContent = x.output;
         li.append(pre);
       }
       list.append(li);
     }
     this.frame().dataset.solved = msg.status === 'pass' ? 'true' : 'false';
+    const waiter = this.checks.shift();
+    if (waiter) waiter.resolve(msg);
     this.dispatchEvent(new CustomEvent('iex-check', { detail: msg, bubbles: true, composed: true }));
   }
 
@@ -262,11 +403,13 @@ class IexConsole extends HTMLElement {
   }
 
   attributeChangedCallback(name) {
-    if (name === 'code' && this.codeEl) {
+    if (!this.isConnected) return;
+    if (name === 'code') {
       this.codeEl.value = this.getAttribute('code') || '';
       this.fitCode();
     }
     if (name === 'theme') this.applyTheme();
+    if (name === 'lang') this.applyLanguage();
   }
 
   rows() {
@@ -302,56 +445,83 @@ class IexConsole extends HTMLElement {
     this.statusEl.dataset.state = state;
   }
 
-  /** Run the code: start a session first when there is none. */
-  run() {
-    const code = this.codeEl.value;
-    if (!code.trim()) return;
-    if (this.phase === 'ended') this.restart();
-    this.pending = typed(code);
-    this.start();
-    this.flush();
+  setPhase(phase) {
+    this.phase = STATES.includes(phase) ? phase : 'idle';
+  }
+
+  /** Send input as if typed, once the session runs. */
+  type(data) {
+    if (!this.conn || this.phase === 'ended') return;
+    this.transcript.sent(data);
+    this.conn.sendInput(data);
   }
 
   /** Type the pending code once iex shows a prompt. */
   flush() {
     if (this.phase !== 'ready' || !this.pending || !this.conn) return;
-    this.conn.sendInput(this.pending);
+    this.type(this.pending);
     this.pending = null;
     this.term.focus();
   }
 
-  restart() {
-    if (this.conn) this.conn.end();
-    this.conn = null;
-    this.resumeSlot().clear();
-    this.phase = 'idle';
-    if (this.term) this.term.write('\x1bc');
-    this.start();
+  /** An evaluation finished: announce it; once all lines of the oldest
+   *  run() are evaluated, settle it and tell the page. Code typed in the
+   *  terminal is reported as it was echoed. */
+  onResult(output, input, lines) {
+    this.announcer.say(output);
+    const waiter = this.runs[0];
+    if (!waiter) {
+      this.emitResult(input, output);
+      return;
+    }
+    waiter.seen += lines;
+    waiter.parts.push(output);
+    if (waiter.seen < waiter.lines) return;
+    this.runs.shift();
+    const all = waiter.parts.filter((x) => x !== '').join('\n');
+    waiter.resolve(all);
+    this.emitResult(waiter.code, all);
+  }
+
+  emitResult(code, output) {
+    this.dispatchEvent(new CustomEvent('iex-result', { detail: { code, output }, bubbles: true, composed: true }));
   }
 
   /** Start (or resume) this element's session, once. */
   start() {
     if (this.phase !== 'idle' && this.phase !== 'ended') return;
-    if (!this.term) this.openTerminal();
     this.$('.reset').hidden = false;
-    this.connect();
+    this.setPhase('connecting');
+    if (this.term) {
+      this.connect();
+      return;
+    }
+    this.setStatus(this.t('loadingTerminal'), 'connecting');
+    loadTerminal().then((part) => {
+      if (!this.isConnected) return;
+      this.openTerminal(part);
+      this.connect();
+    }, () => {
+      this.setPhase('ended');
+      this.setStatus(this.t('noTerminal'), 'ended');
+      this.failWaiters(new Error(this.t('noTerminal')));
+    });
   }
 
-  openTerminal() {
+  openTerminal(part) {
+    this.$('.xterm-css').textContent = part.css;
     this.termEl.textContent = '';
-    const term = new Terminal({
+    const { term, fit } = part.createTerminal(this.termEl, {
       fontFamily: MONO_FONT,
       fontSize: 13,
-      lineHeight: 1.15,
       rows: this.rows(),
-      cursorBlink: true,
-      cursorInactiveStyle: 'outline',
       scrollback: 2000,
       theme: THEMES[this.theme()],
+    }, {
+      onLeave: () => this.runEl.focus(),
+      inputLabel: this.t('inputLabel'),
+      inputDescription: this.t('termHelp'),
     });
-    const fit = new FitAddon();
-    term.loadAddon(fit);
-    term.open(this.termEl);
     this.term = term;
     this.fit = () => {
       const d = fit.proposeDimensions();
@@ -359,9 +529,7 @@ class IexConsole extends HTMLElement {
     };
     this.fit();
     new ResizeObserver(() => this.fit()).observe(this.termEl);
-    term.onData((data) => {
-      if (this.conn && this.phase !== 'ended') this.conn.sendInput(data);
-    });
+    term.onData((data) => this.type(data));
     term.onResize(({ cols, rows }) => {
       if (this.conn) this.conn.resize(cols, rows);
     });
@@ -369,10 +537,12 @@ class IexConsole extends HTMLElement {
   }
 
   connect() {
+    const t = this.t;
     const resume = this.resumeSlot().load();
-    this.phase = 'connecting';
+    this.setPhase('connecting');
     this.tail = '';
-    this.setStatus(resume ? 'Reconnecting…' : 'Starting…', 'connecting');
+    this.transcript.reset();
+    this.setStatus(resume ? t('reconnecting') : t('starting'), 'connecting');
     const hello = { resumable: true };
     if (resume) hello.resume = resume.token;
     else {
@@ -385,33 +555,34 @@ class IexConsole extends HTMLElement {
     const setup = resume ? '' : this.getAttribute('setup') || '';
 
     this.conn = new Connection(this.term, {
-      onQueued: (msg) => this.setStatus(describeQueued(msg), 'connecting'),
+      onQueued: (msg) => this.setStatus(describeQueued(msg, this.language()), 'connecting'),
       onReady: (msg) => {
         this.resumeSlot().save(msg.resume, msg.instance);
         this.reconnectUntil = 0;
         if (resume) this.term.write('\x1bc'); // the server redraws the screen
-        this.phase = resume ? 'ready' : 'booting';
-        this.setStatus('Running', 'running');
-        if (resume) {
-          this.flush();
-          this.flushCheck();
-        }
+        this.setPhase(resume ? 'ready' : 'booting');
+        this.setStatus(t('running'), 'running');
+        this.readyFacts = {
+          session: msg.session, instance: msg.instance, runtime: msg.runtime,
+          idle_timeout: msg.idle_timeout, max_lifetime: msg.max_lifetime, resumed: !!resume,
+        };
+        if (resume) this.becameReady();
       },
       onEvent: (msg) => {
         if (msg.type === 'checked') this.onChecked(msg);
       },
       onOutput: (bytes) => this.onOutput(bytes, setup),
-      onExit: (msg) => this.ended(describeExit(msg, null)),
+      onExit: (msg) => this.ended(describeExit(msg, null, this.language()), { reason: msg.reason, code: msg.code ?? null }),
       onError: (msg) => {
         if (msg.code === 'resume_failed') {
           this.resumeSlot().clear();
           this.conn = null;
-          this.phase = 'idle';
+          this.setPhase('idle');
           this.term.write('\x1bc');
           this.start();
           return;
         }
-        this.ended(describeError(msg));
+        this.ended(describeError(msg, this.language()), { reason: 'error', code: msg.code });
       },
       onClose: (info) => {
         if (info.final) return;
@@ -419,14 +590,21 @@ class IexConsole extends HTMLElement {
         const now = Date.now();
         if (!this.reconnectUntil) this.reconnectUntil = now + 30_000;
         if (this.resumeSlot().load() && now < this.reconnectUntil) {
-          this.phase = 'idle';
-          this.setStatus('Reconnecting…', 'connecting');
+          this.setPhase('idle');
+          this.setStatus(t('reconnecting'), 'connecting');
           setTimeout(() => this.start(), 1000);
           return;
         }
-        this.ended(describeClose(info, null));
+        this.ended(describeClose(info, null, this.language()), { reason: 'closed', code: info.code });
       },
     }, socketURL(this.server(), resume ? resume.instance : ''), hello);
+  }
+
+  /** iex's first prompt (after setup, if any): flush what waits, tell the page. */
+  becameReady() {
+    this.setPhase('ready');
+    this.dispatchEvent(new CustomEvent('iex-ready', { detail: this.readyFacts, bubbles: true, composed: true }));
+    setTimeout(() => { this.flush(); this.flushCheck(); });
   }
 
   /** Watch output for prompts: the first one triggers setup (whose output
@@ -436,39 +614,49 @@ class IexConsole extends HTMLElement {
     const m = this.tail.match(PROMPT);
     if (this.phase === 'booting' && m) {
       if (setup.trim()) {
-        this.phase = 'setup';
+        this.setPhase('setup');
         this.setupPrompt = Number(m[1]);
-        this.setStatus('Preparing…', 'connecting');
+        this.setStatus(this.t('preparing'), 'connecting');
         this.conn.sendInput(typed(setup));
         return true; // show the prompt; setup's echo and output stay hidden
       }
-      this.phase = 'ready';
-      setTimeout(() => { this.flush(); this.flushCheck(); });
+      this.transcript.feed(bytes);
+      this.becameReady();
       return true;
     }
     if (this.phase === 'setup') {
       if (m && Number(m[1]) > this.setupPrompt) {
-        this.phase = 'ready';
-        this.setStatus('Running', 'running');
+        this.setStatus(this.t('running'), 'running');
         // Redraw the prompt line as if setup had never been typed.
         this.term.write(`\r\x1b[K${m[0]}`);
-        setTimeout(() => { this.flush(); this.flushCheck(); });
+        this.becameReady();
       }
       return false;
     }
+    this.transcript.feed(bytes);
     return true;
   }
 
-  ended(d) {
-    this.phase = 'ended';
+  /** Reject what waits for a session that will not come. */
+  failWaiters(err) {
+    for (const w of this.runs.splice(0)) w.reject(err);
+    for (const w of this.checks.splice(0)) w.reject(err);
+    this.pending = null;
+  }
+
+  ended(d, exit) {
+    const wasEnded = this.phase === 'ended';
+    this.setPhase('ended');
     this.checkEl.disabled = false;
     if (this.pendingCheck !== null) {
       this.pendingCheck = null;
       this.showVerdict('error', d.detail || d.title);
     }
+    this.failWaiters(new Error(d.title));
     this.resumeSlot().clear();
     this.setStatus(d.title, 'ended');
-    this.term.write(`\r\n\x1b[2m[iexbox] ${d.title}. Press Run to start again.\x1b[0m\r\n`);
+    this.term.write(`\r\n\x1b[2m[iexbox] ${d.title}. ${this.t('pressRun')}\x1b[0m\r\n`);
+    if (!wasEnded) this.dispatchEvent(new CustomEvent('iex-exit', { detail: exit, bubbles: true, composed: true }));
   }
 }
 

@@ -8,14 +8,15 @@
 // share(), shareURL(), viewers(), viewer }.
 
 import '@xterm/xterm/css/xterm.css';
-import { Terminal } from '@xterm/xterm';
-import { FitAddon } from '@xterm/addon-fit';
 
 import { Connection, socketURL } from './connection.js';
 import { Countdown } from './countdown.js';
+import { fillKeyBar } from './keybar.js';
 import { describeClose, describeError, describeExit, describeQueued, describeWarning } from './messages.js';
-import { pageResume } from './resume.js';
+import { TEXT_SIZE_KEY, loadLocal, pageResume, saveLocal } from './resume.js';
+import { createTerminal } from './terminal.js';
 import { DARK, MONO_FONT } from './theme.js';
+import { Announcer, Transcript } from './transcript.js';
 import { Chrome } from './ui.js';
 
 // The dark palette on the page's background (style.css --bg), with a
@@ -44,21 +45,40 @@ const HIDE_CURSOR = '\x1b[?25l';
 const container = document.getElementById('terminal');
 const narrow = window.matchMedia('(max-width: 600px)').matches;
 
-const term = new Terminal({
+/** Text sizes the A− and A+ buttons step through. */
+const TEXT_SIZES = [11, 12, 13, 14, 16, 18, 20, 24, 28];
+const savedSize = Number(loadLocal(TEXT_SIZE_KEY));
+
+const { term, fit } = createTerminal(container, {
   fontFamily: MONO_FONT,
-  fontSize: narrow ? 13 : 14,
-  lineHeight: 1.15,
-  cursorBlink: true,
+  fontSize: TEXT_SIZES.includes(savedSize) ? savedSize : narrow ? 13 : 14,
   cursorStyle: 'block',
-  cursorInactiveStyle: 'outline',
   scrollback: 5000,
   macOptionIsMeta: true,
   theme: THEME,
+}, {
+  // F6 or Escape twice: the terminal region itself takes the focus, and
+  // Tab goes on from there.
+  onLeave: () => container.focus(),
+  inputLabel: 'iex input',
+  inputDescription: document.getElementById('terminal-help').textContent,
 });
-const fit = new FitAddon();
-term.loadAddon(fit);
-term.open(container);
 safeFit();
+
+// Each evaluation's result, read out politely as plain text.
+const announcer = new Announcer(document.getElementById('announce'));
+const transcript = new Transcript((output) => announcer.say(output));
+
+/** Step the terminal's text size by one (dir = 1 or -1), and keep it. */
+function stepTextSize(dir) {
+  const now = term.options.fontSize;
+  let i = TEXT_SIZES.findIndex((s) => s >= now);
+  if (i < 0) i = TEXT_SIZES.length - 1;
+  const next = TEXT_SIZES[Math.min(Math.max(i + dir, 0), TEXT_SIZES.length - 1)];
+  term.options.fontSize = next;
+  saveLocal(TEXT_SIZE_KEY, String(next));
+  scheduleFit();
+}
 
 const chrome = new Chrome();
 const countdown = new Countdown((left) => chrome.setTimeLeft(left, state));
@@ -129,7 +149,12 @@ function connect() {
       chrome.setWaiting(describeQueued(msg));
     },
 
+    onOutput(bytes) {
+      transcript.feed(bytes);
+    },
+
     onReady(msg) {
+      transcript.reset();
       if (resume || viewer) {
         // The server redraws the screen from its history: start clean.
         // (Queued before the replay, which arrives after this event.)
@@ -285,6 +310,7 @@ term.onData((data) => {
       chrome.setNotice(null);
     }
   }
+  transcript.sent(data);
   conn.sendInput(data);
 });
 
@@ -333,6 +359,13 @@ for (const id of ['new-session', 'banner-new']) {
   });
 }
 document.getElementById('share').addEventListener('click', share);
+document.getElementById('text-smaller').addEventListener('click', () => stepTextSize(-1));
+document.getElementById('text-larger').addEventListener('click', () => stepTextSize(1));
+fillKeyBar(document.getElementById('keybar'), () => term, (data) => {
+  if (state === 'ended' || !conn || viewer) return;
+  transcript.sent(data);
+  conn.sendInput(data);
+});
 document.getElementById('share-stop').addEventListener('click', unshare);
 if (viewer) {
   document.getElementById('new-session-text').textContent = 'Start your own';
@@ -361,4 +394,6 @@ window.iexbox = {
   unshare,
   viewers: () => viewerCount,
   viewer,
+  /** The text of the live region: the last result announced. */
+  announced: () => document.getElementById('announce').textContent,
 };

@@ -34,7 +34,8 @@ export function duration(seconds) {
  * Status text while waiting in line: {"type":"queued","position":N,"eta":S}.
  * @param {{position: number, eta?: number}} msg
  */
-export function describeQueued(msg) {
+export function describeQueued(msg, lang = 'en') {
+  if (lang === 'ko') return koQueued(msg);
   const n = Math.max(0, Math.floor(Number(msg.position) || 0));
   let text = n === 0 ? 'Starting… you are next' : `Starting… ${n} ahead of you`;
   if (Number(msg.eta) > 0) text += ` (about ${duration(msg.eta)})`;
@@ -46,7 +47,8 @@ export function describeQueued(msg) {
  * @param {{reason: string, code: number|null}} msg
  * @param {{idle_timeout?: number, max_lifetime?: number}|null} limits from "ready"
  */
-export function describeExit(msg, limits) {
+export function describeExit(msg, limits, lang = 'en') {
+  if (lang === 'ko' && KO_EXIT[msg.reason]) return { ...KO_EXIT[msg.reason], tone: describeExit(msg, limits).tone };
   const idle = limits && limits.idle_timeout > 0 ? limits.idle_timeout : 0;
   const life = limits && limits.max_lifetime > 0 ? limits.max_lifetime : 0;
   switch (msg.reason) {
@@ -118,7 +120,8 @@ export function describeExit(msg, limits) {
  * Wording for an {"type":"error"} event.
  * @param {{code: string, message?: string, retry_after?: number}} msg
  */
-export function describeError(msg) {
+export function describeError(msg, lang = 'en') {
+  if (lang === 'ko') return koError(msg);
   const retry = Number(msg.retry_after) > 0 ? Number(msg.retry_after) : 0;
   const serverSays = msg.message ? String(msg.message) : '';
   switch (msg.code) {
@@ -157,6 +160,18 @@ export function describeError(msg) {
         detail: serverSays || 'The link is wrong, the shared session has ended, or the server has no such exercise.',
         tone: 'info',
       };
+    case 'forbidden':
+      return {
+        title: 'This page may not open a console',
+        detail: 'Its access token is missing or no longer valid.',
+        tone: 'error',
+      };
+    case 'rate_limited':
+      return {
+        title: 'Too many sessions from your address',
+        detail: withRetry('Wait a moment before starting another.', retry),
+        tone: 'warn',
+      };
     case 'internal':
       return {
         title: 'Something went wrong on the server',
@@ -183,11 +198,16 @@ function withRetry(text, retry) {
  * @param {{code: number, reason: string, opened: boolean}} info
  * @param {object|null} limits
  */
-export function describeClose(info, limits) {
+export function describeClose(info, limits, lang = 'en') {
   const known = CLOSE_CODES[info.code];
-  if (known && known.exit) return describeExit({ reason: known.exit, code: null }, limits);
+  if (known && known.exit) return describeExit({ reason: known.exit, code: null }, limits, lang);
   if (known && known.error) {
-    return describeError({ code: known.error, message: known.message || info.reason });
+    return describeError({ code: known.error, message: known.message || info.reason }, lang);
+  }
+  if (lang === 'ko') {
+    return info.opened
+      ? { title: '연결이 끊어졌습니다', detail: '서버와의 연결이 끊겨 세션이 끝났습니다. 새 세션을 시작하세요.', tone: 'error' }
+      : { title: '서버에 연결할 수 없습니다', detail: '연결을 열 수 없습니다. 네트워크를 확인하고 새 세션을 시작하세요.', tone: 'error' };
   }
   if (!info.opened) {
     return {
@@ -222,4 +242,54 @@ export function describeWarning(msg) {
     header: `Session ends in ${left}`,
     line: `session ends in ${left}`,
   };
+}
+
+// ---- 한국어 (Korean) ----------------------------------------------------------
+// The same events worded for Korean readers: the server sends codes, the
+// client words them (docs/protocol.md).
+
+/** "90초", "5분", "1시간 30분". */
+function koDuration(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  if (s < 120) return `${s}초`;
+  const m = Math.round(s / 60);
+  if (m < 120) return `${m}분`;
+  const h = Math.floor(m / 60);
+  return m % 60 ? `${h}시간 ${m % 60}분` : `${h}시간`;
+}
+
+function koQueued(msg) {
+  const n = Math.max(0, Math.floor(Number(msg.position) || 0));
+  let text = n === 0 ? '시작하는 중… 다음 차례입니다' : `시작하는 중… 앞에 ${n}명`;
+  if (Number(msg.eta) > 0) text += ` (약 ${koDuration(msg.eta)})`;
+  return text;
+}
+
+const KO_EXIT = {
+  exited: { title: 'iex가 종료되었습니다', detail: 'iex 프로세스가 끝났습니다. 계속하려면 새 세션을 시작하세요.' },
+  idle_timeout: { title: '오랫동안 입력이 없어 세션이 끝났습니다', detail: '샌드박스가 종료되어 상태가 사라졌습니다. 계속하려면 새 세션을 시작하세요.' },
+  max_lifetime: { title: '세션 시간 제한에 도달했습니다', detail: '세션마다 최대 실행 시간이 있습니다. 계속하려면 새 세션을 시작하세요.' },
+  oom: { title: '샌드박스의 메모리가 부족합니다', detail: 'iex가 허용된 메모리보다 많이 사용하여 중지되었습니다.' },
+  shutdown: { title: '서버가 다시 시작하는 중입니다', detail: '점검을 위해 세션이 닫혔습니다. 잠시 후 새 세션을 시작하세요.' },
+  closed: { title: '발표자가 세션을 끝냈습니다', detail: '보고 있던 실시간 세션이 끝났습니다.' },
+  unshared: { title: '발표자가 공유를 멈췄습니다', detail: '이 보기 링크는 더 이상 작동하지 않습니다. 새 링크를 요청하세요.' },
+  error: { title: '내부 오류로 세션이 멈췄습니다', detail: '서버에 문제가 생겼습니다. 새 세션을 시작하면 대개 해결됩니다.' },
+};
+
+const KO_ERROR = {
+  capacity: { title: '모든 샌드박스가 사용 중입니다', detail: '지금 실행 중인 세션이 너무 많습니다.', tone: 'warn' },
+  unavailable: { title: '샌드박스 서비스를 사용할 수 없습니다', detail: '지금은 서버가 샌드박스를 시작할 수 없습니다.', tone: 'error' },
+  protocol: { title: '페이지와 서버가 서로 이해하지 못했습니다', detail: '페이지를 새로 고치면 대개 해결됩니다.', tone: 'error' },
+  resume_failed: { title: '세션을 이어 갈 수 없습니다', detail: '자리를 비운 사이 세션이 끝났습니다. 계속하려면 새 세션을 시작하세요.', tone: 'warn' },
+  not_found: { title: '이 세션이나 연습 문제를 찾을 수 없습니다', detail: '링크가 잘못되었거나, 공유 세션이 끝났거나, 서버에 그런 연습 문제가 없습니다.', tone: 'info' },
+  internal: { title: '서버에 문제가 생겼습니다', detail: '새 세션을 시작하면 대개 해결됩니다.', tone: 'error' },
+  forbidden: { title: '이 페이지는 콘솔을 열 수 없습니다', detail: '접근 토큰이 없거나 유효하지 않습니다.', tone: 'error' },
+  rate_limited: { title: '이 주소에서 세션을 너무 많이 열었습니다', detail: '잠시 기다린 뒤 다시 시도하세요.', tone: 'warn' },
+};
+
+function koError(msg) {
+  const retry = Number(msg.retry_after) > 0 ? Number(msg.retry_after) : 0;
+  const d = KO_ERROR[msg.code] || { title: '서버가 오류를 알렸습니다', detail: '', tone: 'error' };
+  if (!retry) return { ...d };
+  return { ...d, detail: `${d.detail} ${koDuration(retry)} 후에 다시 시도하세요.`.trim() };
 }

@@ -47,3 +47,34 @@ export function pageResume() {
 export function widgetResume(server, path, index) {
   return new ResumeSlot(`iexbox.embed:${server}:${path}:${index}`);
 }
+
+// Longer-lived choices live in localStorage, under keys written once here
+// (docs/embedding.md documents them).
+
+/** The page's text size, in CSS pixels of the terminal font. */
+export const TEXT_SIZE_KEY = 'iexbox.textSize';
+
+/** The editor text of the console `id` (its id attribute, else its index)
+ *  on the page at `path`. */
+export function codeKey(path, id) {
+  return `iexbox.code:${path}:${id}`;
+}
+
+/** Read a localStorage value; null when storage is disabled. */
+export function loadLocal(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/** Write (or, for null, remove) a localStorage value, if storage allows. */
+export function saveLocal(key, value) {
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, value);
+  } catch {
+    // No storage: nothing is kept.
+  }
+}

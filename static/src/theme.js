@@ -53,7 +53,7 @@ export const LIGHT = {
   selectionBackground: '#c9a7ff88',
   black: '#2a2536',
   red: '#c4323f',
-  green: '#2e8540',
+  green: '#24703a',
   yellow: '#9a6a00',
   blue: '#2859b8',
   magenta: '#7b3fc4',

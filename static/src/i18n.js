@@ -1,0 +1,95 @@
+// The words of the widget, in every language it speaks. A console speaks
+// the language of its lang attribute, else the page's (<html lang>), else
+// the browser's; English fills any gap.
+
+const CATALOGUE = {
+  en: {
+    notStarted: 'Not started',
+    starting: 'Starting…',
+    reconnecting: 'Reconnecting…',
+    preparing: 'Preparing…',
+    running: 'Running',
+    loadingTerminal: 'Loading the terminal…',
+    run: 'Run',
+    runTitle: 'Run the code (Ctrl+Enter)',
+    runLabel: 'Run the code in iex',
+    check: 'Check',
+    checkTitle: "Check the code against the exercise's tests (Alt+Enter)",
+    checkLabel: 'Check the code against the exercise',
+    restart: 'Start over in a fresh session',
+    codeLabel: 'Elixir code for this exercise (Ctrl+Enter runs it)',
+    termLabel: 'iex session: output, and input once started',
+    termHelp: 'Tab completes. F6, or Escape twice, leaves the terminal.',
+    inputLabel: 'iex input',
+    hint: 'Press <strong>Run</strong>, or click here and type, to start a fresh Elixir session.',
+    unknownExercise: 'Unknown exercise',
+    noExercise: (name) => `The server has no exercise called ${name}.`,
+    checking: 'Checking…',
+    solved: (n) => `Solved: all ${n} tests pass.`,
+    someFail: (passed, n) => `${passed} of ${n} tests pass.`,
+    notChecked: 'The code could not be checked.',
+    passed: 'passed',
+    failed: 'failed',
+    pressRun: 'Press Run to start again.',
+    noTerminal: 'The terminal could not be loaded',
+    keys: 'Terminal keys',
+    paste: 'Paste',
+    pasteLabel: 'Paste from the clipboard',
+  },
+  ko: {
+    notStarted: '시작 전',
+    starting: '시작하는 중…',
+    reconnecting: '다시 연결하는 중…',
+    preparing: '준비하는 중…',
+    running: '실행 중',
+    loadingTerminal: '터미널을 불러오는 중…',
+    run: '실행',
+    runTitle: '코드 실행 (Ctrl+Enter)',
+    runLabel: 'iex에서 코드 실행',
+    check: '채점',
+    checkTitle: '연습 문제의 테스트로 코드 채점 (Alt+Enter)',
+    checkLabel: '연습 문제로 코드 채점',
+    restart: '새 세션으로 다시 시작',
+    codeLabel: '이 연습 문제의 Elixir 코드 (Ctrl+Enter로 실행)',
+    termLabel: 'iex 세션: 출력, 시작 후에는 입력',
+    termHelp: 'Tab은 자동 완성입니다. F6 또는 Escape 두 번으로 터미널을 나갑니다.',
+    inputLabel: 'iex 입력',
+    hint: '<strong>실행</strong>을 누르거나 여기를 눌러 입력하면 새 Elixir 세션이 시작됩니다.',
+    unknownExercise: '알 수 없는 연습 문제',
+    noExercise: (name) => `서버에 ${name} 연습 문제가 없습니다.`,
+    checking: '채점하는 중…',
+    solved: (n) => `통과: 테스트 ${n}개 모두 성공.`,
+    someFail: (passed, n) => `테스트 ${n}개 중 ${passed}개 성공.`,
+    notChecked: '코드를 채점할 수 없습니다.',
+    passed: '성공',
+    failed: '실패',
+    pressRun: '다시 시작하려면 실행을 누르세요.',
+    noTerminal: '터미널을 불러올 수 없습니다',
+    keys: '터미널 키',
+    paste: '붙여넣기',
+    pasteLabel: '클립보드에서 붙여넣기',
+  },
+};
+
+/** The languages the catalogue speaks completely. */
+export const LANGUAGES = Object.keys(CATALOGUE);
+
+/** pickLanguage returns the first supported language among the tags, by
+ *  primary subtag ("ko-KR" speaks ko); English when none is. */
+export function pickLanguage(...tags) {
+  for (const tag of tags) {
+    if (!tag) continue;
+    const primary = String(tag).toLowerCase().split(/[-_]/)[0];
+    if (CATALOGUE[primary]) return primary;
+  }
+  return 'en';
+}
+
+/** words returns a function from a message key (and its arguments) to text. */
+export function words(lang) {
+  const cat = CATALOGUE[lang] || CATALOGUE.en;
+  return (key, ...args) => {
+    const w = key in cat ? cat[key] : CATALOGUE.en[key];
+    return typeof w === 'function' ? w(...args) : w;
+  };
+}
