@@ -9,7 +9,7 @@ WEB_SRC := static/package.json $(wildcard static/package-lock.json) static/build
 # Every bundle static/build.mjs writes and the server serves (static.Built).
 WEB_OUT := static/dist/app.js static/dist/app.css static/dist/embed.js static/dist/embed-term.js static/dist/frame.js static/dist/replay.js static/dist/replay.css
 
-.PHONY: docker gvisor image kube web build run vet unit e2e chromium proxies postgres asciinema test bench clean
+.PHONY: docker gvisor image toolchains kube web build run vet unit e2e chromium proxies postgres asciinema test bench clean
 
 # Start (and if needed install) Docker Engine.
 docker:
@@ -24,10 +24,16 @@ gvisor: docker
 image: docker
 	sandbox-image/build.sh
 
+# The images of the toolchains in toolchains/ (docs/toolchains.md), each
+# named by its content hash: built only when missing (.debs cached by suite
+# in /var/cache/iexbox-debs), then each checked in a real sandbox.
+toolchains: build image
+	./bin/iexbox toolchains toolchains -runtime runc
+
 # A real single-node Kubernetes cluster (runc and gVisor) with the sandbox
 # image imported; builds are cached in /var/cache/iexbox-kube (about 8
 # minutes cold, seconds warm). scripts/kube-down.sh stops it.
-kube: image gvisor
+kube: image toolchains gvisor
 	scripts/kube-up.sh
 
 # The page's and the widget's bundles; npm runs when one is missing or a
@@ -71,8 +77,12 @@ asciinema:
 	scripts/asciinema-up.sh
 
 # Browser tests drive bin/iexbox in headless Chromium against real containers.
-e2e: build image gvisor chromium kube proxies postgres asciinema
+# Then the security suite once more, every session in the example toolchain
+# under gVisor (forky's newer OTP behind the same walls).
+e2e: build image toolchains gvisor chromium kube proxies postgres asciinema
 	IEXBOX_TEST_POSTGRES=$$(scripts/postgres-up.sh) go test -count=1 -timeout 40m -v ./e2e/...
+	IEXBOX_E2E_TOOLCHAIN=parsing IEXBOX_E2E_RUNTIMES=runsc go test -count=1 -timeout 20m -v \
+	  -run '^(TestAttacks|TestNoExecInWritableDirs)$$' ./e2e/
 
 test: vet unit e2e
 

@@ -51,6 +51,9 @@ const (
 type testServer struct {
 	Addr     string // host:port it listens on, loopback
 	Instance string // its -instance, the iexbox.instance label of its containers
+	// toolchain is the toolchain its clients' sessions run unless a test
+	// names one: the one in IEXBOX_E2E_TOOLCHAIN, or none (default).
+	toolchain string
 
 	cmd      *exec.Cmd
 	exited   chan struct{} // closed once the process has exited
@@ -79,6 +82,14 @@ func startServerEnv(t *testing.T, env []string, flags ...string) *testServer {
 	// A data folder of its own (the recordings' store), unless flags name one.
 	args := []string{"-addr", s.Addr, "-shutdown-timeout", shutdownTimeout, "-log-level", "debug",
 		"-pool", defaultPool, "-data", t.TempDir()}
+	if tc := os.Getenv(toolchainEnv); tc != "" && !slices.Contains(flags, "-toolchains") && !slices.Contains(flags, "-image") {
+		// The suite again, every session in this toolchain (tests that
+		// name their own toolchains or image keep them).
+		dir := toolchainsDir(t)
+		requireToolchainImages(t, dir)
+		args = append(args, "-toolchains", dir)
+		s.toolchain = tc
+	}
 	if i := slices.Index(flags, "-instance"); i >= 0 && i+1 < len(flags) {
 		s.Instance = flags[i+1]
 	} else {

@@ -490,3 +490,35 @@ func TestKubeExerciseCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestKubeToolchain: on Kubernetes a session runs in the example
+// toolchain (its image imported onto the node, never pulled), and a
+// toolchain whose image no node has keeps the server from starting,
+// naming it.
+func TestKubeToolchain(t *testing.T) {
+	requireKube(t)
+	dir := toolchainsDir(t)
+	requireToolchainImages(t, dir)
+	s := startKubeServer(t, "runc", "-pool", "0", "-toolchains", dir)
+	c := s.connect(t)
+	c.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Toolchain: exampleToolchain})
+	ready := c.waitEvent(t, "ready", readyWait)
+	c.waitPrompt(t, readyWait)
+	if v := versionsOf(t, ready); v.Toolchain != exampleToolchain {
+		t.Errorf("ready %s: want the toolchain %s", ready.raw, exampleToolchain)
+	}
+	if got := c.eval(t, `{System.otp_release() >= "29", Lesson.CSVLine.parse("4,5")}`); got != "{true, {:ok, [4, 5]}}" {
+		t.Errorf("the toolchain on Kubernetes: %q", got)
+	}
+	c.closeNormally()
+
+	missing := t.TempDir()
+	writeFiles(t, missing, map[string]string{"never/built/toolchain.json": `{"description": "on no node"}`})
+	cmd := exec.Command(serverBinary, "-backend", "kubernetes", "-kubeconfig", kubeServerConfig, "-runtime", "runc",
+		"-addr", freeAddr(t), "-instance", uniqueInstance(t), "-toolchains", missing)
+	cmd.Env = serverEnv()
+	out, err := runBounded(cmd, serverStartWait)
+	if err == nil || !strings.Contains(out, "never/built") || !strings.Contains(out, "not on the nodes") {
+		t.Errorf("a toolchain on no node: err %v, output:\n%s", err, out)
+	}
+}

@@ -391,8 +391,11 @@ var beamAttacks = []attack{
 		x.innocent(t)
 	}},
 	{"init_reboot", func(t *testing.T, x *attackRun) {
-		// Without heart a reboot is a clean stop: status 0.
-		requireEval(t, x.c, ":init.reboot()", ":ok")
+		// Without heart a reboot is a clean stop: status 0. OTP 27's
+		// shell still prints the call's :ok before the VM stops; OTP 29's
+		// stops first (seen in forky's toolchain): what matters is the
+		// clean exit.
+		x.c.send(t, ":init.reboot()\r")
 		x.requireExit(t, "exited", "0", closeExited, exitAfter)
 		x.innocent(t)
 	}},

@@ -85,6 +85,9 @@ func (e event) errorCode() string {
 // output.
 type wsClient struct {
 	conn *client.Conn
+	// toolchain is what a new session's hello asks for unless the test
+	// names one (see toolchainEnv).
+	toolchain string
 
 	mu                sync.Mutex
 	changed           chan struct{} // closed and replaced on every change
@@ -115,7 +118,11 @@ func (s *testServer) wsURL() string { return "ws://" + s.Addr + "/ws" }
 // newClient opens a WebSocket speaking iexbox.v1 to the server with opts
 // (their callbacks are the client's own) and sends nothing.
 func (s *testServer) newClient(t *testing.T, opts client.Options) (*wsClient, *http.Response, error) {
-	return dialClient(t, s.wsURL(), opts)
+	c, resp, err := dialClient(t, s.wsURL(), opts)
+	if c != nil {
+		c.toolchain = s.toolchain
+	}
+	return c, resp, err
 }
 
 // dialClient is newClient to any URL. The cleanup drops the connection
@@ -260,6 +267,9 @@ func (c *wsClient) hello(t *testing.T, cols, rows int) {
 // exercise.
 func (c *wsClient) helloWith(t *testing.T, h client.Hello) {
 	t.Helper()
+	if h.Toolchain == "" && h.Resume == "" && h.Watch == "" && h.Exercise == "" {
+		h.Toolchain = c.toolchain
+	}
 	if err := c.conn.Hello(h); err != nil {
 		t.Fatalf("send hello: %v", err)
 	}

@@ -6,12 +6,24 @@
 #
 # Env: IMAGE (default iexbox-sandbox:latest), SUITE (default trixie),
 #      MIRROR (default: read from /etc/apt), FORCE=1 to rebuild anyway.
+# A toolchain's image (`iexbox toolchains`, which runs this script as it is
+# embedded in the binary) also passes: PACKAGES (its Debian packages,
+# space-separated, added to INCLUDE), LIB_DIR (a folder whose lib/**/*.ex are
+# compiled onto the code path), HASH (the toolchain's content hash, instead
+# of this folder's) and LABELS (more LABEL lines, key=value, one a line).
+# Downloaded .debs are kept in DEB_CACHE (default /var/cache/iexbox-debs) by
+# suite, so a second build of the same packages downloads only the indexes.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 IMAGE=${IMAGE:-iexbox-sandbox:latest}
 SUITE=${SUITE:-trixie}             # trixie: Elixir 1.18 / OTP 27 (bookworm only has 1.14 / OTP 25)
 INCLUDE=${INCLUDE:-elixir,erlang-base}  # extra Debian packages go here (comma-separated)
+PACKAGES=${PACKAGES:-}
+LIB_DIR=${LIB_DIR:-}
+LABELS=${LABELS:-}
+DEB_CACHE=${DEB_CACHE:-/var/cache/iexbox-debs}
+if [[ -n $PACKAGES ]]; then INCLUDE="$INCLUDE,${PACKAGES// /,}"; fi
 USER_ID=10001                      # must match what the server passes as --user
 
 log() { echo "build.sh: $*" >&2; }
@@ -19,15 +31,15 @@ log() { echo "build.sh: $*" >&2; }
 # --- content hash of the build inputs --------------------------------------
 # Every file in sandbox-image/ except docs (this script, extra/, ...), plus the
 # suite and package list, so any change to them produces a new image.
-hash=$(
+hash=${HASH:-$(
   cd "$here"
   { find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
     echo "suite=$SUITE include=$INCLUDE"; } | sha256sum | cut -c1-64
-)
+)}
 
-"$here/../scripts/docker-up.sh"
+if [[ -x $here/../scripts/docker-up.sh ]]; then "$here/../scripts/docker-up.sh"; fi
 # One build at a time (parallel `make image`/e2e runs); the loser re-checks the hash.
-exec 9>/var/lock/iexbox-sandbox-image.lock
+exec 9>"/var/lock/iexbox-image-${hash:0:12}.lock"
 flock 9
 current=$(docker image inspect "$IMAGE" --format '{{ index .Config.Labels "iexbox.image.hash" }}' 2>/dev/null || true)
 if [[ "$current" == "$hash" && "${FORCE:-}" != 1 ]]; then
@@ -80,7 +92,7 @@ fi
 # /var/tmp, not /tmp: /tmp may be a nodev/noexec tmpfs where debootstrap fails.
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/iexbox-rootfs.XXXXXX")
 root=$work/rootfs
-tmp_tag=iexbox-sandbox:build-${hash:0:12}
+tmp_tag=iexbox-build:${hash:0:20}
 cleanup() {
   # debootstrap mounts /proc and /sys inside the target; never rm through a mount.
   if [[ -d $root ]]; then
@@ -93,7 +105,15 @@ trap cleanup EXIT
 
 start=$SECONDS
 log "debootstrap $SUITE from $MIRROR (about a minute)"
-if ! debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$root" "$MIRROR" >"$work/debootstrap.log" 2>&1; then
+# Releases newer than this host's debootstrap (forky on bookworm) build with
+# the script of sid, which every release since has followed.
+script=()
+if [[ ! -e /usr/share/debootstrap/scripts/$SUITE ]]; then script=(/usr/share/debootstrap/scripts/sid); fi
+mkdir -p "$DEB_CACHE/$SUITE"
+if ! debootstrap --variant=minbase --cache-dir="$DEB_CACHE/$SUITE" --include="$INCLUDE" \
+    "$SUITE" "$root" "$MIRROR" "${script[@]}" >"$work/debootstrap.log" 2>&1; then
+  # A package the archive does not have: say which, as apt would.
+  grep -E "Couldn't find these debs|E: " "$work/debootstrap.log" >&2 || true
   tail -n 30 "$work/debootstrap.log" >&2
   [[ -f $root/debootstrap/debootstrap.log ]] && tail -n 30 "$root/debootstrap/debootstrap.log" >&2
   log "debootstrap failed"; exit 1
@@ -105,6 +125,34 @@ echo "iex:x:$USER_ID:$USER_ID:iex:/home/iex:/bin/sh" >>"$root/etc/passwd"
 echo "iex:x:$USER_ID:"                              >>"$root/etc/group"
 [[ -f $root/etc/shadow ]] && echo "iex:!:20000::::::" >>"$root/etc/shadow"
 install -d -m 0700 -o "$USER_ID" -g "$USER_ID" "$root/home/iex"
+
+# The versions the image really has, for its labels (`ready`, /toolchains),
+# and the OTP applications each toolchain package brings, for its check.
+elixir_vsn=$(chroot "$root" /usr/bin/env HOME=/tmp /usr/bin/elixir -e 'IO.write(System.version())')
+otp_vsn=$(cat "$root"/usr/lib/erlang/releases/*/OTP_VERSION | head -n1)
+pkg_vsns=""
+install -d "$root/opt/iexbox/toolchain"
+: >"$root/opt/iexbox/toolchain/apps"
+for pkg in $PACKAGES; do
+  v=$(chroot "$root" dpkg-query -W -f='${Version}' "$pkg")
+  pkg_vsns="${pkg_vsns:+$pkg_vsns,}$pkg=$v"
+  for list in "$root/var/lib/dpkg/info/$pkg.list" "$root/var/lib/dpkg/info/$pkg":*.list; do
+    [[ -f $list ]] || continue
+    sed -E -n 's|.*/lib/([^/]+)/ebin$|\1|p' "$list" | sed -E 's/-[0-9][0-9.]*$//' | sed "s/^/$pkg /"
+  done >>"$root/opt/iexbox/toolchain/apps"
+done
+# The lesson's own modules, compiled by this Elixir onto the code path
+# (ERL_LIBS); a module that does not compile names its file.
+if [[ -n $LIB_DIR ]]; then
+  install -d "$root/tmp/toolchain" "$root/opt/iexbox/lib/toolchain/ebin"
+  cp -a "$LIB_DIR/." "$root/tmp/toolchain/"
+  if ! (cd "$root/tmp/toolchain" && find lib -name '*.ex' -print0 | LC_ALL=C sort -z | xargs -0 \
+        chroot "$root" /usr/bin/env HOME=/tmp /bin/sh -c 'cd /tmp/toolchain && exec elixirc --warnings-as-errors -o /opt/iexbox/lib/toolchain/ebin "$@"' elixirc) >&2; then
+    log "lib/ does not compile"; exit 1
+  fi
+  rm -rf "$root/tmp/toolchain"
+fi
+(cd "$root/opt/iexbox/lib/toolchain/ebin" 2>/dev/null && ls -- *.beam 2>/dev/null | sed 's/\.beam$//') >"$root/opt/iexbox/toolchain/modules" || true
 
 # No setuid/setgid binaries: nothing in the sandbox may gain privileges.
 find "$root" -xdev -perm /6000 -type f -exec chmod ug-s {} +
@@ -121,20 +169,26 @@ chown -R 0:0 "$root/opt/iexbox"
 # then the package database. (The setuid bits are gone already.)
 DROP_PACKAGES="apt libapt-pkg7.0:amd64 dpkg perl-base debconf adduser sqv debian-archive-keyring
                passwd login libsemanage2:amd64 libsemanage-common libsepol2:amd64"
+removed=$work/removed
+: >"$removed"
 for pkg in $DROP_PACKAGES; do
   list=$root/var/lib/dpkg/info/$pkg.list
   [[ -f $list ]] || continue   # not installed in this suite
   while IFS= read -r path; do
-    if [[ -f $root$path || -L $root$path ]]; then rm -f "$root$path"; fi
+    if [[ -f $root$path || -L $root$path ]]; then rm -f "$root$path"; basename "$path" >>"$removed"; fi
   done <"$list"
 done
 rm -rf "$root"/var/lib/dpkg "$root"/etc/dpkg "$root"/etc/apt "$root"/var/lib/apt \
        "$root"/var/cache/apt "$root"/var/cache/debconf
-# Every program and library left must still find its libraries.
+# Every program and library left must still find the libraries slimming
+# removed. (Some libraries are found only through their loader's RUNPATH,
+# such as systemd's private ones in forky: ldd misses them before slimming
+# too, so only a removed library counts.)
 broken=$(find "$root/usr" -xdev -type f \( -perm /111 -o -name '*.so*' \) -print0 |
   while IFS= read -r -d '' f; do
     [[ $(head -c 4 "$f" | od -An -c | tr -d ' ') == 177ELF ]] || continue
-    chroot "$root" /usr/bin/ldd "${f#"$root"}" 2>/dev/null | grep -q 'not found' && echo "${f#"$root"}"
+    chroot "$root" /usr/bin/ldd "${f#"$root"}" 2>/dev/null | awk '/not found/ { print $1 }' |
+      grep -qxF -f "$removed" && echo "${f#"$root"}"
   done || true)
 if [[ -n $broken ]]; then log "slimming broke: $broken"; exit 1; fi
 
@@ -163,14 +217,20 @@ rm -rf "${root:?}"/dev/* "$root"/tmp/* "$root"/run/*
 # docker import --change accepts LABEL/ENV/USER/WORKDIR/CMD on engine 20.10,
 # so no Dockerfile (and no registry) is needed.
 log "importing"
+label_args=()
+while IFS= read -r l; do [[ -n $l ]] && label_args+=(--change "LABEL $l"); done <<<"$LABELS"
 tar --numeric-owner -C "$root" -c . | docker import \
   --change 'ENV LANG=C.UTF-8' \
   --change 'ENV HOME=/home/iex' \
-  --change 'ENV ERL_LIBS=/opt/iexbox/lib' \
+  --change 'ENV ERL_LIBS=/opt/iexbox/lib:/usr/lib/elixir/lib' \
   --change "USER $USER_ID:$USER_ID" \
   --change 'WORKDIR /home/iex' \
   --change "LABEL iexbox.image.hash=$hash" \
   --change "LABEL iexbox.image.suite=$SUITE" \
+  --change "LABEL iexbox.elixir=$elixir_vsn" \
+  --change "LABEL iexbox.otp=$otp_vsn" \
+  --change "LABEL iexbox.packages=$pkg_vsns" \
+  "${label_args[@]}" \
   --change 'CMD ["iex"]' \
   - "$tmp_tag" >/dev/null
 

@@ -307,6 +307,11 @@ import_image "$PAUSE_IMAGE" "$(sha256sum < "$tools/pause.tar" | cut -c1-64)" cat
 sandbox_id=$(docker image inspect -f '{{.Id}}' "$SANDBOX_IMAGE" 2>/dev/null) ||
   die "the Docker image $SANDBOX_IMAGE is missing: build it with make image"
 import_image "docker.io/library/$SANDBOX_IMAGE" "$sandbox_id" docker save "$SANDBOX_IMAGE"
+# Every toolchain's image (`iexbox toolchains` builds them, named by their
+# content hash), likewise.
+for ref in $(docker image ls --format '{{.Repository}}:{{.Tag}}' iexbox-toolchain); do
+  import_image "docker.io/library/$ref" "$(docker image inspect -f '{{.Id}}' "$ref")" docker save "$ref"
+done
 
 # The kubelet rewrites six kernel settings at start; kube-down.sh puts back
 # what was there before the first start.

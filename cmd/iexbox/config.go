@@ -39,6 +39,7 @@ type config struct {
 	tokenSecretFile string
 	tokenSecret     []byte // from the file or IEXBOX_TOKEN_SECRET, never a flag
 	exercises       string
+	toolchains      string
 
 	policy sandbox.PolicyFlags
 	stack  server.StackFlags
@@ -70,6 +71,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address (host:port) only, keeping it off the public one (default: /metrics on -addr)")
 	fs.DurationVar(&c.drainTimeout, "drain-timeout", 0, "on SIGTERM, refuse new sessions and let live ones run this long before ending them (a second SIGTERM ends them at once; 0: end them at once)")
 	fs.StringVar(&c.exercises, "exercises", "", "folder of exercises (each folder holding a test.exs is one, named by its path); default: the examples built in")
+	fs.StringVar(&c.toolchains, "toolchains", "", "folder of toolchains lessons may pick (each folder holding a toolchain.json is one, named by its path); their images must be built first with `iexbox toolchains DIR`; default: only the built-in toolchain, default (-image)")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	c.policy.RegisterFlags(fs)
@@ -78,7 +80,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	c.kube.RegisterFlags(fs)
 	c.store.RegisterFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: iexbox [flags]\n       iexbox exercises [DIR] [flags]   (check every reference solution in real sandboxes)\n\nServes iex in the browser, one fresh hardened container per session.\n"+
+		fmt.Fprintf(fs.Output(), "Usage: iexbox [flags]\n       iexbox exercises [DIR] [flags]   (check every reference solution in real sandboxes)\n       iexbox toolchains DIR [flags]    (build what is missing of every toolchain's image, check each in a real sandbox)\n\nServes iex in the browser, one fresh hardened container per session.\n"+
 			"Every flag can also be set with an environment variable: -idle-timeout is IEXBOX_IDLE_TIMEOUT.\n"+
 			"A flag on the command line wins over its variable.\n\nFlags:\n")
 		fs.PrintDefaults()

@@ -67,6 +67,13 @@ func runExercises(ctx context.Context, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
+	toolchains, toolchainsDir, err := loadToolchains(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := bindExercises(set, toolchains); err != nil {
+		return err
+	}
 	if cfg.instance == "" {
 		cfg.instance = fmt.Sprintf("exercises-%d", os.Getpid())
 	}
@@ -75,11 +82,17 @@ func runExercises(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	defer backend.Close()
+	if err := findToolchains(ctx, toolchains, toolchainsDir, backend); err != nil {
+		return err
+	}
 	// A pool of none boots each sandbox to its first prompt on demand.
 	warmPool := pool.New(backend, pool.Config{Prompt: backend.Prompt(), Cols: 80, Rows: 24}, nil, log)
-	boot := func(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error) {
+	boot := func(ctx context.Context, spec sandbox.Spec, toolchain string) (sandbox.Sandbox, error) {
 		ctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
+		if tc, ok := toolchains.Get(toolchain); ok && tc.Name != "default" {
+			spec.Image = tc.Image
+		}
 		sb, _, err := warmPool.Get(ctx, spec)
 		return sb, err
 	}

@@ -28,6 +28,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 1 && args[1] == "exercises" {
 		return runExercises(ctx, args, getenv, stdout, stderr)
 	}
+	if len(args) > 1 && args[1] == "toolchains" {
+		return runToolchains(ctx, args, getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
@@ -45,6 +48,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	stackCfg.Admission.Exercises = exercises
+	toolchains, toolchainsDir, err := loadToolchains(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := bindExercises(exercises, toolchains); err != nil {
+		return err
+	}
+	stackCfg.Admission.Toolchains = toolchains
 	stackCfg.Server.Page = static.Page()
 	stackCfg.Server.Version = version()
 	stackCfg.Server.Log = log
@@ -65,6 +76,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer backend.Close()
+	if err := findToolchains(ctx, toolchains, toolchainsDir, backend); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {

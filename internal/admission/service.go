@@ -18,6 +18,7 @@ import (
 	"iexbox/internal/pool"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
+	"iexbox/internal/toolchain"
 )
 
 // startTimeout bounds taking or booting one sandbox for a session.
@@ -39,6 +40,9 @@ type Config struct {
 	CheckTimeout time.Duration
 	// Exercises are those a request may name; nil offers none.
 	Exercises Exercises
+	// Toolchains are those a request may name; nil offers only the
+	// default one.
+	Toolchains *toolchain.Set
 	// Recorders record the sessions that ask; nil when recording is off.
 	Recorders Recorders
 }
@@ -64,6 +68,8 @@ type Exercises interface {
 	// pending output ends with a prompt) and the session's Checker, which
 	// the caller must Close. On error the caller still owns sb.
 	Prepare(ctx context.Context, name string, sb sandbox.Sandbox) (sandbox.Sandbox, sandbox.Checker, error)
+	// Toolchain is the toolchain the exercise is bound to, "" for any.
+	Toolchain(name string) string
 }
 
 // Service is the use case "open a session": a place in line, a sandbox
@@ -72,15 +78,19 @@ type Exercises interface {
 type Service struct {
 	cfg   Config
 	mgr   *Manager
-	pool  *pool.Pool
+	pool  *pool.Pools
 	addrs *Addresses
 	log   *slog.Logger
 }
 
 // New returns a Service over mgr, whose sessions take their sandboxes
-// from p (which counts its members against mgr).
-func New(cfg Config, mgr *Manager, p *pool.Pool, log *slog.Logger) *Service {
+// from the pool of their toolchain in p (which counts its members against
+// mgr).
+func New(cfg Config, mgr *Manager, p *pool.Pools, log *slog.Logger) *Service {
 	cfg.Limits.Drain = mgr.Drain()
+	if cfg.Toolchains == nil {
+		cfg.Toolchains = toolchain.Builtin("")
+	}
 	return &Service{cfg: cfg, mgr: mgr, pool: p, addrs: NewAddresses(cfg.Addresses, mgr.Max()), log: log}
 }
 
@@ -96,15 +106,19 @@ func (s *Service) Limits() session.Limits { return s.cfg.Limits }
 // Exercises are those sessions may be opened with, nil for none.
 func (s *Service) Exercises() Exercises { return s.cfg.Exercises }
 
+// Toolchains are those sessions may run, the default one included.
+func (s *Service) Toolchains() *toolchain.Set { return s.cfg.Toolchains }
+
 // Status is a snapshot of the sessions and the pool.
 type Status struct {
 	Active, Max int
-	Pool        pool.Status
+	Pool        pool.Status            // all toolchains' pools together
+	Toolchains  map[string]pool.Status // each toolchain's pool
 }
 
 // Status reports the sessions against the cap, and the pool.
 func (s *Service) Status() Status {
-	return Status{Active: s.mgr.Active(), Max: s.mgr.Max(), Pool: s.pool.Status()}
+	return Status{Active: s.mgr.Active(), Max: s.mgr.Max(), Pool: s.pool.Status(), Toolchains: s.pool.ByToolchain()}
 }
 
 // Resume finds the session a resume token names, spending the token.
@@ -124,7 +138,7 @@ func (s *Service) freeing(done func()) func() {
 	return func() {
 		once.Do(func() {
 			done()
-			s.pool.Poke()
+			s.pool.Poke() // any toolchain's clients may be waiting
 		})
 	}
 }
@@ -134,7 +148,8 @@ func (s *Service) freeing(done func()) func() {
 // taken.
 type Place struct {
 	*pool.Place
-	release func()
+	release   func()
+	toolchain string
 }
 
 // Leave gives the place up. Idempotent.
@@ -147,9 +162,14 @@ func (pl *Place) Leave() {
 // clients) in line for a sandbox; see pool.Pool.Join. It returns
 // session.ErrShuttingDown once the server drains or stops, and
 // pool.ErrQueueFull when the line, or the address's part of it, is full.
+// The line is the toolchain's (the caller has checked that it exists).
 // The caller must Leave the place, and Take it once its status is
 // Granted.
-func (s *Service) Join(addr string) (*Place, error) {
+func (s *Service) Join(addr, toolchain string) (*Place, error) {
+	p, ok := s.pool.Get(toolchain)
+	if !ok {
+		return nil, fmt.Errorf("no toolchain is called %q", toolchain)
+	}
 	if err := s.mgr.CanAdmit(); errors.Is(err, session.ErrShuttingDown) {
 		return nil, err
 	}
@@ -157,7 +177,7 @@ func (s *Service) Join(addr string) (*Place, error) {
 	if !ok {
 		return nil, pool.ErrQueueFull
 	}
-	pl, err := s.pool.Join(addr)
+	pl, err := p.Join(addr)
 	if err != nil {
 		release()
 		if errors.Is(err, pool.ErrClosed) {
@@ -165,7 +185,7 @@ func (s *Service) Join(addr string) (*Place, error) {
 		}
 		return nil, err
 	}
-	return &Place{Place: pl, release: release}, nil
+	return &Place{Place: pl, release: release, toolchain: toolchain}, nil
 }
 
 // Take admits the client whose place was granted a sandbox. It returns
@@ -183,7 +203,7 @@ func (s *Service) Take(pl *Place) (*Admission, error) {
 		done()
 		return nil, errors.New("no sandbox was granted")
 	}
-	a := &Admission{s: s, ctx: ctx, granted: sb, queued: pl.Queued(), wait: time.Since(pl.Joined())}
+	a := &Admission{s: s, ctx: ctx, granted: sb, queued: pl.Queued(), wait: time.Since(pl.Joined()), toolchain: pl.toolchain}
 	a.done = s.freeing(func() {
 		if a.granted != nil { // never opened
 			a.granted.Close()
@@ -216,6 +236,8 @@ type Admission struct {
 	granted sandbox.Sandbox // granted in line, or nil: Open takes one from the pool
 	queued  bool            // the client waited in line for it
 	wait    time.Duration
+	// toolchain is the one whose line granted the place.
+	toolchain string
 }
 
 // Context ends when the server shuts down (cause session.ErrShuttingDown)
@@ -268,6 +290,7 @@ func (a *Admission) Open(req Request) (*session.Session, Opened, error) {
 		Exercise:      req.Exercise,
 		Recorder:      rec,
 		RecordRefused: refused,
+		Toolchain:     a.toolchain,
 	}, a.s.log.With("session", sb.ID()))
 	return live, Opened{Warm: warm, Startup: time.Since(started) + a.wait}, nil
 }
@@ -294,7 +317,11 @@ const RecordRefusedRate = "rate"
 func (a *Admission) sandbox(ctx context.Context, req Request) (sandbox.Sandbox, bool, error) {
 	sb := a.granted
 	if sb == nil {
-		return a.s.pool.Get(ctx, sandbox.Spec{ID: uuid.NewString(), Cols: req.Cols, Rows: req.Rows})
+		p, ok := a.s.pool.Get(a.toolchain)
+		if !ok {
+			return nil, false, fmt.Errorf("no toolchain is called %q", a.toolchain)
+		}
+		return p.Get(ctx, sandbox.Spec{ID: uuid.NewString(), Cols: req.Cols, Rows: req.Rows})
 	}
 	a.granted = nil
 	if err := sb.Resize(ctx, req.Cols, req.Rows); err != nil {

@@ -29,6 +29,9 @@ type Hello struct {
 	Exercise string
 	// Record asks for the new session to be recorded.
 	Record bool
+	// Toolchain is the toolchain the new session runs ("": the
+	// exercise's, else the default).
+	Toolchain string
 }
 
 // wireHello is a hello as JSON.
@@ -43,12 +46,14 @@ type wireHello struct {
 	Resumable bool   `json:"resumable,omitempty"`
 	Exercise  string `json:"exercise,omitempty"`
 	Record    bool   `json:"record,omitempty"`
+	Toolchain string `json:"toolchain,omitempty"`
 }
 
 // Hello sends h.
 func (c *Conn) Hello(h Hello) error {
 	w := wireHello{Type: protocol.TypeHello, Cols: h.Cols, Rows: h.Rows, Token: h.Token,
-		Watch: h.Watch, Resume: h.Resume, Resumable: h.Resumable, Exercise: h.Exercise, Record: h.Record}
+		Watch: h.Watch, Resume: h.Resume, Resumable: h.Resumable, Exercise: h.Exercise, Record: h.Record,
+		Toolchain: h.Toolchain}
 	if h.Watch != "" {
 		w.Mode = protocol.ModeViewer
 	}

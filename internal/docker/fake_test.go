@@ -82,6 +82,14 @@ func (f *fakeAPI) Ping(ctx context.Context) (types.Ping, error) {
 	return types.Ping{APIVersion: "1.41"}, f.pingErr
 }
 
+func (f *fakeAPI) ImageList(context.Context, image.ListOptions) ([]image.Summary, error) {
+	return nil, nil
+}
+
+func (f *fakeAPI) ImageRemove(context.Context, string, image.RemoveOptions) ([]image.DeleteResponse, error) {
+	return nil, nil
+}
+
 func (f *fakeAPI) ImageInspect(ctx context.Context, ref string, _ ...client.ImageInspectOption) (image.InspectResponse, error) {
 	f.record("image")
 	f.mu.Lock()

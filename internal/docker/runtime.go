@@ -32,13 +32,15 @@ const (
 )
 
 // ErrImageMissing is returned by Check when the sandbox image is absent.
-var ErrImageMissing = errors.New("sandbox image missing")
+var ErrImageMissing = sandbox.ErrImageMissing
 
 // api is the part of the Docker client the adapter uses; *client.Client
 // implements it and tests substitute a fake.
 type api interface {
 	Ping(ctx context.Context) (types.Ping, error)
 	ImageInspect(ctx context.Context, ref string, opts ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImageList(ctx context.Context, opts image.ListOptions) ([]image.Summary, error)
+	ImageRemove(ctx context.Context, ref string, opts image.RemoveOptions) ([]image.DeleteResponse, error)
 	ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, net *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error)
 	ContainerAttach(ctx context.Context, id string, opts container.AttachOptions) (types.HijackedResponse, error)
 	ContainerWait(ctx context.Context, id string, cond container.WaitCondition) (<-chan container.WaitResponse, <-chan error)

@@ -62,6 +62,9 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandb
 	}()
 	cfg := r.cfg.containerConfig(spec.ID)
 	cfg.User = user
+	if spec.Image != "" {
+		cfg.Image = spec.Image
+	}
 	host, err := r.hostConfig(spec.Cols, spec.Rows, user)
 	if err != nil {
 		return nil, err

@@ -83,6 +83,16 @@ func checkCommand() []string {
 	return []string{"bash", "-c", script}
 }
 
+// BoundedElixir runs script with `elixir -e` apart from the terminal,
+// under the limits of a check's BEAM (processes, address space): checking
+// a toolchain with it proves that a check's BEAM starts there, whatever
+// threads its OTP starts.
+func BoundedElixir(script string) sandbox.ExecSpec {
+	env := checkEnv()
+	env[0] = "IEXBOX_RUNNER=" + script
+	return sandbox.ExecSpec{Cmd: checkCommand(), Env: env, Apart: true}
+}
+
 func checkEnv() []string {
 	return []string{
 		"IEXBOX_RUNNER=" + runnerScript,

@@ -11,6 +11,8 @@
 package exercise
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,6 +29,9 @@ type Exercise struct {
 	Starter  string // starter.ex, what the editor shows first; may be empty
 	Setup    string // setup.exs, evaluated in the learner's iex first; may be empty
 	Solution string // solution.ex, the reference solution: never sent to a client or a learner's sandbox
+	// Toolchain is the toolchain its checks run in (exercise.json's
+	// "toolchain"), "" for any: a session of the exercise runs there.
+	Toolchain string
 }
 
 // Limits on the files of an exercise.
@@ -35,10 +40,12 @@ const (
 	maxSetup    = 16 << 10
 	maxStarter  = 32 << 10 // a check's code is at most this long too
 	maxSolution = 32 << 10
+	maxBinding  = 4 << 10
 )
 
-// validName is the form of an exercise's name.
-var validName = regexp.MustCompile(`^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$`)
+// ValidName is the form of an exercise's name, and of every other folder
+// named by its path (toolchains).
+var ValidName = regexp.MustCompile(`^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$`)
 
 // Set is the exercises loaded at start. Lookups go through its table and
 // never touch the file system. It is safe for concurrent use.
@@ -81,8 +88,8 @@ func Load(fsys fs.FS, cfg Config) (*Set, error) {
 
 // load reads the exercise in folder dir.
 func load(fsys fs.FS, dir string) (*Exercise, error) {
-	if !validName.MatchString(dir) {
-		return nil, fmt.Errorf("%s/test.exs: the exercise's name %q must match %s", dir, dir, validName)
+	if !ValidName.MatchString(dir) {
+		return nil, fmt.Errorf("%s/test.exs: the exercise's name %q must match %s", dir, dir, ValidName)
 	}
 	ex := &Exercise{Name: dir}
 	for _, f := range []struct {
@@ -110,6 +117,9 @@ func load(fsys fs.FS, dir string) (*Exercise, error) {
 		}
 		*f.dst = string(data)
 	}
+	if err := loadBinding(fsys, dir, ex); err != nil {
+		return nil, err
+	}
 	if !strings.Contains(ex.Tests, "use ExUnit.Case") {
 		return nil, fmt.Errorf("%s/test.exs: holds no test module (use ExUnit.Case)", dir)
 	}
@@ -117,6 +127,43 @@ func load(fsys fs.FS, dir string) (*Exercise, error) {
 		return nil, fmt.Errorf("%s/test.exs: must not call ExUnit.start: the runner starts and configures ExUnit", dir)
 	}
 	return ex, nil
+}
+
+// loadBinding reads the optional exercise.json: {"toolchain": "NAME"}.
+// Whether the toolchain exists is for the server to say, which knows them.
+func loadBinding(fsys fs.FS, dir string, ex *Exercise) error {
+	p := dir + "/exercise.json"
+	data, err := fs.ReadFile(fsys, p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w", p, err)
+	case len(data) > maxBinding:
+		return fmt.Errorf("%s: %d bytes, more than %d", p, len(data), maxBinding)
+	}
+	var b struct {
+		Toolchain string `json:"toolchain"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	if b.Toolchain != "" && (!ValidName.MatchString(b.Toolchain) || len(b.Toolchain) > 128) {
+		return fmt.Errorf("%s: toolchain %q is not a toolchain's name", p, b.Toolchain)
+	}
+	ex.Toolchain = b.Toolchain
+	return nil
+}
+
+// Toolchain is the toolchain the exercise called name is bound to, "" for
+// any (or no such exercise).
+func (s *Set) Toolchain(name string) string {
+	if ex, ok := s.byName[name]; ok {
+		return ex.Toolchain
+	}
+	return ""
 }
 
 // Names lists the exercises, sorted.

@@ -88,3 +88,29 @@ func TestParseResult(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+func TestLoadBinding(t *testing.T) {
+	set, err := Load(fstest.MapFS{
+		"p/sum/test.exs":      {Data: []byte(goodTest)},
+		"p/sum/solution.ex":   {},
+		"p/sum/exercise.json": {Data: []byte(`{"toolchain": "forky/parsing"}`)},
+		"q/test.exs":          {Data: []byte(goodTest)},
+		"q/solution.ex":       {},
+	}, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := set.Toolchain("p/sum"); got != "forky/parsing" {
+		t.Errorf("p/sum is bound to %q", got)
+	}
+	if got := set.Toolchain("q"); got != "" {
+		t.Errorf("q is bound to %q", got)
+	}
+	for _, bad := range []string{`{"toolchain": "../x"}`, `{"toolchian": "x"}`, `[`} {
+		_, err := Load(fstest.MapFS{"a/test.exs": {Data: []byte(goodTest)}, "a/solution.ex": {},
+			"a/exercise.json": {Data: []byte(bad)}}, Config{})
+		if err == nil || !strings.Contains(err.Error(), "a/exercise.json") {
+			t.Errorf("%s: err %v, want one naming a/exercise.json", bad, err)
+		}
+	}
+}

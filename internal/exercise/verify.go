@@ -9,9 +9,10 @@ import (
 	"iexbox/internal/sandbox"
 )
 
-// Boot starts a sandbox and returns it at its first prompt, its output so
-// far still to be read (a pool.Pool's Get does that).
-type Boot func(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, error)
+// Boot starts a sandbox of the toolchain called toolchain ("" for the
+// default) and returns it at its first prompt, its output so far still to
+// be read (a pool.Pool's Get does that).
+type Boot func(ctx context.Context, spec sandbox.Spec, toolchain string) (sandbox.Sandbox, error)
 
 // Verification is the outcome of checking one reference solution.
 type Verification struct {
@@ -56,7 +57,8 @@ func (s *Set) verify(ctx context.Context, boot Boot, name string) Verification {
 	v := Verification{Name: name}
 	began := time.Now()
 	defer func() { v.Took = time.Since(began) }()
-	sb, err := boot(ctx, sandbox.Spec{ID: "verify-" + time.Now().Format("150405.000"), Cols: 80, Rows: 24})
+	ex, _ := s.Get(name)
+	sb, err := boot(ctx, sandbox.Spec{ID: "verify-" + time.Now().Format("150405.000"), Cols: 80, Rows: 24}, ex.Toolchain)
 	if err != nil {
 		v.Err = err
 		return v
@@ -69,7 +71,6 @@ func (s *Set) verify(ctx context.Context, boot Boot, name string) Verification {
 	}
 	defer checker.Close()
 	_ = prepared
-	ex, _ := s.Get(name)
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout+bootTimeout)
 	defer cancel()
 	v.Result = checker.Check(cctx, ex.Solution)

@@ -45,6 +45,11 @@ func (r *Runtime) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandb
 		}
 	}()
 	pod := r.cfg.pod(r.iso, spec.ID, uid, spec.Cols, spec.Rows)
+	if spec.Image != "" {
+		for i := range pod.Spec.Containers {
+			pod.Spec.Containers[i].Image = spec.Image
+		}
+	}
 	log := r.log.With("session", spec.ID, "pod", pod.Name)
 	r.owners.Own(spec.ID) // owned before it exists: the keeper never takes a Pod mid-start
 	if err := r.create(ctx, pod); err != nil {

@@ -43,6 +43,9 @@ type Gauges struct {
 	PoolMax        func() int
 	PoolReason     func() string // why the pool's target is what it is
 	Queued         func() int    // clients waiting in line for a sandbox
+	// Toolchains is each toolchain's pool: target, ready, starting and
+	// queued by toolchain name; nil without toolchains.
+	Toolchains func() map[string][4]int
 }
 
 // New registers every collector, the Go runtime's and the process's too;
@@ -126,6 +129,27 @@ func (m *Metrics) Watch(g Gauges) {
 	}
 	gauge("iexbox_pool_ready", "Warm sandboxes ready to hand over.", g.PoolReady)
 	gauge("iexbox_pool_starting", "Warm sandboxes booting.", g.PoolStarting)
+	if g.Toolchains != nil {
+		reg.MustRegister(toolchainCollector{desc: prometheus.NewDesc("iexbox_toolchain_pool",
+			"Each toolchain's pool: its target, the warm sandboxes ready and booting, and the clients waiting in its line, by state.",
+			[]string{"toolchain", "state"}, nil), pools: g.Toolchains})
+	}
+}
+
+// toolchainCollector reports each toolchain's pool, labelled by toolchain.
+type toolchainCollector struct {
+	desc  *prometheus.Desc
+	pools func() map[string][4]int
+}
+
+func (c toolchainCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c toolchainCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, v := range c.pools() {
+		for i, state := range []string{"target", "ready", "starting", "queued"} {
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(v[i]), name, state)
+		}
+	}
 }
 
 // reasonCollector reports the pool's current reason as a label.

@@ -66,6 +66,7 @@ func (b *bootingSandbox) Wait(ctx context.Context) (sandbox.ExitStatus, error) {
 type bootingRuntime struct {
 	mu      sync.Mutex
 	started []*bootingSandbox
+	images  []string // each start's Spec.Image
 }
 
 func (r *bootingRuntime) Name() string { return "fake" }
@@ -74,6 +75,7 @@ func (r *bootingRuntime) Start(_ context.Context, spec sandbox.Spec) (sandbox.Sa
 	defer r.mu.Unlock()
 	sb := newBootingSandbox(spec.ID)
 	r.started = append(r.started, sb)
+	r.images = append(r.images, spec.Image)
 	return sb, nil
 }
 

@@ -43,6 +43,8 @@ const (
 	MaxCheckID   = 128      // bytes of a check's id
 	// MaxExerciseName bounds the exercise a hello names.
 	MaxExerciseName = 256
+	// MaxToolchainName bounds the toolchain a hello names.
+	MaxToolchainName = 128
 )
 
 // Hello modes.
@@ -85,7 +87,7 @@ const (
 	CodeForbidden    = "forbidden"     // a token is required and was missing or bad
 	CodeRateLimited  = "rate_limited"  // this client opened too many sessions
 	CodeResumeFailed = "resume_failed" // the resume token is bad, used or expired
-	CodeNotFound     = "not_found"     // the watch token names no shared session, or the hello no exercise
+	CodeNotFound     = "not_found"     // the watch token names no shared session, or the hello no exercise or no toolchain
 	CodeLagging      = "lagging"       // a viewer fell too far behind and was dropped
 )
 
@@ -104,6 +106,7 @@ type ClientMessage struct {
 	Resumable bool   // the session survives a dropped connection for a while
 	Exercise  string // the exercise the session poses, "" for none
 	Record    bool   // the presenter asks for the session to be recorded
+	Toolchain string // the toolchain the session runs, "" for the exercise's or the default
 	// Check only.
 	Code    string
 	CheckID string
@@ -125,6 +128,7 @@ type wireClient struct {
 	Resumable json.RawMessage `json:"resumable"`
 	Exercise  json.RawMessage `json:"exercise"`
 	Record    json.RawMessage `json:"record"`
+	Toolchain json.RawMessage `json:"toolchain"`
 
 	ID   json.RawMessage `json:"id"`
 	Code json.RawMessage `json:"code"`
@@ -196,7 +200,7 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 		raw  json.RawMessage
 		dst  *string
 	}{{"token", w.Token, &m.Token}, {"mode", w.Mode, &m.Mode}, {"watch", w.Watch, &m.Watch}, {"resume", w.Resume, &m.Resume},
-		{"exercise", w.Exercise, &m.Exercise}} {
+		{"exercise", w.Exercise, &m.Exercise}, {"toolchain", w.Toolchain, &m.Toolchain}} {
 		if len(f.raw) > 0 && string(f.raw) != "null" {
 			if err := json.Unmarshal(f.raw, f.dst); err != nil {
 				return fmt.Errorf("%q must be a string", f.name)
@@ -215,6 +219,9 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 	}
 	if len(m.Exercise) > MaxExerciseName {
 		return fmt.Errorf("\"exercise\" is longer than %d bytes", MaxExerciseName)
+	}
+	if len(m.Toolchain) > MaxToolchainName {
+		return fmt.Errorf("\"toolchain\" is longer than %d bytes", MaxToolchainName)
 	}
 	switch m.Mode {
 	case "", ModePresenter:
@@ -294,6 +301,12 @@ type Ready struct {
 	// there is no lifetime limit.
 	LifetimeLeft int    `json:"lifetime_left,omitempty"`
 	Runtime      string `json:"runtime"`
+	// Toolchain is the session's toolchain, and Elixir and OTP the
+	// versions its image holds (absent when unknown, as on a process
+	// backend); none of them for viewers.
+	Toolchain string `json:"toolchain,omitempty"`
+	Elixir    string `json:"elixir,omitempty"`
+	OTP       string `json:"otp,omitempty"`
 	// Resume is a fresh single-use token for resuming this session after a
 	// dropped connection; only when the hello asked for a resumable session.
 	Resume string `json:"resume,omitempty"`
@@ -305,6 +318,16 @@ type Ready struct {
 	// Cols and Rows are the presenter's terminal size, for viewers only.
 	Cols int `json:"cols,omitempty"`
 	Rows int `json:"rows,omitempty"`
+}
+
+// Toolchain is one entry of GET /toolchains: a toolchain a hello may name.
+type Toolchain struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Elixir      string `json:"elixir"` // versions its image holds; "" when unknown
+	OTP         string `json:"otp"`
+	// Packages maps each of its Debian packages to its version.
+	Packages map[string]string `json:"packages"`
 }
 
 // Shared answers a share request.

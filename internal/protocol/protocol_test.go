@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -222,6 +223,9 @@ func TestDecodeHelloFields(t *testing.T) {
 		{`{"type":"hello","cols":80,"rows":24,"resume":"TOK"}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24, Resume: "TOK"}},
 		{`{"type":"hello","cols":80,"rows":24,"mode":"viewer","watch":"W"}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24, Mode: ModeViewer, Watch: "W"}},
 		{`{"type":"hello","cols":80,"rows":24,"mode":"presenter","resumable":null}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24, Mode: ModePresenter}},
+		{`{"type":"hello","cols":80,"rows":24,"toolchain":"forky/parsing"}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24, Toolchain: "forky/parsing"}},
+		{`{"type":"hello","cols":80,"rows":24,"toolchain":null}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24}},
+		{`{"type":"hello","cols":80,"rows":24,"toolchain":"` + strings.Repeat("t", MaxToolchainName) + `"}`, ClientMessage{Type: TypeHello, Cols: 80, Rows: 24, Toolchain: strings.Repeat("t", MaxToolchainName)}},
 		{`{"type":"share"}`, ClientMessage{Type: TypeShare}},
 		{`{"type":"end","why":"button"}`, ClientMessage{Type: TypeEnd}},
 		{`{"type":"unshare"}`, ClientMessage{Type: TypeUnshare}},
@@ -238,6 +242,8 @@ func TestDecodeHelloFields(t *testing.T) {
 		`{"type":"hello","cols":80,"rows":24,"resumable":1}`,
 		`{"type":"hello","cols":80,"rows":24,"watch":true,"mode":"viewer"}`,
 		`{"type":"hello","cols":80,"rows":24,"resume":["x"]}`,
+		`{"type":"hello","cols":80,"rows":24,"toolchain":7}`,
+		`{"type":"hello","cols":80,"rows":24,"toolchain":"` + strings.Repeat("t", MaxToolchainName+1) + `"}`,
 	} {
 		if _, err := DecodeClient([]byte(in)); err == nil {
 			t.Errorf("DecodeClient(%s) = %v, want a protocol error", in, err)

@@ -22,6 +22,10 @@ type Spec struct {
 	ID   string // session id, recorded on the sandbox (a container label)
 	Cols int
 	Rows int
+	// Image is the image of the session's toolchain; "" runs the
+	// policy's own (the default toolchain). Only Image differs between
+	// toolchains: the hardening and the limits are the policy's.
+	Image string
 }
 
 // Runtime starts sandboxes. Implementations must be safe for concurrent use.

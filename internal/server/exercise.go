@@ -11,6 +11,8 @@ import (
 type exerciseInfo struct {
 	Name    string `json:"name"`
 	Starter string `json:"starter"`
+	// Toolchain is the toolchain the exercise runs in, absent for any.
+	Toolchain string `json:"toolchain,omitempty"`
 }
 
 // serveExercise answers an exercise's starter code. Lesson sites on other
@@ -26,5 +28,5 @@ func (s *Server) serveExercise(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]string{"error": "not_found", "message": "no exercise is called " + name})
 		return
 	}
-	json.NewEncoder(w).Encode(exerciseInfo{Name: name, Starter: starter})
+	json.NewEncoder(w).Encode(exerciseInfo{Name: name, Starter: starter, Toolchain: s.adm.Exercises().Toolchain(name)})
 }

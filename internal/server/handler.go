@@ -82,13 +82,22 @@ func (s *Server) servePresenter(c *wsClient, hello protocol.ClientMessage, key, 
 		s.refuse(c, log, protocol.CodeNotFound, "no exercise is called "+strconv.Quote(hello.Exercise), 0)
 		return
 	}
+	toolchainName, err := s.toolchainOf(hello)
+	if err != nil {
+		code := protocol.CodeProtocol
+		if errors.Is(err, errNoToolchain) {
+			code = protocol.CodeNotFound
+		}
+		s.refuse(c, log, code, err.Error(), 0)
+		return
+	}
 	release, ok := s.admitAddress(c, hello, key, remote)
 	if !ok {
 		return
 	}
 	defer release()
 
-	place, err := s.adm.Join(key)
+	place, err := s.adm.Join(key, toolchainName)
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
@@ -123,7 +132,7 @@ func (s *Server) servePresenter(c *wsClient, hello protocol.ClientMessage, key, 
 	log = s.cfg.Log.With("session", live.ID())
 	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
 	log.Info("session started", "remote", remote, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
-		"resumable", hello.Resumable, "exercise", hello.Exercise, "record", hello.Record)
+		"resumable", hello.Resumable, "exercise", hello.Exercise, "toolchain", toolchainName, "record", hello.Record)
 	end := live.Run(in.client, s.greeter(c, live, hello.Record))
 	lasted := time.Since(started)
 	s.cfg.Observer.SessionEnded(endingOf(end.Reason).label(), lasted)
@@ -161,8 +170,12 @@ func (s *Server) admitAddress(c *wsClient, hello protocol.ClientMessage, key, re
 // greeter sends a presenter's ready event; askedToRecord: the hello asked
 // for a recording, and ready says when the server records nothing.
 func (s *Server) greeter(c *wsClient, live *session.Session, askedToRecord bool) session.Greeter {
+	tc, _ := s.adm.Toolchains().Get(live.Toolchain())
 	return func(resume string) error {
 		return c.sendReady(protocol.Ready{
+			Toolchain:    tc.Name,
+			Elixir:       tc.Versions.Elixir,
+			OTP:          tc.Versions.OTP,
 			Session:      live.ID(),
 			Instance:     s.cfg.Instance,
 			IdleTimeout:  int(s.adm.Limits().Idle / time.Second),

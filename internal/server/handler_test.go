@@ -62,7 +62,9 @@ func TestStatus(t *testing.T) {
 	// The test server is wired as the program is: a pool (of size 0
 	// here) and the backend's warnings.
 	want := Status{Version: "test-version", Instance: "test-inst", Runtime: "process", Sessions: SessionsStatus{Active: 0, Max: 3},
-		Pool: &pool.Status{Reason: "disabled: -pool 0, sandboxes boot on demand"}, Warnings: process.New(nil, nil).Warnings()}
+		Pool:       &pool.Status{Reason: "disabled: -pool 0, sandboxes boot on demand"},
+		Toolchains: map[string]pool.Status{"default": {Reason: "disabled: -pool 0, sandboxes boot on demand"}},
+		Warnings:   process.New(nil, nil).Warnings()}
 	if got := status(); !reflect.DeepEqual(got, want) {
 		t.Errorf("/status = %+v, want %+v", got, want)
 	}

@@ -23,6 +23,7 @@ import (
 	"iexbox/internal/protocol"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
+	"iexbox/internal/toolchain"
 )
 
 // patience bounds every wait on the server; generous for loaded CI hosts.
@@ -33,7 +34,7 @@ type testServer struct {
 	url  string // http://127.0.0.1:port
 	ws   string // ws://127.0.0.1:port/ws
 	mgr  *admission.Manager
-	pool *pool.Pool
+	pool *pool.Pools
 }
 
 type serverOpts struct {
@@ -51,6 +52,8 @@ type serverOpts struct {
 	addresses    admission.AddressLimits
 	// backend replaces the process backend running argv.
 	backend sandbox.Backend
+	// toolchains are admission's Toolchains (nil: the default only).
+	toolchains *toolchain.Set
 }
 
 // bareServer is a Server for cfg over the process backend running cat,
@@ -97,6 +100,7 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 			Limits:      o.limits,
 			Grace:       o.resumeGrace,
 			MaxViewers:  o.maxViewers,
+			Toolchains:  o.toolchains,
 		},
 	}, log)
 	srv := httptest.NewServer(stack.Server)
@@ -109,7 +113,7 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 		srv.Close()
 	})
 	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws",
-		mgr: stack.Admission.Manager(), pool: stack.Pool}
+		mgr: stack.Admission.Manager(), pool: stack.Pools}
 }
 
 // dial opens /ws offering protos (none when nil) and sending hdr, as a

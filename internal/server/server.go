@@ -126,6 +126,7 @@ func New(cfg Config, adm *admission.Service) *Server {
 	s.mux.HandleFunc("GET /healthz", s.serveHealth)
 	s.mux.HandleFunc("GET /status", s.serveStatus)
 	s.mux.HandleFunc("GET /readyz", s.serveReady)
+	s.mux.HandleFunc("GET /toolchains", s.serveToolchains)
 	if adm.Exercises() != nil {
 		s.mux.HandleFunc("GET /exercises/{name...}", s.serveExercise)
 	}
@@ -252,7 +253,9 @@ type Status struct {
 	Runtime  string         `json:"runtime"`
 	Sessions SessionsStatus `json:"sessions"`
 	Pool     *pool.Status   `json:"pool,omitempty"`
-	Warnings []string       `json:"warnings"`
+	// Toolchains is each toolchain's pool; Pool is their sum.
+	Toolchains map[string]pool.Status `json:"toolchains,omitempty"`
+	Warnings   []string               `json:"warnings"`
 }
 
 // SessionsStatus counts live sessions against the cap.
@@ -273,5 +276,6 @@ func (s *Server) serveStatus(w http.ResponseWriter, _ *http.Request) {
 	now := s.adm.Status()
 	st.Sessions = SessionsStatus{Active: now.Active, Max: now.Max}
 	st.Pool = &now.Pool
+	st.Toolchains = now.Toolchains
 	json.NewEncoder(w).Encode(st)
 }

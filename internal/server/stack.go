@@ -11,6 +11,7 @@ import (
 	"iexbox/internal/recording"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/store"
+	"iexbox/internal/toolchain"
 )
 
 // StackConfig is a whole server's configuration over one backend: each
@@ -43,7 +44,7 @@ type PoolAuto struct {
 type Stack struct {
 	Server    *Server
 	Admission *admission.Service
-	Pool      *pool.Pool
+	Pools     *pool.Pools // one per toolchain
 	starts    *pool.StartWatch
 	log       *slog.Logger
 
@@ -66,7 +67,7 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 		auto := pool.AutoBounds(b.Capacity(), b.Footprint(), cfg.PoolAuto.Memory, cfg.PoolAuto.Max, mgr.Max())
 		cfg.Pool.Auto = &auto
 	}
-	p := pool.New(starts, cfg.Pool, mgr, log)
+	p := pool.NewPools(starts, poolToolchains(cfg.Admission.Toolchains), cfg.Pool, mgr, log)
 	var recs *recording.Service
 	if cfg.Store != nil && !cfg.Recording.Off {
 		obs, _ := cfg.Server.Observer.(recording.Observer)
@@ -84,7 +85,7 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 	if cfg.Server.Log == nil {
 		cfg.Server.Log = log
 	}
-	s := &Stack{Server: New(cfg.Server, adm), Admission: adm, Pool: p, starts: starts, log: log, poolDone: make(chan struct{})}
+	s := &Stack{Server: New(cfg.Server, adm), Admission: adm, Pools: p, starts: starts, log: log, poolDone: make(chan struct{})}
 	var poolCtx context.Context
 	poolCtx, s.stopPool = context.WithCancel(context.Background())
 	go func() {
@@ -132,5 +133,25 @@ func (s *Stack) Gauges() metrics.Gauges {
 		PoolMax:        func() int { return adm.Status().Pool.Max },
 		PoolReason:     func() string { return adm.Status().Pool.Reason },
 		Queued:         func() int { return adm.Status().Pool.Queued },
+		Toolchains: func() map[string][4]int {
+			m := map[string][4]int{}
+			for n, st := range adm.Status().Toolchains {
+				m[n] = [4]int{st.Target, st.Ready, st.Starting, st.Queued}
+			}
+			return m
+		},
 	}
+}
+
+// poolToolchains lists what the pools need of each toolchain, the default
+// one first (its image is the backend's own).
+func poolToolchains(set *toolchain.Set) []pool.Toolchain {
+	list := []pool.Toolchain{{Name: toolchain.Default}}
+	if set == nil {
+		return list
+	}
+	for _, tc := range set.Built() {
+		list = append(list, pool.Toolchain{Name: tc.Name, Image: tc.Image})
+	}
+	return list
 }

@@ -92,7 +92,8 @@ func TestHelloReadyEcho(t *testing.T) {
 	if _, err := uuid.Parse(ready.Session); err != nil {
 		t.Errorf("ready session %q is not a uuid: %v", ready.Session, err)
 	}
-	want := protocol.Ready{Type: "ready", Session: ready.Session, Instance: "test-inst", IdleTimeout: 300, MaxLifetime: 1800, LifetimeLeft: 1800, Runtime: "process"}
+	want := protocol.Ready{Type: "ready", Session: ready.Session, Instance: "test-inst", IdleTimeout: 300, MaxLifetime: 1800, LifetimeLeft: 1800, Runtime: "process",
+		Toolchain: "default"}
 	if ready != want {
 		t.Errorf("ready = %+v, want %+v", ready, want)
 	}

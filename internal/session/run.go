@@ -104,6 +104,9 @@ type Options struct {
 	// RecordRefused, when the client asked for a recording that was
 	// refused, is why ("storage", "rate", "error"): the presenter is told.
 	RecordRefused string
+	// Toolchain names the toolchain the sandbox runs, for the session's
+	// clients (a resume keeps it).
+	Toolchain string
 }
 
 // Session joins one sandbox to the client at its keyboard (the presenter),
@@ -142,6 +145,9 @@ type Session struct {
 
 	checks checks
 }
+
+// Toolchain is the name of the toolchain the session's sandbox runs.
+func (s *Session) Toolchain() string { return s.opts.Toolchain }
 
 // New prepares a session on sb under ctx; nothing runs before Run. When
 // ctx is cancelled with cause ErrShuttingDown the session ends with

@@ -14,6 +14,9 @@
 // tests against the editor's code; Alt+Enter checks too). After a check
 // the element lists the tests and fires `iex-check` with the result (the
 // server's "checked" event) in `detail`, so the page can store progress.
+// toolchain (a toolchain on the server, such as parsing: the Elixir, OTP
+// and libraries the session runs with; default: the exercise's, else the
+// server's default).
 // Styles live in a shadow root, so the page and the widget cannot restyle
 // each other. Each element has its own session.
 
@@ -579,7 +582,11 @@ class IexConsole extends HTMLElement {
     this.setStatus(resume ? t('reconnecting') : t('starting'), 'connecting');
     const hello = { resumable: true };
     if (resume) hello.resume = resume.token;
-    else if (this.exercise()) hello.exercise = this.exercise();
+    else {
+      if (this.exercise()) hello.exercise = this.exercise();
+      // The toolchain the lesson picked; absent, the exercise's or the default.
+      if (this.getAttribute('toolchain')) hello.toolchain = this.getAttribute('toolchain');
+    }
     if (!resume && this.hasAttribute('record')) hello.record = true;
     const token = this.getAttribute('token');
     if (token) hello.token = token;

@@ -131,6 +131,10 @@ function connect() {
   setState('connecting');
 
   let hello = { resumable: true };
+  // ?toolchain=NAME picks the toolchain of a new session (GET /toolchains
+  // lists them); a resume keeps the session's own.
+  const toolchain = new URLSearchParams(window.location.search).get('toolchain');
+  if (toolchain) hello.toolchain = toolchain;
   let url = socketURL();
   const resume = viewer ? null : resumeSlot.load();
   if (viewer) {
