@@ -60,17 +60,8 @@ type Set struct {
 // symbolic links out of its root (os.Root's FS does not).
 func Load(fsys fs.FS, cfg Config) (*Set, error) {
 	s := &Set{byName: map[string]*Exercise{}, cfg: cfg.withDefaults()}
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s: is a symbolic link; exercises hold only files and folders", p)
-		}
-		if d.IsDir() || d.Name() != "test.exs" {
-			return nil
-		}
-		ex, err := load(fsys, path.Dir(p))
+	err := WalkFolders(fsys, "test.exs", "exercises", func(dir string) error {
+		ex, err := load(fsys, dir)
 		if err != nil {
 			return err
 		}
@@ -84,6 +75,25 @@ func Load(fsys fs.FS, cfg Config) (*Set, error) {
 		return nil, errors.New("load exercises: no folder holds a test.exs")
 	}
 	return s, nil
+}
+
+// WalkFolders calls visit with every folder under fsys that holds a file
+// called marker, at any depth; a symbolic link anywhere is an error
+// naming it, since what (exercises, toolchains) hold only files and
+// folders. The first error ends the walk.
+func WalkFolders(fsys fs.FS, marker, what string, visit func(dir string) error) error {
+	return fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: is a symbolic link; %s hold only files and folders", p, what)
+		}
+		if d.IsDir() || d.Name() != marker {
+			return nil
+		}
+		return visit(path.Dir(p))
+	})
 }
 
 // load reads the exercise in folder dir.

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -95,17 +94,8 @@ func Builtin(image string) *Set {
 // root (os.Root's FS does not).
 func Load(fsys fs.FS, defaultImage string) (*Set, error) {
 	s := Builtin(defaultImage)
-	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s: is a symbolic link; toolchains hold only files and folders", p)
-		}
-		if d.IsDir() || d.Name() != "toolchain.json" {
-			return nil
-		}
-		tc, err := load(fsys, path.Dir(p))
+	err := exercise.WalkFolders(fsys, "toolchain.json", "toolchains", func(dir string) error {
+		tc, err := load(fsys, dir)
 		if err != nil {
 			return err
 		}
