@@ -19,7 +19,7 @@ import (
 var errHelp = errors.New("help requested")
 
 // measurements are the names -only accepts, in the order they run.
-var measurements = []string{"prompt", "echo", "eval", "check", "throughput", "producer", "churn", "boot", "density", "wave", "arrivals"}
+var measurements = []string{"prompt", "echo", "eval", "check", "throughput", "producer", "churn", "boot", "density", "wave", "arrivals", "toolchains"}
 
 // defaultMeasurements run when -only is not given: the classroom ones
 // (wave, arrivals) want a server of their own with the default flags.

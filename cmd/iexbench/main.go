@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		{"density", b.measureDensity},
 		{"wave", b.measureWaves},
 		{"arrivals", b.measureArrivals},
+		{"toolchains", b.measureToolchains},
 	}
 	var failed []error
 	for _, s := range steps {

@@ -20,16 +20,17 @@ type report struct {
 	Baseline  baselineInfo          `json:"baseline"`
 	Servers   map[string]serverInfo `json:"servers"`
 
-	Prompt     *promptResult     `json:"time_to_prompt,omitempty"`
-	Echo       *echoResult       `json:"keystroke_echo,omitempty"`
-	Eval       *evalResult       `json:"eval,omitempty"`
-	Check      *checkResult      `json:"check,omitempty"`
-	Throughput *throughputResult `json:"throughput,omitempty"`
-	Churn      *churnResult      `json:"churn,omitempty"`
-	Boot       *bootResult       `json:"boot,omitempty"`
-	Density    *densityResult    `json:"density,omitempty"`
-	Waves      []*waveResult     `json:"waves,omitempty"`
-	Arrivals   *arrivalsResult   `json:"arrivals,omitempty"`
+	Prompt     *promptResult      `json:"time_to_prompt,omitempty"`
+	Echo       *echoResult        `json:"keystroke_echo,omitempty"`
+	Eval       *evalResult        `json:"eval,omitempty"`
+	Check      *checkResult       `json:"check,omitempty"`
+	Throughput *throughputResult  `json:"throughput,omitempty"`
+	Churn      *churnResult       `json:"churn,omitempty"`
+	Boot       *bootResult        `json:"boot,omitempty"`
+	Density    *densityResult     `json:"density,omitempty"`
+	Waves      []*waveResult      `json:"waves,omitempty"`
+	Arrivals   *arrivalsResult    `json:"arrivals,omitempty"`
+	Toolchains []*toolchainResult `json:"toolchains,omitempty"`
 
 	Noise      map[string]hostNoise  `json:"host_at_start_of,omitempty"`
 	Throttling map[string]throttling `json:"sandbox_cgroup_throttling,omitempty"`
@@ -151,6 +152,7 @@ func tableRows(r *report) []row {
 		}
 	}
 	waveRows(r, add)
+	toolchainRows(r, add)
 	return rows
 }
 
