@@ -414,8 +414,12 @@ func TestKubeUnschedulable(t *testing.T) {
 		t.Errorf("refused after %v, want within 10 s", took)
 	}
 	t.Logf("refused after %v: %s", took.Round(time.Millisecond), e.raw)
-	logs := s.logs.String()
-	if !regexp.MustCompile(`no node can take the pod`).MatchString(logs) {
+	// The log line may reach the test's pipe a moment after the event.
+	why := regexp.MustCompile(`no node can take the pod`)
+	for deadline := time.Now().Add(5 * time.Second); !why.MatchString(s.logs.String()) && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if logs := s.logs.String(); !why.MatchString(logs) {
 		t.Errorf("the log does not say why: %s", lastLines(logs, 10))
 	}
 }
