@@ -36,8 +36,19 @@ const (
 	hogBytes        = 150_000_000   // each, under -memory 256m
 	hogExpr         = "150_000_000" // not as printed, so that the echo differs
 	sandboxesMemory = 600 << 20
-	sandboxesCPUs   = 0.5
 )
+
+// parentCPUs is the parent's CPU quota in TestHostBounded. gVisor's own
+// kernel runs inside the parent too, and throttled to half a core a
+// sandbox's boot was seen to take 8 to 24 s and its first 1+1 over 10 s:
+// one core leaves the quota as binding (five hogs want 2.5) with room for
+// the sentries.
+func parentCPUs(rt string) float64 {
+	if rt == "runsc" {
+		return 1
+	}
+	return 0.5
+}
 
 // TestHostBounded: N sessions that all spin and all allocate at once, each
 // within its own limits, cannot together take more than the parent cgroup
@@ -48,6 +59,7 @@ func TestHostBounded(t *testing.T) {
 	forEachRuntime(t, func(t *testing.T, rt string) {
 		parent := "iexbox-e2e-" + randomHex(4)
 		t.Cleanup(func() { removeCgroup(t, parent) }) // after the server's own cleanup
+		sandboxesCPUs := parentCPUs(rt)
 		a := newArena(t, rt, "-pool", "1", "-cgroup-parent", parent,
 			"-sandboxes-memory", strconv.Itoa(sandboxesMemory), "-sandboxes-cpus", fmt.Sprint(sandboxesCPUs))
 		limit, _, tried, ok := cgroupMemory(parent)
@@ -80,21 +92,25 @@ func TestHostBounded(t *testing.T) {
 			a.innocentAnswers(t)
 			time.Sleep(250 * time.Millisecond)
 		}
-		fresh, _ := a.s.openSession(t, defaultCols, defaultRows)
-		took := time.Now()
-		requireEval(t, fresh, "1+1", "2")
-		if d := time.Since(took); d > newSessionBound {
-			t.Errorf("a new session's 1+1 took %v with the parent saturated, want at most %v", d.Round(time.Millisecond), newSessionBound)
-		} else {
-			t.Logf("a new session's first 1+1 took %v with the parent saturated", d.Round(time.Millisecond))
-		}
-
 		// Each hog asked for its 150 MB; the parent's bound held, so the
 		// kernel killed some of them (as their own limit never would).
 		for i, c := range hogging {
 			if !c.waitFor(time.Minute, func() bool { return bytes.Contains(c.out, []byte(strconv.Itoa(hogBytes))) }) && c.closeCodeNow() == 0 {
 				t.Fatalf("hog %d neither allocated nor died within a minute", i)
 			}
+		}
+		// A new session, while the survivors still spin: it gets its share
+		// of the parent's CPU. Not while the parent is at its memory bound
+		// and the kernel has yet to pick a victim: every allocation in the
+		// parent then waits on reclaim, and under gVisor a new session's
+		// first 1+1 was seen to take over 10 s then (docs/security.md).
+		fresh, _ := a.s.openSession(t, defaultCols, defaultRows)
+		took := time.Now()
+		requireEval(t, fresh, "1+1", "2")
+		if d := time.Since(took); d > newSessionBound {
+			t.Errorf("a new session's 1+1 took %v with the parent's CPU saturated, want at most %v", d.Round(time.Millisecond), newSessionBound)
+		} else {
+			t.Logf("a new session's first 1+1 took %v with the parent's CPU saturated", d.Round(time.Millisecond))
 		}
 		var alive, killed int
 		for i, c := range hogging {

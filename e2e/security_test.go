@@ -81,6 +81,19 @@ func forEachRuntime(t *testing.T, f func(t *testing.T, rt string)) {
 	}
 }
 
+// forEachRuntimeInTurn is forEachRuntime with the runtimes one after the
+// other, for a test whose load alone fills the machine: fifty sandboxes
+// of each runtime at once on two cores starve the servers themselves.
+func forEachRuntimeInTurn(t *testing.T, f func(t *testing.T, rt string)) {
+	t.Helper()
+	for _, rt := range runtimesUnderTest() {
+		t.Run(rt, func(t *testing.T) {
+			requireRuntime(t, rt)
+			f(t, rt)
+		})
+	}
+}
+
 // arena is one server under attack with an innocent session beside the
 // attackers, shared by the cases of one runtime, which run one at a time.
 type arena struct {

@@ -112,6 +112,11 @@ func open(ctx context.Context, cli api, cfg Config, opts Options, log *slog.Logg
 			return nil, err
 		}
 	}
+	if sandbox.GVisor(cfg.Isolation) && cfg.CgroupParent != "" && opts.SandboxesCPUs > 0 && opts.SandboxesCPUs < 1 {
+		// gVisor's kernel runs inside the parent too: throttled below a
+		// core, a boot was seen to take 8 to 24 s instead of about 1.5 s.
+		b.warn(log, fmt.Sprintf("-sandboxes-cpus %g is under one core: gVisor sandboxes boot and answer slowly when all of them share it", opts.SandboxesCPUs))
+	}
 	rt := New(cli, cfg, log, obs)
 	n, err := rt.Sweep(ctx)
 	if err != nil {
