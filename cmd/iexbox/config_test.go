@@ -66,6 +66,8 @@ func defaults() config {
 				Config:     recording.Config{PerHour: 10, Retention: 30 * 24 * time.Hour},
 				Recordings: "on", MaxBytes: "8m", Storage: "2g",
 			},
+			Classes: server.ClassFlags{TeacherClasses: 5, LearnerSessions: 8, Memory: 0.5,
+				WarmFor: 2 * time.Hour, Retention: 30 * 24 * time.Hour},
 		},
 		docker: docker.Flags{Network: "none", DNS: "127.0.0.1", CgroupParent: "iexbox"},
 		kube:   kube.Flags{Namespace: "iexbox-sandboxes", ServerNamespace: "iexbox", RuntimeClass: "gvisor"},

@@ -60,15 +60,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	stackCfg.Server.Version = version()
 	stackCfg.Server.Log = log
 
-	if !stackCfg.Recording.Off {
-		st, err := store.Open(ctx, cfg.store)
-		if err != nil {
-			return fmt.Errorf("store: %w", err)
-		}
-		defer st.Close()
-		stackCfg.Store = st
-		log.Info("store open", "kind", st.Kind())
+	// The store keeps recordings and classes: always open.
+	db, err := store.Open(ctx, cfg.store)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
 	}
+	defer db.Close()
+	stackCfg.Store = db
+	log.Info("store open", "kind", db.Kind())
 
 	met := metrics.New()
 	backend, err := openBackend(ctx, cfg, stackCfg.Server.Instance, log, met)

@@ -225,6 +225,8 @@ type Request struct {
 	// bound, and the session goes on unrecorded.
 	Record bool
 	Addr   string
+	// Checked, when set, hears every check's result (a class keeps it).
+	Checked func(sandbox.CheckResult)
 }
 
 // Admission is a place held for one session under the cap. The holder
@@ -291,6 +293,7 @@ func (a *Admission) Open(req Request) (*session.Session, Opened, error) {
 		Recorder:      rec,
 		RecordRefused: refused,
 		Toolchain:     a.toolchain,
+		Checked:       req.Checked,
 	}, a.s.log.With("session", sb.ID()))
 	return live, Opened{Warm: warm, Startup: time.Since(started) + a.wait}, nil
 }

@@ -34,6 +34,9 @@ type Event struct {
 	// Recording: the session is recorded; RecordingStopped: it stopped.
 	Recording        *protocol.Recording
 	RecordingStopped *protocol.RecordingStopped
+	// Watched: the class's teacher watches; Message: the teacher wrote.
+	Watched *protocol.Watched
+	Message *protocol.Message
 }
 
 // decode turns a text frame into an Event.
@@ -74,6 +77,10 @@ func decode(data []byte, at time.Time, outputBefore int64) Event {
 		e.RecordingStopped = as[protocol.RecordingStopped](&e)
 	case protocol.TypeChecked:
 		e.Checked = as[protocol.Checked](&e)
+	case protocol.TypeWatched:
+		e.Watched = as[protocol.Watched](&e)
+	case protocol.TypeMessage:
+		e.Message = as[protocol.Message](&e)
 	}
 	return e
 }

@@ -32,6 +32,10 @@ type Hello struct {
 	// Toolchain is the toolchain the new session runs ("": the
 	// exercise's, else the default).
 	Toolchain string
+	// Class is the code of a class to join; Name is the learner's name on
+	// first joining, Learner the learner token from an earlier ready of
+	// the class.
+	Class, Name, Learner string
 }
 
 // wireHello is a hello as JSON.
@@ -47,13 +51,16 @@ type wireHello struct {
 	Exercise  string `json:"exercise,omitempty"`
 	Record    bool   `json:"record,omitempty"`
 	Toolchain string `json:"toolchain,omitempty"`
+	Class     string `json:"class,omitempty"`
+	Name      string `json:"name,omitempty"`
+	Learner   string `json:"learner,omitempty"`
 }
 
 // Hello sends h.
 func (c *Conn) Hello(h Hello) error {
 	w := wireHello{Type: protocol.TypeHello, Cols: h.Cols, Rows: h.Rows, Token: h.Token,
 		Watch: h.Watch, Resume: h.Resume, Resumable: h.Resumable, Exercise: h.Exercise, Record: h.Record,
-		Toolchain: h.Toolchain}
+		Toolchain: h.Toolchain, Class: h.Class, Name: h.Name, Learner: h.Learner}
 	if h.Watch != "" {
 		w.Mode = protocol.ModeViewer
 	}

@@ -82,6 +82,7 @@ type Pool struct {
 	line     line          // clients waiting for a sandbox
 	bootAvg  time.Duration // a moving average of boots to the prompt
 	size     sizing        // the target and why
+	held     int           // warm sandboxes held for classes, beyond the target
 }
 
 // Slots is the capacity a Pool's members count against.
@@ -130,6 +131,7 @@ type Status struct {
 	Max      int    `json:"max"`    // the most the target may grow to
 	Reason   string `json:"reason"` // why the target is what it is
 	Queued   int    `json:"queued"` // clients waiting in line
+	Held     int    `json:"held"`   // of the target, warm for classes' seats
 }
 
 // Status reports the pool's target, its ready members, those booting and
@@ -137,8 +139,23 @@ type Status struct {
 func (p *Pool) Status() Status {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return Status{Size: p.size.target, Ready: len(p.ready), Starting: p.starting,
-		Target: p.size.target, Max: p.size.max, Reason: p.size.reason, Queued: p.line.n}
+	st := Status{Size: p.size.target, Ready: len(p.ready), Starting: p.starting,
+		Target: p.size.target, Max: p.size.max, Reason: p.size.reason, Queued: p.line.n, Held: p.held}
+	if p.held > 0 {
+		st.Size += p.held
+		st.Target += p.held
+		st.Reason = fmt.Sprintf("%s; plus %d seats of classes", st.Reason, p.held)
+	}
+	return st
+}
+
+// Hold keeps n warm sandboxes for classes beyond the pool's own target
+// (the session cap still bounds them), until another Hold changes n.
+func (p *Pool) Hold(n int) {
+	p.mu.Lock()
+	p.held = max(n, 0)
+	p.mu.Unlock()
+	p.poke()
 }
 
 // Poke tells the pool that capacity came free (a session ended), so it
@@ -247,7 +264,7 @@ func (p *Pool) Run(ctx context.Context) {
 		// waiting client, or no capacity is free.
 		for ctx.Err() == nil {
 			p.mu.Lock()
-			need := len(p.ready)+p.starting < p.size.target+p.line.n
+			need := len(p.ready)+p.starting < p.size.target+p.held+p.line.n
 			if need {
 				p.starting++
 			}

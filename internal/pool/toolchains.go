@@ -115,6 +115,7 @@ func (ps *Pools) Status() Status {
 		st.Starting += s.Starting
 		st.Target += s.Target
 		st.Queued += s.Queued
+		st.Held += s.Held
 		st.Reason = s.Reason
 	}
 	st.Max = ps.bound
@@ -166,7 +167,8 @@ type budgetSlots struct {
 }
 
 func (b *budgetSlots) Reserve() (func(), bool) {
-	return b.budget.reserve(b.pool.Status().Queued > 0)
+	st := b.pool.Status()
+	return b.budget.reserve(st.Queued > 0 || st.Held > 0)
 }
 
 func (b *budget) reserve(waiting bool) (func(), bool) {

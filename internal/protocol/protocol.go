@@ -45,6 +45,9 @@ const (
 	MaxExerciseName = 256
 	// MaxToolchainName bounds the toolchain a hello names.
 	MaxToolchainName = 128
+	// MaxClassField bounds a hello's class, name and learner, in bytes
+	// (a name is further bounded in characters by its class).
+	MaxClassField = 256
 )
 
 // Hello modes.
@@ -69,6 +72,11 @@ const (
 	// TypeRecordingStopped tells that the recording stopped; the session
 	// goes on.
 	TypeRecordingStopped = "recording_stopped"
+	// TypeWatched tells a learner that the class's teacher watches the
+	// console.
+	TypeWatched = "watched"
+	// TypeMessage carries a message from the class's teacher.
+	TypeMessage = "message"
 )
 
 // Warning reasons beside the limits' (which are end reasons).
@@ -107,6 +115,12 @@ type ClientMessage struct {
 	Exercise  string // the exercise the session poses, "" for none
 	Record    bool   // the presenter asks for the session to be recorded
 	Toolchain string // the toolchain the session runs, "" for the exercise's or the default
+	// Class is the code of the class the session belongs to, "" for
+	// none; Name is the learner's name on first joining, Learner the
+	// learner token from an earlier ready of the class.
+	Class   string
+	Name    string
+	Learner string
 	// Check only.
 	Code    string
 	CheckID string
@@ -129,6 +143,9 @@ type wireClient struct {
 	Exercise  json.RawMessage `json:"exercise"`
 	Record    json.RawMessage `json:"record"`
 	Toolchain json.RawMessage `json:"toolchain"`
+	Class     json.RawMessage `json:"class"`
+	Name      json.RawMessage `json:"name"`
+	Learner   json.RawMessage `json:"learner"`
 
 	ID   json.RawMessage `json:"id"`
 	Code json.RawMessage `json:"code"`
@@ -200,7 +217,8 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 		raw  json.RawMessage
 		dst  *string
 	}{{"token", w.Token, &m.Token}, {"mode", w.Mode, &m.Mode}, {"watch", w.Watch, &m.Watch}, {"resume", w.Resume, &m.Resume},
-		{"exercise", w.Exercise, &m.Exercise}, {"toolchain", w.Toolchain, &m.Toolchain}} {
+		{"exercise", w.Exercise, &m.Exercise}, {"toolchain", w.Toolchain, &m.Toolchain},
+		{"class", w.Class, &m.Class}, {"name", w.Name, &m.Name}, {"learner", w.Learner, &m.Learner}} {
 		if len(f.raw) > 0 && string(f.raw) != "null" {
 			if err := json.Unmarshal(f.raw, f.dst); err != nil {
 				return fmt.Errorf("%q must be a string", f.name)
@@ -222,6 +240,14 @@ func decodeHello(w *wireClient, m *ClientMessage) error {
 	}
 	if len(m.Toolchain) > MaxToolchainName {
 		return fmt.Errorf("\"toolchain\" is longer than %d bytes", MaxToolchainName)
+	}
+	for _, f := range []struct{ name, v string }{{"class", m.Class}, {"name", m.Name}, {"learner", m.Learner}} {
+		if len(f.v) > MaxClassField {
+			return fmt.Errorf("%q is longer than %d bytes", f.name, MaxClassField)
+		}
+	}
+	if m.Class == "" && (m.Name != "" || m.Learner != "") {
+		return errors.New("\"name\" and \"learner\" need \"class\"")
 	}
 	switch m.Mode {
 	case "", ModePresenter:
@@ -315,6 +341,12 @@ type Ready struct {
 	Recordings string `json:"recordings,omitempty"`
 	// Mode is "viewer" for a viewer, absent for the presenter.
 	Mode string `json:"mode,omitempty"`
+	// Class and Learner, in a class: the class's code and the learner's
+	// token, which a later hello of the same person carries; Name is the
+	// learner's name as the class knows it.
+	Class   string `json:"class,omitempty"`
+	Learner string `json:"learner,omitempty"`
+	Name    string `json:"name,omitempty"`
 	// Cols and Rows are the presenter's terminal size, for viewers only.
 	Cols int `json:"cols,omitempty"`
 	Rows int `json:"rows,omitempty"`
@@ -452,6 +484,7 @@ const (
 	CloseResumeFailed = 4010
 	CloseNotFound     = 4011
 	CloseLagging      = 4012
+	CloseClassEnded   = 4013
 	CloseEnded        = 1000 // the presenter ended the session, or revoked the link (viewers)
 )
 
@@ -465,7 +498,26 @@ const (
 	ReasonError       = "error"
 	ReasonClosed      = "closed"   // viewers only: the presenter ended or left the session
 	ReasonUnshared    = "unshared" // viewers only: the presenter revoked the watch link
+	// ReasonClassEnded: the teacher ended the class, or removed the
+	// learner, and with it every session of it.
+	ReasonClassEnded = "class_ended"
 )
+
+// Watched tells a learner that the class's teacher watches the console.
+type Watched struct {
+	Type string `json:"type"`
+	By   string `json:"by"` // "teacher"
+}
+
+// Message is a message from the class's teacher, shown on the page.
+type Message struct {
+	Type string `json:"type"`
+	From string `json:"from"` // "teacher"
+	Text string `json:"text"`
+}
+
+// MaxMessage bounds a teacher's message, in characters.
+const MaxMessage = 280
 
 // ErrorCloseCode maps an error code to its close code.
 func ErrorCloseCode(code string) int {

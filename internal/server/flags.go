@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strconv"
 	"time"
 
@@ -26,6 +27,28 @@ type StackFlags struct {
 
 	Origins, TrustedProxies, Hosts string // comma-separated
 	TokenMaxLifetime, QueueTimeout time.Duration
+
+	Classes ClassFlags
+}
+
+// ClassFlags are the classes' settings (docs/classes.md).
+type ClassFlags struct {
+	TeacherKeys     string // a file: one key per line
+	TeacherClasses  int
+	LearnerSessions int
+	Memory          float64 // a share of the sandboxes' memory
+	WarmFor         time.Duration
+	Retention       time.Duration
+}
+
+// RegisterFlags binds f to its flags in fs.
+func (f *ClassFlags) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&f.TeacherKeys, "teacher-keys", "", "a file of teacher keys, one per line, that may open classes (without it and a token secret, only this machine may)")
+	fs.IntVar(&f.TeacherClasses, "teacher-classes", 5, "classes one teacher key or token may keep open at once")
+	fs.IntVar(&f.LearnerSessions, "learner-sessions", 8, "sessions one learner of a class may have open at once")
+	fs.Float64Var(&f.Memory, "class-memory", 0.5, "the share of the sandboxes' memory (-sandboxes-memory) the seats of all open classes may hold warm")
+	fs.DurationVar(&f.WarmFor, "class-warm-for", 2*time.Hour, "how long after its start a class's seats are kept warm")
+	fs.DurationVar(&f.Retention, "class-retention", 30*24*time.Hour, "classes, their learners and results are deleted this long after the class was opened (0: kept)")
 }
 
 // RegisterFlags binds f to its flags in fs.
@@ -33,6 +56,7 @@ func (f *StackFlags) RegisterFlags(fs *flag.FlagSet) {
 	f.Admission.RegisterFlags(fs)
 	f.Pool.RegisterFlags(fs)
 	f.Recording.RegisterFlags(fs)
+	f.Classes.RegisterFlags(fs)
 	fs.StringVar(&f.PoolSize, "pool", "auto", "warm sandboxes kept booted to their first prompt, each used by one session only: auto sizes the pool by the largest recent wave of arrivals within a memory bound; N pins it; 0 disables it (sandboxes boot on demand)")
 	fs.IntVar(&f.PoolMax, "pool-max", 200, "most warm sandboxes -pool auto keeps")
 	fs.Float64Var(&f.PoolMemory, "pool-memory", 0.3, "-pool auto: the share of the sandboxes' memory (-sandboxes-memory) idle warm sandboxes may take; it bounds the pool, and half of that bound is its floor")
@@ -52,8 +76,14 @@ func (f *StackFlags) Validate() error {
 	if err := f.Recording.Validate(); err != nil {
 		return err
 	}
-	if f.TokenMaxLifetime < 0 {
+	if f.TokenMaxLifetime < 0 || f.Classes.WarmFor < 0 || f.Classes.Retention < 0 {
 		return errors.New("durations must not be negative")
+	}
+	if f.Classes.Memory < 0 || f.Classes.Memory > 1 {
+		return errors.New("-class-memory is a fraction from 0 to 1")
+	}
+	if f.Classes.TeacherClasses < 0 || f.Classes.LearnerSessions < 0 {
+		return errors.New("-teacher-classes and -learner-sessions must not be negative")
 	}
 	if f.PoolSize == "auto" {
 		f.Pool.Size = -1
@@ -107,6 +137,20 @@ func (f StackFlags) Config(addr string) (StackConfig, error) {
 		Admission: f.Admission.Config,
 		Pool:      f.Pool,
 		Recording: f.Recording.Config,
+		Classes: ClassConfig{MaxPerOwner: f.Classes.TeacherClasses, LearnerSessions: f.Classes.LearnerSessions,
+			Memory: f.Classes.Memory, WarmFor: f.Classes.WarmFor, Retention: f.Classes.Retention},
+	}
+	if f.Classes.TeacherKeys != "" {
+		text, err := os.ReadFile(f.Classes.TeacherKeys)
+		if err != nil {
+			return StackConfig{}, fmt.Errorf("-teacher-keys: %w", err)
+		}
+		if sc.Server.TeacherKeys, err = HashTeacherKeys(string(text)); err != nil {
+			return StackConfig{}, fmt.Errorf("-teacher-keys %s: %w", f.Classes.TeacherKeys, err)
+		}
+		if len(sc.Server.TeacherKeys) == 0 {
+			return StackConfig{}, fmt.Errorf("-teacher-keys %s: no key in the file", f.Classes.TeacherKeys)
+		}
 	}
 	if f.Pool.Size < 0 {
 		sc.PoolAuto = &PoolAuto{Memory: f.PoolMemory, Max: f.PoolMax}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"iexbox/internal/admission"
+	"iexbox/internal/classroom"
 	"iexbox/internal/protocol"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
@@ -91,13 +93,28 @@ func (s *Server) servePresenter(c *wsClient, hello protocol.ClientMessage, key, 
 		s.refuse(c, log, code, err.Error(), 0)
 		return
 	}
-	release, ok := s.admitAddress(c, hello, key, remote)
+	override, ok := s.checkToken(c, hello, key, remote)
 	if !ok {
+		return
+	}
+	// A class's learners are admitted against their class: at most
+	// -learner-sessions each, in line by learner, never against their
+	// school's one address.
+	lineKey := key
+	var member *classroom.Member
+	var release func()
+	if hello.Class != "" {
+		member, release, ok = s.joinClass(c, hello, key)
+		if !ok {
+			return
+		}
+		lineKey = "class " + member.Class.Code + " " + member.Learner.ID
+	} else if release, ok = s.admitAddress(c, override, key); !ok {
 		return
 	}
 	defer release()
 
-	place, err := s.adm.Join(key, toolchainName)
+	place, err := s.adm.Join(lineKey, toolchainName)
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
@@ -123,17 +140,24 @@ func (s *Server) servePresenter(c *wsClient, hello protocol.ClientMessage, key, 
 	}()
 	defer in.adm.Done()
 
-	live, opened, err := in.adm.Open(admission.Request{Cols: in.cols, Rows: in.rows, Resumable: hello.Resumable,
-		Exercise: hello.Exercise, Record: hello.Record, Addr: key})
+	req := admission.Request{Cols: in.cols, Rows: in.rows, Resumable: hello.Resumable,
+		Exercise: hello.Exercise, Record: hello.Record, Addr: key}
+	if member != nil {
+		req.Checked = func(res sandbox.CheckResult) { s.cfg.Classes.Checked(member, hello.Exercise, res) }
+	}
+	live, opened, err := in.adm.Open(req)
 	if err != nil {
 		s.refuseStart(c, log, err)
 		return
+	}
+	if member != nil {
+		defer s.cfg.Classes.Attach(in.adm.Context(), member, live, release)()
 	}
 	log = s.cfg.Log.With("session", live.ID())
 	s.cfg.Observer.SessionStarted(opened.Warm, opened.Startup)
 	log.Info("session started", "remote", remote, "warm", opened.Warm, "startup", opened.Startup.Round(time.Millisecond),
 		"resumable", hello.Resumable, "exercise", hello.Exercise, "toolchain", toolchainName, "record", hello.Record)
-	end := live.Run(in.client, s.greeter(c, live, hello.Record))
+	end := live.Run(in.client, s.greeter(c, live, hello.Record, member))
 	lasted := time.Since(started)
 	s.cfg.Observer.SessionEnded(endingOf(end.Reason).label(), lasted)
 	level := slog.LevelInfo
@@ -144,22 +168,61 @@ func (s *Server) servePresenter(c *wsClient, hello protocol.ClientMessage, key, 
 		"duration", lasted.Round(time.Millisecond))
 }
 
-// admitAddress checks the hello's access token, where one is required,
-// and counts one more session of the client's address; the caller must
-// release it once the session is over. A refused client has been told.
-func (s *Server) admitAddress(c *wsClient, hello protocol.ClientMessage, key, remote string) (release func(), ok bool) {
-	var override admission.Override
-	if len(s.cfg.TokenSecret) > 0 {
-		claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now(), s.cfg.TokenMaxLifetime)
-		if err == nil && !claims.admits(key) {
-			err = errBadToken
-		}
-		if err != nil {
-			s.refuse(c, s.cfg.Log, protocol.CodeForbidden, err.Error(), 0, "remote", remote)
-			return nil, false
-		}
-		override = admission.Override{Sessions: claims.ClientSessions, PerMin: claims.ClientRate}
+// checkToken checks the hello's access token, where one is required,
+// and returns what it changes of the address's limits. A refused client
+// has been told.
+func (s *Server) checkToken(c *wsClient, hello protocol.ClientMessage, key, remote string) (admission.Override, bool) {
+	if len(s.cfg.TokenSecret) == 0 {
+		return admission.Override{}, true
 	}
+	claims, err := verifyToken(s.cfg.TokenSecret, hello.Token, time.Now(), s.cfg.TokenMaxLifetime)
+	if err == nil && !claims.admits(key) {
+		err = errBadToken
+	}
+	if err != nil {
+		s.refuse(c, s.cfg.Log, protocol.CodeForbidden, err.Error(), 0, "remote", remote)
+		return admission.Override{}, false
+	}
+	return admission.Override{Sessions: claims.ClientSessions, PerMin: claims.ClientRate}, true
+}
+
+// joinClass finds the learner the hello names in its class and holds one
+// of the learner's sessions; the caller must release it unless the
+// session starts (the class then holds it). A refused client has been
+// told, before any sandbox starts.
+func (s *Server) joinClass(c *wsClient, hello protocol.ClientMessage, key string) (*classroom.Member, func(), bool) {
+	if s.cfg.Classes == nil {
+		s.refuse(c, s.cfg.Log, protocol.CodeNotFound, "this server keeps no classes", 0)
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := s.cfg.Classes.Join(ctx, key, hello.Class, hello.Name, hello.Learner)
+	if err == nil {
+		release, err := s.cfg.Classes.Seat(m)
+		if err == nil {
+			return m, release, true
+		}
+		s.refuse(c, s.cfg.Log, protocol.CodeRateLimited, err.Error(), retryAfter, "class", m.Class.Code)
+		return nil, nil, false
+	}
+	switch {
+	case errors.Is(err, classroom.ErrJoinRate):
+		s.refuse(c, s.cfg.Log, protocol.CodeRateLimited, err.Error(), 60, "client", key)
+	case errors.Is(err, classroom.ErrNoClass), errors.Is(err, classroom.ErrNoLearner):
+		s.refuse(c, s.cfg.Log, protocol.CodeNotFound, err.Error(), 0)
+	case errors.Is(err, classroom.ErrBadName), errors.Is(err, classroom.ErrNameTaken):
+		s.refuse(c, s.cfg.Log, protocol.CodeProtocol, err.Error(), 0)
+	default:
+		s.refuse(c, s.cfg.Log, protocol.CodeUnavailable, "the class could not be read", retryAfter, "err", err)
+	}
+	return nil, nil, false
+}
+
+// admitAddress counts one more session of the client's address; the
+// caller must release it once the session is over. A refused client has
+// been told.
+func (s *Server) admitAddress(c *wsClient, override admission.Override, key string) (release func(), ok bool) {
 	release, wait, ok := s.adm.Addresses().Admit(key, override, time.Now())
 	if !ok {
 		s.refuse(c, s.cfg.Log, protocol.CodeRateLimited, "too many sessions from your address", wait, "client", key)
@@ -169,10 +232,17 @@ func (s *Server) admitAddress(c *wsClient, hello protocol.ClientMessage, key, re
 
 // greeter sends a presenter's ready event; askedToRecord: the hello asked
 // for a recording, and ready says when the server records nothing.
-func (s *Server) greeter(c *wsClient, live *session.Session, askedToRecord bool) session.Greeter {
+func (s *Server) greeter(c *wsClient, live *session.Session, askedToRecord bool, member *classroom.Member) session.Greeter {
 	tc, _ := s.adm.Toolchains().Get(live.Toolchain())
+	var class, learner, name string
+	if member != nil {
+		class, learner, name = classroom.FormatCode(member.Class.Code), member.Token, member.Learner.Name
+	}
 	return func(resume string) error {
 		return c.sendReady(protocol.Ready{
+			Class:        class,
+			Learner:      learner,
+			Name:         name,
 			Toolchain:    tc.Name,
 			Elixir:       tc.Versions.Elixir,
 			OTP:          tc.Versions.OTP,

@@ -21,8 +21,10 @@ import (
 	"iexbox/internal/pool"
 	"iexbox/internal/process"
 	"iexbox/internal/protocol"
+	"iexbox/internal/recording"
 	"iexbox/internal/sandbox"
 	"iexbox/internal/session"
+	"iexbox/internal/store"
 	"iexbox/internal/toolchain"
 )
 
@@ -54,6 +56,10 @@ type serverOpts struct {
 	backend sandbox.Backend
 	// toolchains are admission's Toolchains (nil: the default only).
 	toolchains *toolchain.Set
+	// store keeps classes; nil keeps none. teacherKeys are the server's.
+	store       *store.Store
+	teacherKeys [][32]byte
+	classes     ClassConfig
 }
 
 // bareServer is a Server for cfg over the process backend running cat,
@@ -93,7 +99,11 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 			QueueTimeout: o.queueTimeout,
 			Version:      "test-version",
 			Page:         o.page,
+			TeacherKeys:  o.teacherKeys,
 		},
+		Store:     o.store,
+		Classes:   o.classes,
+		Recording: recording.Config{Off: true},
 		Admission: admission.Config{
 			MaxSessions: o.max,
 			Addresses:   o.addresses,

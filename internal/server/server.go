@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"iexbox/internal/admission"
+	"iexbox/internal/classroom"
 	"iexbox/internal/pool"
 	"iexbox/internal/protocol"
 )
@@ -60,6 +61,11 @@ type Config struct {
 	// carries X-Forwarded-For or Forwarded): for a backend that isolates
 	// nothing, which must serve this machine only.
 	LocalOnly bool
+	// Classes keeps classes; nil when the server keeps none.
+	Classes *classroom.Service
+	// TeacherKeys are the hashes of the keys that may open classes
+	// (HashTeacherKeys).
+	TeacherKeys [][32]byte
 }
 
 // DefaultQueueTimeout is the longest wait in line when Config sets none.
@@ -137,6 +143,9 @@ func New(cfg Config, adm *admission.Service) *Server {
 	}
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", s.privateOnly(cfg.Metrics))
+	}
+	if cfg.Classes != nil {
+		s.registerClasses()
 	}
 	if cfg.Page != nil {
 		s.mux.Handle("GET /", http.FileServerFS(cfg.Page))

@@ -21,7 +21,7 @@ func (s *Server) serveResume(c *wsClient, hello protocol.ClientMessage, log *slo
 	}
 	log = s.cfg.Log.With("session", live.ID())
 	defer c.keepAlive()()
-	err := live.Attach(c, s.greeter(c, live, false), hello.Cols, hello.Rows)
+	err := live.Attach(c, s.greeter(c, live, false, nil), hello.Cols, hello.Rows)
 	if errors.Is(err, session.ErrSessionOver) {
 		s.refuse(c, log, protocol.CodeResumeFailed, "this session has ended", 0)
 		return

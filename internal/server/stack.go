@@ -4,8 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"iexbox/internal/admission"
+	"iexbox/internal/classroom"
 	"iexbox/internal/metrics"
 	"iexbox/internal/pool"
 	"iexbox/internal/recording"
@@ -28,6 +30,17 @@ type StackConfig struct {
 	// it.
 	Store     *store.Store
 	Recording recording.Config
+	// Classes are kept in Store; none without it.
+	Classes ClassConfig
+}
+
+// ClassConfig is the classes' settings (see classroom.Config).
+type ClassConfig struct {
+	MaxPerOwner, LearnerSessions int
+	// Memory is the share of the sandboxes' memory all open classes'
+	// seats may hold warm.
+	Memory             float64
+	WarmFor, Retention time.Duration
 }
 
 // PoolAuto bounds a demand-sized pool: at most Memory (a fraction) of
@@ -77,6 +90,22 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 		cfg.Server.Recordings = recorders{recs}
 	}
 	adm := admission.New(cfg.Admission, mgr, p, log)
+	var classes *classroom.Service
+	if cfg.Store != nil {
+		defaultPool, _ := p.Get(toolchain.Default)
+		classes = classroom.New(classroom.Config{
+			Store:           cfg.Store,
+			Exercise:        func(name string) bool { return adm.Exercises() != nil && adm.Exercises().Has(name) },
+			MaxPerOwner:     cfg.Classes.MaxPerOwner,
+			LearnerSessions: cfg.Classes.LearnerSessions,
+			SeatRoom:        seatRoom(b, cfg.Classes.Memory, mgr.Max()),
+			WarmFor:         cfg.Classes.WarmFor,
+			Retention:       cfg.Classes.Retention,
+			Seats:           defaultPool,
+			Log:             log.With("component", "classes"),
+		})
+		cfg.Server.Classes = classes
+	}
 	cfg.Server.Runtime = b.Name()
 	if cfg.Server.Ready == nil {
 		cfg.Server.Ready = starts.Ready
@@ -93,6 +122,9 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 		var wg sync.WaitGroup
 		if recs != nil { // the retention sweep lives as long as the pool
 			wg.Go(func() { recs.Run(poolCtx) })
+		}
+		if classes != nil { // seats and retention too
+			wg.Go(func() { classes.Run(poolCtx) })
 		}
 		p.Run(poolCtx)
 		wg.Wait()
@@ -141,6 +173,15 @@ func (s *Stack) Gauges() metrics.Gauges {
 			return m
 		},
 	}
+}
+
+// seatRoom is how many seats all open classes may hold warm: share of
+// the sandboxes' memory over one idle sandbox's, within the session cap.
+func seatRoom(b sandbox.Backend, share float64, maxSessions int) int {
+	if b.Footprint() <= 0 || b.Capacity() <= 0 {
+		return maxSessions
+	}
+	return min(int(share*float64(b.Capacity())/float64(b.Footprint())), maxSessions)
 }
 
 // poolToolchains lists what the pools need of each toolchain, the default

@@ -33,6 +33,11 @@ type Claims struct {
 	// Addr, when set, binds the token to one client: an IPv4 address, or
 	// an IPv6 address standing for its /64, as the per-client limits count.
 	Addr string `json:"addr,omitempty"`
+	// Teach lets the token open classes (POST /classes); Teacher, when
+	// set, names the teacher, whose open classes are then counted
+	// together across tokens.
+	Teach   bool   `json:"teach,omitempty"`
+	Teacher string `json:"teacher,omitempty"`
 }
 
 // admits reports whether a client key may use the token.

@@ -202,6 +202,10 @@ func (c *wsClient) SendEvent(e session.Event) error {
 		return c.sendJSON(protocol.RecordingStopped{Type: protocol.TypeRecordingStopped, Reason: e.Reason})
 	case session.RecordingRefused:
 		return c.sendJSON(protocol.RecordingRefusedWarning{Type: protocol.TypeWarning, Reason: protocol.WarnRecordingRefused, Refused: e.Reason})
+	case session.Watched:
+		return c.sendJSON(protocol.Watched{Type: protocol.TypeWatched, By: "teacher"})
+	case session.TeacherMessage:
+		return c.sendJSON(protocol.Message{Type: protocol.TypeMessage, From: "teacher", Text: e.Text})
 	}
 	return fmt.Errorf("unknown event kind %d", e.Kind)
 }
@@ -278,6 +282,7 @@ var endings = map[session.Reason]ending{
 	session.ReasonError:       {reason: protocol.ReasonError, close: protocol.CloseError},
 	session.ReasonClosed:      {reason: protocol.ReasonClosed, close: protocol.CloseEnded},
 	session.ReasonUnshared:    {reason: protocol.ReasonUnshared, close: protocol.CloseEnded},
+	session.ReasonClassEnded:  {reason: protocol.ReasonClassEnded, close: protocol.CloseClassEnded},
 	session.ReasonProtocol:    {errorCode: protocol.CodeProtocol},
 	session.ReasonLagging:     {errorCode: protocol.CodeLagging, message: "this viewer fell too far behind; reconnect to catch up"},
 }

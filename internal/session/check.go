@@ -61,6 +61,9 @@ func (s *Session) check(id, code string) {
 		s.clk.touch() // the result counts as activity, like typing
 		s.log.Info("checked", "status", res.Status, "tests", len(res.Tests), "took", time.Since(began).Round(time.Millisecond))
 		s.markCheck(res)
+		if s.opts.Checked != nil {
+			s.opts.Checked(res)
+		}
 		s.answerCheck(id, res)
 	}()
 }

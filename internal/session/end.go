@@ -20,6 +20,7 @@ const (
 	ReasonProtocol    Reason = "protocol"     // the client broke the protocol
 	ReasonLagging     Reason = "lagging"      // a viewer fell too far behind
 	ReasonUnshared    Reason = "unshared"     // the presenter revoked the watch link (viewers)
+	ReasonClassEnded  Reason = "class_ended"  // the teacher ended the session's class, or removed its learner
 )
 
 // End is the outcome of a session.

@@ -107,6 +107,8 @@ type Options struct {
 	// Toolchain names the toolchain the sandbox runs, for the session's
 	// clients (a resume keeps it).
 	Toolchain string
+	// Checked, when set, hears every check's result (a class keeps it).
+	Checked func(sandbox.CheckResult)
 }
 
 // Session joins one sandbox to the client at its keyboard (the presenter),
@@ -176,6 +178,40 @@ func New(ctx context.Context, sb sandbox.Sandbox, limits Limits, opts Options, l
 
 // ID is the session's id.
 func (s *Session) ID() string { return s.sb.ID() }
+
+// Exercise is the exercise the session poses, "" for none.
+func (s *Session) Exercise() string { return s.opts.Exercise }
+
+// IdleFor is how long ago the presenter last typed (or the session
+// started).
+func (s *Session) IdleFor() time.Duration {
+	if last := s.lastInput.Load(); last != 0 {
+		return time.Since(time.Unix(0, last))
+	}
+	return time.Since(s.clk.start)
+}
+
+// EndWith ends the session from outside with reason r (a class ended);
+// ending an ending session does nothing.
+func (s *Session) EndWith(r Reason) { s.cancel(endCause{End{Reason: r}}) }
+
+// Share returns the session's watch token, making one on first use; ""
+// when the session cannot be shared or is ending.
+func (s *Session) Share() string { return s.share() }
+
+// Tell queues e for the presenter's connection; it is lost when none is
+// attached or its queue is full (a notice, never worth blocking for).
+func (s *Session) Tell(e Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return
+	}
+	select {
+	case s.cur.events <- e:
+	default:
+	}
+}
 
 // LifetimeLeft is how long the session may still live, or 0 when it has
 // no lifetime limit; a resumed page counts down from it.

@@ -121,6 +121,11 @@ const (
 	// RecordingRefused tells the presenter its recording was refused
 	// (Reason "storage", "rate" or "error"); the session goes on.
 	RecordingRefused
+	// Watched tells the presenter that its class's teacher watches.
+	Watched
+	// TeacherMessage is a message (Text) from the presenter's class's
+	// teacher.
+	TeacherMessage
 )
 
 // Event is a notice for a client beside its output.
@@ -137,4 +142,6 @@ type Event struct {
 	RecordingID string
 	DeleteToken string
 	Reason      string
+	// TeacherMessage.
+	Text string
 }

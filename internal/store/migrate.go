@@ -28,6 +28,43 @@ var migrations = []string{
 		data {blob} NOT NULL,
 		PRIMARY KEY (recording_id, seq)
 	);`,
+	// 2: classes, their learners (names only) and each learner's latest
+	// check of each exercise.
+	`CREATE TABLE classes (
+		code TEXT PRIMARY KEY,
+		title TEXT NOT NULL,
+		seats INTEGER NOT NULL,
+		exercises TEXT NOT NULL,
+		teacher_hash TEXT NOT NULL,
+		owner TEXT NOT NULL,
+		created_ms {bigint} NOT NULL,
+		starts_ms {bigint},
+		ended_ms {bigint}
+	);
+	CREATE INDEX classes_created ON classes (created_ms);
+	CREATE TABLE learners (
+		id TEXT PRIMARY KEY,
+		class_code TEXT NOT NULL,
+		name TEXT NOT NULL,
+		name_key TEXT NOT NULL,
+		token_hash TEXT NOT NULL,
+		created_ms {bigint} NOT NULL,
+		UNIQUE (class_code, name_key)
+	);
+	CREATE INDEX learners_token ON learners (class_code, token_hash);
+	CREATE TABLE class_results (
+		class_code TEXT NOT NULL,
+		learner_id TEXT NOT NULL,
+		exercise TEXT NOT NULL,
+		status TEXT NOT NULL,
+		passed INTEGER NOT NULL,
+		total INTEGER NOT NULL,
+		attempts INTEGER NOT NULL,
+		solved_ms {bigint},
+		updated_ms {bigint} NOT NULL,
+		PRIMARY KEY (learner_id, exercise)
+	);
+	CREATE INDEX class_results_class ON class_results (class_code);`,
 }
 
 // migrationLock is the PostgreSQL advisory lock servers sharing one

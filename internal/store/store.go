@@ -1,5 +1,5 @@
-// Package store keeps what must outlive a server process: recordings now,
-// classes later. One Store speaks to one database, the data folder's
+// Package store keeps what must outlive a server process: recordings,
+// and classes with their learners and results. One Store speaks to one database, the data folder's
 // SQLite file by default or a PostgreSQL server that several iexbox
 // servers share, behind the same methods; Open migrates its schema. The
 // SQLite driver is pure Go, so the server stays one static binary.
