@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -94,6 +95,9 @@ func TestViewerFlood(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		if slices.Contains(presenters, nil) { // a goroutine above failed
+			t.FailNow()
+		}
 		probe("with the presenters open")
 		base := s.rss(t)
 

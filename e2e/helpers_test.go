@@ -27,9 +27,12 @@ const (
 	// leftovers, then /healthz; on Kubernetes, probe Pods too (several
 	// seconds each under gVisor on a busy machine).
 	serverStartWait = 90 * time.Second
-	// serverStopWait bounds the exit after SIGTERM. The server gets a
-	// shorter -shutdown-timeout, so waiting longer means it hangs.
-	serverStopWait  = 15 * time.Second
+	// serverStopWait bounds the exit after SIGTERM: the server's
+	// -shutdown-timeout for its sessions, then the Docker backend's sweep
+	// of what is left (at most 30 s, internal/docker closeSweepTimeout),
+	// and slack. Forty sessions of each runtime ending at once on a
+	// loaded 2-core machine were seen to need more than 15 s.
+	serverStopWait  = 45 * time.Second
 	shutdownTimeout = "10s"
 	// leftoverWait is how long the end-of-test check polls for containers
 	// of the test's instance to disappear.

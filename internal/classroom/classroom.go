@@ -85,8 +85,20 @@ type Config struct {
 	Retention time.Duration
 	// Seats keeps the warm seats; nil keeps none.
 	Seats Seats
-	Log   *slog.Logger
+	// Observer counts refused joins; nil counts nothing.
+	Observer Observer
+	Log      *slog.Logger
 }
+
+// Observer is told of refused joins, by reason: no_class, no_learner,
+// bad_name, name_taken, rate, sessions.
+type Observer interface {
+	JoinRefused(reason string)
+}
+
+type noObserver struct{}
+
+func (noObserver) JoinRefused(string) {}
 
 // Service keeps the classes. It is safe for concurrent use.
 type Service struct {
@@ -97,6 +109,7 @@ type Service struct {
 	classes map[string]*live // by code, those with anything live here
 	failed  map[string]*rate.Limiter
 	held    int // seats held now, all classes together
+	open    int // classes open, as last read
 }
 
 // live is what this server knows of a class now.
@@ -112,6 +125,9 @@ func New(cfg Config) *Service {
 	}
 	if cfg.Exercise == nil {
 		cfg.Exercise = func(string) bool { return false }
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	return &Service{cfg: cfg, now: time.Now, classes: map[string]*live{}, failed: map[string]*rate.Limiter{}}
 }
@@ -258,7 +274,7 @@ func (s *Service) Reseat(ctx context.Context) {
 	n = min(n, s.cfg.SeatRoom)
 	s.mu.Lock()
 	changed := n != s.held
-	s.held = n
+	s.held, s.open = n, len(open)
 	s.mu.Unlock()
 	if changed && s.cfg.Seats != nil {
 		s.cfg.Seats.Hold(n)
@@ -271,6 +287,32 @@ func (s *Service) Held() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.held
+}
+
+// OpenCount is how many classes are open, as last read (every few
+// seconds).
+func (s *Service) OpenCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open
+}
+
+// Connected is how many learners have a session on this server.
+func (s *Service) Connected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, l := range s.classes {
+		for _, cs := range l.consoles {
+			for c := range cs {
+				if _, pending := c.(*seat); !pending {
+					n++
+					break
+				}
+			}
+		}
+	}
+	return n
 }
 
 // Run keeps seats and retention up to date until ctx ends: seats warm
@@ -348,6 +390,31 @@ func (s *Service) joinBarred(addr string) bool {
 // client's address key, for the failed-join rate. Errors: ErrJoinRate,
 // ErrNoClass, ErrNoLearner, ErrNameTaken, ErrBadName.
 func (s *Service) Join(ctx context.Context, addr, typed, name, token string) (*Member, error) {
+	m, err := s.join(ctx, addr, typed, name, token)
+	if err != nil {
+		s.cfg.Observer.JoinRefused(refusal(err))
+	}
+	return m, err
+}
+
+// refusal is a refused join's reason, for the Observer.
+func refusal(err error) string {
+	switch {
+	case errors.Is(err, ErrJoinRate):
+		return "rate"
+	case errors.Is(err, ErrNoClass):
+		return "no_class"
+	case errors.Is(err, ErrNoLearner):
+		return "no_learner"
+	case errors.Is(err, ErrBadName):
+		return "bad_name"
+	case errors.Is(err, ErrNameTaken):
+		return "name_taken"
+	}
+	return "error"
+}
+
+func (s *Service) join(ctx context.Context, addr, typed, name, token string) (*Member, error) {
 	if s.joinBarred(addr) {
 		return nil, ErrJoinRate
 	}
@@ -407,10 +474,7 @@ func (s *Service) Seat(m *Member) (release func(), err error) {
 		l.consoles[m.Learner.ID] = consoles
 	}
 	if s.cfg.LearnerSessions > 0 && len(consoles) >= s.cfg.LearnerSessions {
-		if len(consoles) == 0 {
-			delete(l.consoles, m.Learner.ID)
-			s.forgetLocked(m.Class.Code)
-		}
+		s.cfg.Observer.JoinRefused("sessions")
 		return nil, ErrSessions
 	}
 	placeholder := &seat{}

@@ -9,56 +9,18 @@ import (
 	"strconv"
 	"time"
 
+	"iexbox/internal/protocol"
 	"iexbox/internal/store"
 )
 
-// Roster is a class as its teacher sees it (GET /classes/CODE).
-type Roster struct {
-	Code      string                     `json:"code"` // as shown: ABCD-EFGH
-	Title     string                     `json:"title"`
-	Seats     int                        `json:"seats"`
-	State     string                     `json:"state"` // "waiting" (before starts_at), "open" or "ended"
-	StartsAt  *time.Time                 `json:"starts_at,omitempty"`
-	Exercises []string                   `json:"exercises"`
-	Learners  []LearnerView              `json:"learners"`
-	Summary   map[string]ExerciseSummary `json:"summary"`
-}
-
-// LearnerView is one learner in a Roster. Connected, IdleS, Sessions and
-// Consoles are what this server serves of them.
-type LearnerView struct {
-	ID        string                `json:"id"`
-	Name      string                `json:"name"`
-	Connected bool                  `json:"connected"`
-	IdleS     int                   `json:"idle_s"`
-	Sessions  int                   `json:"sessions"`
-	Consoles  []ConsoleView         `json:"consoles"`
-	Exercises map[string]ResultView `json:"exercises"`
-}
-
-// ConsoleView is one running session of a learner.
-type ConsoleView struct {
-	Session  string `json:"session"`
-	Exercise string `json:"exercise"`
-	IdleS    int    `json:"idle_s"`
-}
-
-// ResultView is a learner's latest check of an exercise, as the
-// learner's own sandbox reported it.
-type ResultView struct {
-	Status   string     `json:"status"` // "pass", "fail" or "error"
-	Passed   int        `json:"passed"`
-	Total    int        `json:"total"`
-	Attempts int        `json:"attempts"`
-	SolvedAt *time.Time `json:"solved_at"`
-}
-
-// ExerciseSummary counts one exercise's results over the class.
-type ExerciseSummary struct {
-	Attempted int `json:"attempted"` // learners who checked it at least once
-	Solved    int `json:"solved"`    // learners who passed it at least once
-	Passing   int `json:"passing"`   // learners whose latest check passed
-}
+// The roster's views are the protocol's: clients decode them too.
+type (
+	Roster          = protocol.ClassRoster
+	LearnerView     = protocol.ClassLearner
+	ConsoleView     = protocol.ClassConsole
+	ResultView      = protocol.ClassResult
+	ExerciseSummary = protocol.ClassSummary
+)
 
 // state is the class's state at t.
 func state(c store.Class, t time.Time) string {
@@ -137,7 +99,7 @@ func (s *Service) Roster(ctx context.Context, c store.Class) (Roster, error) {
 // WriteCSV writes the roster's results as CSV: one row per learner and
 // exercise of the class, blank where the learner never checked it. The
 // source column says where each result comes from.
-func (r Roster) WriteCSV(w io.Writer) error {
+func WriteCSV(w io.Writer, r Roster) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"learner", "exercise", "status", "passed", "total", "attempts", "solved_at", "source"})
 	for _, l := range r.Learners {

@@ -26,6 +26,7 @@ type Metrics struct {
 	dockerErrors   *prometheus.CounterVec
 	kubeSeconds    *prometheus.HistogramVec
 	kubeErrors     *prometheus.CounterVec
+	joinsRefused   *prometheus.CounterVec
 
 	recordingsOpen    prometheus.Gauge
 	recordingBytes    prometheus.Counter
@@ -46,6 +47,9 @@ type Gauges struct {
 	// Toolchains is each toolchain's pool: target, ready, starting and
 	// queued by toolchain name; nil without toolchains.
 	Toolchains func() map[string][4]int
+	// Classes: open classes, seats held and warm, learners connected
+	// here; nil without classes.
+	ClassesOpen, SeatsHeld, SeatsWarm, LearnersConnected func() int
 }
 
 // New registers every collector, the Go runtime's and the process's too;
@@ -102,11 +106,17 @@ func New() *Metrics {
 		kubeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "iexbox_kubernetes_errors_total", Help: "Kubernetes API errors, by operation.",
 		}, []string{"op"}),
+		joinsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "iexbox_class_joins_refused_total", Help: "Joins of a class refused, by reason (no_class, no_learner, bad_name, name_taken, rate, sessions).",
+		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.recordingsOpen, m.recordingBytes, m.recordingsRefused, m.recordingsStopped, m.sessionsEnded, m.refused, m.timeToPrompt, m.sessionSeconds, m.bytes, m.dockerSeconds, m.dockerErrors,
-		m.kubeSeconds, m.kubeErrors)
+		m.kubeSeconds, m.kubeErrors, m.joinsRefused)
 	return m
 }
+
+// JoinRefused counts a refused join of a class.
+func (m *Metrics) JoinRefused(reason string) { m.joinsRefused.WithLabelValues(reason).Inc() }
 
 // Watch registers the gauges, read when scraped. Call it once.
 func (m *Metrics) Watch(g Gauges) {
@@ -128,6 +138,10 @@ func (m *Metrics) Watch(g Gauges) {
 			[]string{"reason"}, nil), reason: g.PoolReason})
 	}
 	gauge("iexbox_pool_ready", "Warm sandboxes ready to hand over.", g.PoolReady)
+	gauge("iexbox_classes_open", "Classes open (not ended), all servers of the store together.", g.ClassesOpen)
+	gauge("iexbox_class_seats_held", "Warm sandboxes the open classes' seats ask for now.", g.SeatsHeld)
+	gauge("iexbox_class_seats_warm", "Of the seats held, those booted and ready.", g.SeatsWarm)
+	gauge("iexbox_class_learners_connected", "Learners with a session on this server.", g.LearnersConnected)
 	gauge("iexbox_pool_starting", "Warm sandboxes booting.", g.PoolStarting)
 	if g.Toolchains != nil {
 		reg.MustRegister(toolchainCollector{desc: prometheus.NewDesc("iexbox_toolchain_pool",

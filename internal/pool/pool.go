@@ -440,7 +440,7 @@ func (p *Pool) resize() {
 	p.mu.Lock()
 	p.size.update(p.now())
 	var extra []*warmSandbox
-	if over := len(p.ready) - p.size.target; over > 0 {
+	if over := len(p.ready) - p.size.target - p.held; over > 0 {
 		extra = slices.Clone(p.ready[:over])
 		p.ready = p.ready[over:]
 	}

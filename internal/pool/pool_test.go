@@ -156,3 +156,30 @@ func TestPoolHandsOverRefillsAndDropsTheDead(t *testing.T) {
 		t.Errorf("pool status %+v after stop, want empty", st)
 	}
 }
+
+// TestPoolHoldsSeats: warm sandboxes held for classes come on top of the
+// pool's own size, survive its resizes, and go when the hold ends.
+func TestPoolHoldsSeats(t *testing.T) {
+	rt := &bootingRuntime{}
+	pool := New(rt, Config{Size: 1, Prompt: []byte("iex(1)> "), Cols: 80, Rows: 24, Parallel: 2}, unbounded{}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); pool.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	waitFor(t, "the pool's own one", func() bool { return pool.Status().Ready == 1 })
+	pool.Hold(3)
+	waitFor(t, "three seats beside it", func() bool { return pool.Status().Ready == 4 })
+	if st := pool.Status(); st.Target != 4 || st.Held != 3 {
+		t.Fatalf("status %+v, want target 4 with 3 held", st)
+	}
+	pool.resize() // the recycle tick: held seats are not beyond the target
+	if st := pool.Status(); st.Ready != 4 {
+		t.Fatalf("a resize dropped held seats: %+v", st)
+	}
+	pool.Hold(0)
+	pool.resize()
+	if st := pool.Status(); st.Ready != 1 || st.Target != 1 {
+		t.Fatalf("after the hold ended: %+v, want the pool's own one", st)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"iexbox/internal/classroom"
+	"iexbox/internal/protocol"
 	"iexbox/internal/store"
 )
 
@@ -32,11 +33,7 @@ const maxClassBody = 16 << 10
 const classEvery = time.Second
 
 // classError is an error answer of the classes' API.
-type classError struct {
-	Error   string `json:"error"`
-	Message string `json:"message"`
-	Fits    *int   `json:"fits,omitempty"` // no_room: how many seats fit now
-}
+type classError = protocol.ClassError
 
 func writeClassJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -137,12 +134,7 @@ func (s *Server) classOwner(r *http.Request) (owner string, status int, code, me
 }
 
 // classCreated answers POST /classes.
-type classCreated struct {
-	Code         string `json:"code"`
-	TeacherToken string `json:"teacher_token"`
-	JoinURL      string `json:"join_url"`
-	TeacherURL   string `json:"teacher_url"`
-}
+type classCreated = protocol.ClassCreated
 
 // readClassBody decodes a JSON body of at most maxClassBody into v.
 func readClassBody(w http.ResponseWriter, r *http.Request, v any) bool {
@@ -268,7 +260,7 @@ func (s *Server) classCSV(w http.ResponseWriter, r *http.Request, c store.Class)
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Disposition", `attachment; filename="class-`+c.Code+`-results.csv"`)
-	roster.WriteCSV(w)
+	classroom.WriteCSV(w, roster)
 }
 
 func (s *Server) endClass(w http.ResponseWriter, r *http.Request, c store.Class) {

@@ -57,7 +57,8 @@ type PoolAuto struct {
 type Stack struct {
 	Server    *Server
 	Admission *admission.Service
-	Pools     *pool.Pools // one per toolchain
+	Pools     *pool.Pools        // one per toolchain
+	Classes   *classroom.Service // nil without a store
 	starts    *pool.StartWatch
 	log       *slog.Logger
 
@@ -93,7 +94,9 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 	var classes *classroom.Service
 	if cfg.Store != nil {
 		defaultPool, _ := p.Get(toolchain.Default)
+		obs, _ := cfg.Server.Observer.(classroom.Observer)
 		classes = classroom.New(classroom.Config{
+			Observer:        obs,
 			Store:           cfg.Store,
 			Exercise:        func(name string) bool { return adm.Exercises() != nil && adm.Exercises().Has(name) },
 			MaxPerOwner:     cfg.Classes.MaxPerOwner,
@@ -114,7 +117,7 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 	if cfg.Server.Log == nil {
 		cfg.Server.Log = log
 	}
-	s := &Stack{Server: New(cfg.Server, adm), Admission: adm, Pools: p, starts: starts, log: log, poolDone: make(chan struct{})}
+	s := &Stack{Server: New(cfg.Server, adm), Admission: adm, Pools: p, Classes: classes, starts: starts, log: log, poolDone: make(chan struct{})}
 	var poolCtx context.Context
 	poolCtx, s.stopPool = context.WithCancel(context.Background())
 	go func() {
@@ -156,7 +159,7 @@ func (s *Stack) Shutdown(ctx context.Context) error {
 // Gauges are the metrics read from admission when scraped.
 func (s *Stack) Gauges() metrics.Gauges {
 	adm := s.Admission
-	return metrics.Gauges{
+	g := metrics.Gauges{
 		SessionsActive: func() int { return adm.Status().Active },
 		SessionsMax:    func() int { return adm.Status().Max },
 		PoolSize:       func() int { return adm.Status().Pool.Size },
@@ -173,6 +176,14 @@ func (s *Stack) Gauges() metrics.Gauges {
 			return m
 		},
 	}
+	if c := s.Classes; c != nil {
+		g.ClassesOpen, g.SeatsHeld, g.LearnersConnected = c.OpenCount, c.Held, c.Connected
+		g.SeatsWarm = func() int {
+			st := adm.Status().Toolchains[toolchain.Default]
+			return min(c.Held(), st.Ready)
+		}
+	}
+	return g
 }
 
 // seatRoom is how many seats all open classes may hold warm: share of
