@@ -19,7 +19,7 @@ import (
 var errHelp = errors.New("help requested")
 
 // measurements are the names -only accepts, in the order they run.
-var measurements = []string{"prompt", "echo", "eval", "check", "throughput", "producer", "churn", "boot", "density", "wave", "arrivals", "toolchains"}
+var measurements = []string{"prompt", "echo", "eval", "check", "throughput", "producer", "churn", "boot", "density", "wave", "arrivals", "toolchains", "class"}
 
 // defaultMeasurements run when -only is not given: the classroom ones
 // (wave, arrivals) want a server of their own with the default flags.
@@ -58,6 +58,7 @@ type config struct {
 	openParallel                   int
 	waves                          []int
 	waveGap, waveHold              time.Duration
+	classSeats                     int
 	arrivalsRate                   float64
 	arrivalsDuration, arrivalsHold time.Duration
 	arrivalsFrom                   int
@@ -118,6 +119,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.rows, "rows", 50, "terminal rows")
 	fs.StringVar(&waves, "waves", "40,40", "wave: sizes of the waves, clients opened at once from this one address, one wave every -wave-gap")
 	fs.DurationVar(&c.waveGap, "wave-gap", 2*time.Minute, "wave: from the start of one wave to the start of the next")
+	fs.IntVar(&c.classSeats, "class-seats", 100, "class: the class's seats, and the learners who join at once from this one address")
 	fs.DurationVar(&c.waveHold, "wave-hold", 60*time.Second, "wave: a wave's sessions stay open this long from its start")
 	fs.Float64Var(&c.arrivalsRate, "arrivals-rate", 1, "arrivals: new sessions per second")
 	fs.DurationVar(&c.arrivalsDuration, "arrivals-duration", 120*time.Second, "arrivals: how long sessions keep arriving")

@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		{"wave", b.measureWaves},
 		{"arrivals", b.measureArrivals},
 		{"toolchains", b.measureToolchains},
+		{"class", b.measureClass},
 	}
 	var failed []error
 	for _, s := range steps {

@@ -31,6 +31,7 @@ type report struct {
 	Waves      []*waveResult      `json:"waves,omitempty"`
 	Arrivals   *arrivalsResult    `json:"arrivals,omitempty"`
 	Toolchains []*toolchainResult `json:"toolchains,omitempty"`
+	Class      *classResult       `json:"class,omitempty"`
 
 	Noise      map[string]hostNoise  `json:"host_at_start_of,omitempty"`
 	Throttling map[string]throttling `json:"sandbox_cgroup_throttling,omitempty"`
@@ -153,6 +154,7 @@ func tableRows(r *report) []row {
 	}
 	waveRows(r, add)
 	toolchainRows(r, add)
+	classRows(r, add)
 	return rows
 }
 

@@ -166,6 +166,16 @@ func (pl *Place) Leave() {
 // The caller must Leave the place, and Take it once its status is
 // Granted.
 func (s *Service) Join(addr, toolchain string) (*Place, error) {
+	return s.join(addr, toolchain, false)
+}
+
+// JoinSeat is Join for a class's learner: the class's held seats, not
+// the pool's own demand, provide the sandbox.
+func (s *Service) JoinSeat(addr, toolchain string) (*Place, error) {
+	return s.join(addr, toolchain, true)
+}
+
+func (s *Service) join(addr, toolchain string, seat bool) (*Place, error) {
 	p, ok := s.pool.Get(toolchain)
 	if !ok {
 		return nil, fmt.Errorf("no toolchain is called %q", toolchain)
@@ -177,7 +187,11 @@ func (s *Service) Join(addr, toolchain string) (*Place, error) {
 	if !ok {
 		return nil, pool.ErrQueueFull
 	}
-	pl, err := p.Join(addr)
+	join := p.Join
+	if seat {
+		join = p.JoinSeat
+	}
+	pl, err := join(addr)
 	if err != nil {
 		release()
 		if errors.Is(err, pool.ErrClosed) {

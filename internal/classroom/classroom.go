@@ -108,8 +108,8 @@ type Service struct {
 	mu      sync.Mutex
 	classes map[string]*live // by code, those with anything live here
 	failed  map[string]*rate.Limiter
-	held    int // seats held now, all classes together
-	open    int // classes open, as last read
+	held    int           // seats held warm now, all classes together
+	open    []store.Class // the open classes, as last read
 }
 
 // live is what this server knows of a class now.
@@ -258,27 +258,46 @@ func (s *Service) warming(c store.Class, t time.Time) bool {
 	return c.Open() && !t.Before(start) && (s.cfg.WarmFor <= 0 || t.Before(start.Add(s.cfg.WarmFor)))
 }
 
-// Reseat tells Seats how many seats the open classes want warm now.
+// Reseat reads the open classes and tells Seats how many seats they
+// want warm now.
 func (s *Service) Reseat(ctx context.Context) {
 	open, err := s.cfg.Store.OpenClasses(ctx)
 	if err != nil {
 		s.cfg.Log.Warn("read open classes", "err", err)
 		return
 	}
+	s.mu.Lock()
+	s.open = open
+	s.mu.Unlock()
+	s.rehold()
+}
+
+// rehold tells Seats how many seats the open classes want warm now: each
+// warming class its seats less the sessions of it this server runs or is
+// starting, so a class holds seats sandboxes in all, warm or in use, and
+// a learner taking a seat starts no boot.
+func (s *Service) rehold() {
+	s.mu.Lock()
 	n := 0
-	for _, c := range open {
-		if s.warming(c, s.now()) {
-			n += c.Seats
+	for _, c := range s.open {
+		if !s.warming(c, s.now()) {
+			continue
 		}
+		inUse := 0
+		if l := s.classes[c.Code]; l != nil {
+			for _, cs := range l.consoles {
+				inUse += len(cs)
+			}
+		}
+		n += max(c.Seats-inUse, 0)
 	}
 	n = min(n, s.cfg.SeatRoom)
-	s.mu.Lock()
 	changed := n != s.held
-	s.held, s.open = n, len(open)
+	s.held = n
 	s.mu.Unlock()
 	if changed && s.cfg.Seats != nil {
 		s.cfg.Seats.Hold(n)
-		s.cfg.Log.Info("class seats", "warm", n)
+		s.cfg.Log.Debug("class seats", "warm", n)
 	}
 }
 
@@ -294,7 +313,7 @@ func (s *Service) Held() int {
 func (s *Service) OpenCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.open
+	return len(s.open)
 }
 
 // Connected is how many learners have a session on this server.
@@ -466,7 +485,6 @@ func (s *Service) join(ctx context.Context, addr, typed, name, token string) (*M
 // starts; once it does, Attach takes the place over.
 func (s *Service) Seat(m *Member) (release func(), err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	l := s.liveLocked(m.Class.Code)
 	consoles := l.consoles[m.Learner.ID]
 	if consoles == nil {
@@ -474,17 +492,23 @@ func (s *Service) Seat(m *Member) (release func(), err error) {
 		l.consoles[m.Learner.ID] = consoles
 	}
 	if s.cfg.LearnerSessions > 0 && len(consoles) >= s.cfg.LearnerSessions {
+		s.mu.Unlock()
 		s.cfg.Observer.JoinRefused("sessions")
 		return nil, ErrSessions
 	}
 	placeholder := &seat{}
 	consoles[placeholder] = struct{}{}
+	s.mu.Unlock()
+	// Before the learner takes a warm sandbox: the hold falls with the
+	// take, so the pool boots no replacement for a seat.
+	s.rehold()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			s.mu.Lock()
-			defer s.mu.Unlock()
 			s.dropLocked(m, placeholder)
+			s.mu.Unlock()
+			s.rehold()
 		})
 	}, nil
 }
@@ -537,6 +561,7 @@ func (s *Service) Attach(ctx context.Context, m *Member, c Console, release func
 			s.mu.Lock()
 			s.dropLocked(m, c)
 			s.mu.Unlock()
+			s.rehold()
 			s.changed(m.Class.Code)
 		})
 	}

@@ -83,7 +83,15 @@ type Pool struct {
 	bootAvg  time.Duration // a moving average of boots to the prompt
 	size     sizing        // the target and why
 	held     int           // warm sandboxes held for classes, beyond the target
+	// heldPeak is the largest hold of the last heldGrace, which resizes
+	// keep: a hold falls as learners are about to take their seats, and
+	// the seats they are about to take must not be dropped first.
+	heldPeak   int
+	heldPeakAt time.Time
 }
+
+// heldGrace is how long seats a hold no longer asks for stay warm.
+const heldGrace = 10 * time.Second
 
 // Slots is the capacity a Pool's members count against.
 type Slots interface {
@@ -153,6 +161,9 @@ func (p *Pool) Status() Status {
 // (the session cap still bounds them), until another Hold changes n.
 func (p *Pool) Hold(n int) {
 	p.mu.Lock()
+	if n < p.held {
+		p.heldPeak, p.heldPeakAt = max(p.heldPeak, p.held), p.now()
+	}
 	p.held = max(n, 0)
 	p.mu.Unlock()
 	p.poke()
@@ -165,10 +176,18 @@ func (p *Pool) Poke() { p.poke() }
 // Join puts a client of addr in line for a sandbox. The caller must Leave
 // the place once done with it. A ready sandbox is granted at once when
 // nobody waits before.
-func (p *Pool) Join(addr string) (*Place, error) {
+func (p *Pool) Join(addr string) (*Place, error) { return p.join(addr, true) }
+
+// JoinSeat is Join for a class's learner, whose sandbox the class's held
+// seats provide: it does not count toward the pool's own demand.
+func (p *Pool) JoinSeat(addr string) (*Place, error) { return p.join(addr, false) }
+
+func (p *Pool) join(addr string, demand bool) (*Place, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.size.arrived(p.now())
+	if demand {
+		p.size.arrived(p.now())
+	}
 	if p.closed {
 		return nil, ErrClosed
 	}
@@ -440,7 +459,13 @@ func (p *Pool) resize() {
 	p.mu.Lock()
 	p.size.update(p.now())
 	var extra []*warmSandbox
-	if over := len(p.ready) - p.size.target - p.held; over > 0 {
+	keep := p.held
+	if p.now().Sub(p.heldPeakAt) < heldGrace {
+		keep = max(keep, p.heldPeak)
+	} else {
+		p.heldPeak = 0
+	}
+	if over := len(p.ready) - p.size.target - keep; over > 0 {
 		extra = slices.Clone(p.ready[:over])
 		p.ready = p.ready[over:]
 	}

@@ -177,7 +177,18 @@ func TestPoolHoldsSeats(t *testing.T) {
 	if st := pool.Status(); st.Ready != 4 {
 		t.Fatalf("a resize dropped held seats: %+v", st)
 	}
+	now := time.Now()
+	pool.mu.Lock()
+	pool.now = func() time.Time { return now }
+	pool.mu.Unlock()
 	pool.Hold(0)
+	pool.resize()
+	if st := pool.Status(); st.Ready != 4 {
+		t.Fatalf("seats dropped at once when the hold fell: %+v, want them kept for %v", st, heldGrace)
+	}
+	pool.mu.Lock()
+	pool.now = func() time.Time { return now.Add(heldGrace) }
+	pool.mu.Unlock()
 	pool.resize()
 	if st := pool.Status(); st.Ready != 1 || st.Target != 1 {
 		t.Fatalf("after the hold ended: %+v, want the pool's own one", st)

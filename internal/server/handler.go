@@ -114,7 +114,11 @@ func (s *Server) servePresenter(c *wsClient, hello protocol.ClientMessage, key, 
 	}
 	defer release()
 
-	place, err := s.adm.Join(lineKey, toolchainName)
+	join := s.adm.Join
+	if member != nil {
+		join = s.adm.JoinSeat
+	}
+	place, err := join(lineKey, toolchainName)
 	if err != nil {
 		if errors.Is(err, session.ErrShuttingDown) {
 			s.refuse(c, log, protocol.CodeUnavailable, "the server is restarting", retryAfter)
