@@ -349,9 +349,48 @@ func (s *Service) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		s.Reseat(ctx)
+		s.sweep(ctx)
 		if s.now().Sub(last) >= time.Hour {
 			s.prune(ctx)
 			last = s.now()
+		}
+	}
+}
+
+// sweep ends the sessions this server runs of classes ended, and of
+// learners removed, elsewhere: by another server sharing the store.
+func (s *Service) sweep(ctx context.Context) {
+	s.mu.Lock()
+	codes := make([]string, 0, len(s.classes))
+	for code, l := range s.classes {
+		if len(l.consoles) > 0 {
+			codes = append(codes, code)
+		}
+	}
+	s.mu.Unlock()
+	for _, code := range codes {
+		c, err := s.cfg.Store.Class(ctx, code)
+		if err != nil && !errors.Is(err, store.ErrNoClass) {
+			continue // the store is unreachable: end nothing on a guess
+		}
+		var keep map[string]bool
+		if err == nil && c.Open() {
+			learners, err := s.cfg.Store.Learners(ctx, code)
+			if err != nil {
+				continue
+			}
+			keep = map[string]bool{}
+			for _, l := range learners {
+				keep[l.ID] = true
+			}
+		}
+		for id, cs := range s.consoles(code) {
+			if keep[id] {
+				continue
+			}
+			for _, con := range cs {
+				con.EndWith(session.ReasonClassEnded)
+			}
 		}
 	}
 }

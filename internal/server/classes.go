@@ -201,12 +201,16 @@ func (s *Server) openClass(w http.ResponseWriter, r *http.Request) {
 	}
 	shown := classroom.FormatCode(c.Code)
 	base := s.baseURL(r)
+	// The links name this server: behind a load balancer the class's
+	// learners and teacher all reach it, and its warm seats
+	// (docs/deploy.md, "Classes across servers").
+	pin := "instance=" + url.QueryEscape(s.cfg.Instance)
 	writeClassJSON(w, http.StatusCreated, classCreated{
 		Code: shown, TeacherToken: token,
-		JoinURL: base + "/?classroom=" + url.QueryEscape(shown),
+		JoinURL: base + "/?classroom=" + url.QueryEscape(shown) + "&" + pin,
 		// The token travels in the fragment: never sent to a server,
 		// never in a log or a Referer.
-		TeacherURL: base + "/teach#class=" + url.QueryEscape(shown) + "&token=" + token,
+		TeacherURL: base + "/teach?" + pin + "#class=" + url.QueryEscape(shown) + "&token=" + token,
 	})
 }
 

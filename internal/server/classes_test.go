@@ -77,7 +77,8 @@ func TestClassLife(t *testing.T) {
 	}
 	if len(created.Code) != 9 || created.Code[4] != '-' || len(created.TeacherToken) != 32 ||
 		!strings.Contains(created.TeacherURL, "#class="+created.Code+"&token="+created.TeacherToken) ||
-		strings.Contains(created.JoinURL, created.TeacherToken) || !strings.HasSuffix(created.JoinURL, "/?classroom="+created.Code) {
+		strings.Contains(created.JoinURL, created.TeacherToken) || !strings.HasSuffix(created.JoinURL, "/?classroom="+created.Code+"&instance=test-inst") ||
+		!strings.Contains(created.TeacherURL, "/teach?instance=test-inst#") {
 		t.Fatalf("created %+v", created)
 	}
 	classURL := ts.url + "/classes/" + created.Code
