@@ -2,12 +2,9 @@ package e2e
 
 import (
 	"bufio"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -192,26 +189,9 @@ func classGet(t *testing.T, s *testServer, path, bearer string) string {
 // and the teacher's event stream on the first shows the result within
 // seconds.
 func TestClassSharedThroughPostgres(t *testing.T) {
-	base := os.Getenv("IEXBOX_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("IEXBOX_TEST_POSTGRES is not set: run scripts/postgres-up.sh (make e2e does)")
-	}
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := "e2e_" + strings.ToLower(strings.ReplaceAll(uniqueInstance(t), "-", "_"))
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE"); db.Close() })
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-
-	a := startServer(t, "-runtime", "runc", "-pool", "0", "-database", u.String())
-	b := startServer(t, "-runtime", "runc", "-pool", "0", "-database", u.String())
+	database := postgresSchema(t)
+	a := startServer(t, "-runtime", "runc", "-pool", "0", "-database", database)
+	b := startServer(t, "-runtime", "runc", "-pool", "0", "-database", database)
 	created := openClass(t, a, client.ClassRequest{Title: "Shared", Exercises: []string{"enum/double"}})
 
 	// The teacher follows the class on a.

@@ -337,6 +337,19 @@ func TestRecordingSurvivesACrash(t *testing.T) {
 // TestRecordingSharedThroughPostgres: behind a balancer any server serves
 // any recording: one server records into PostgreSQL, another serves it.
 func TestRecordingSharedThroughPostgres(t *testing.T) {
+	database := postgresSchema(t)
+	a := startServer(t, "-pool", "0", "-database", database)
+	b := startServer(t, "-pool", "0", "-database", database)
+	c, id, _ := recorded(t, a)
+	c.eval(t, `IO.puts("recorded " <> "on a")`)
+	waitCast(t, b, id, "recorded on a")
+}
+
+// postgresSchema makes a schema of the test's own in the test cluster of
+// scripts/postgres-up.sh, dropped after the test, and returns a URL whose
+// connections use it; without the cluster the test is skipped.
+func postgresSchema(t *testing.T) string {
+	t.Helper()
 	base := os.Getenv("IEXBOX_TEST_POSTGRES")
 	if base == "" {
 		t.Skip("IEXBOX_TEST_POSTGRES is not set: run scripts/postgres-up.sh (make e2e does)")
@@ -354,10 +367,5 @@ func TestRecordingSharedThroughPostgres(t *testing.T) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-
-	a := startServer(t, "-pool", "0", "-database", u.String())
-	b := startServer(t, "-pool", "0", "-database", u.String())
-	c, id, _ := recorded(t, a)
-	c.eval(t, `IO.puts("recorded " <> "on a")`)
-	waitCast(t, b, id, "recorded on a")
+	return u.String()
 }

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"iexbox/internal/client"
-	"iexbox/internal/sandbox"
 )
 
 // classResult is a class's seats and its learners arriving at once.
@@ -61,41 +59,9 @@ func (b *bench) measureClass(ctx context.Context) error {
 	r.SeatsMiB = round1(mib(before.available - takeMem(ctx, b.warm.pid).available))
 	b.logf("class: %d seats warm after %.1f s, holding %.0f MiB", n, r.SeatsWarmS, r.SeatsMiB)
 
-	learners := make([]*waveClient, n)
-	var wg sync.WaitGroup
-	for i := range learners {
-		c := &waveClient{i: i}
-		learners[i] = c
-		wg.Go(func() { c.s, c.err = connect(ctx, b.warm.ws) })
-	}
-	wg.Wait()
-	release := make(chan struct{})
-	for _, c := range learners {
-		if c.err != nil {
-			continue
-		}
-		wg.Go(func() {
-			<-release
-			h := client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows, Class: created.Code, Name: fmt.Sprintf("learner %d", c.i+1)}
-			if c.err = c.s.hello(h); c.err != nil {
-				return
-			}
-			ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			defer cancel()
-			if c.err = c.s.awaitReady(ctx); c.err != nil {
-				return
-			}
-			at, err := c.s.wait(ctx, sandbox.Prompt)
-			if err != nil {
-				c.err = err
-				return
-			}
-			c.prompt = at.Sub(c.s.helloAt)
-			c.err = c.s.eval(ctx, "1+1", "2")
-		})
-	}
-	close(release)
-	wg.Wait()
+	learners := b.together(ctx, n, func(i int) client.Hello {
+		return client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows, Class: created.Code, Name: fmt.Sprintf("learner %d", i+1)}
+	})
 	var prompts []time.Duration
 	for _, c := range learners {
 		switch {

@@ -79,6 +79,47 @@ type poolSample struct {
 	Queued   int     `json:"queued"`
 }
 
+// together connects n clients, then releases every hello (hello(i)) at
+// once, as a class pressing Run together does, and takes each to its
+// prompt and 1+1; each client's hello time says its order of arrival.
+func (b *bench) together(ctx context.Context, n int, hello func(i int) client.Hello) []*waveClient {
+	clients := make([]*waveClient, n)
+	var wg sync.WaitGroup
+	for i := range clients {
+		c := &waveClient{i: i}
+		clients[i] = c
+		wg.Go(func() { c.s, c.err = connect(ctx, b.warm.ws) })
+	}
+	wg.Wait()
+	release := make(chan struct{})
+	for _, c := range clients {
+		if c.err != nil {
+			continue
+		}
+		wg.Go(func() {
+			<-release
+			if c.err = c.s.hello(hello(c.i)); c.err != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			if c.err = c.s.awaitReady(ctx); c.err != nil {
+				return
+			}
+			at, err := c.s.wait(ctx, sandbox.Prompt)
+			if err != nil {
+				c.err = err
+				return
+			}
+			c.prompt = at.Sub(c.s.helloAt)
+			c.err = c.s.eval(ctx, "1+1", "2")
+		})
+	}
+	close(release)
+	wg.Wait()
+	return clients
+}
+
 // waveClient is one client of a wave, as it fared.
 type waveClient struct {
 	i      int
@@ -127,43 +168,7 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 	start := time.Now()
 	r.At = round3(start.Sub(t0).Seconds())
 
-	// Connect everyone, then release every hello at once, as a class
-	// pressing Run together does; each client's hello time says its order
-	// of arrival.
-	clients := make([]*waveClient, n)
-	var wg sync.WaitGroup
-	for i := range clients {
-		c := &waveClient{i: i}
-		clients[i] = c
-		wg.Go(func() { c.s, c.err = connect(ctx, b.warm.ws) })
-	}
-	wg.Wait()
-	release := make(chan struct{})
-	for _, c := range clients {
-		if c.err != nil {
-			continue
-		}
-		wg.Go(func() {
-			<-release
-			if c.err = c.s.hello(client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows}); c.err != nil {
-				return
-			}
-			ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			defer cancel()
-			if c.err = c.s.awaitReady(ctx); c.err != nil {
-				return
-			}
-			at, err := c.s.wait(ctx, sandbox.Prompt)
-			if err != nil {
-				c.err = err
-				return
-			}
-			c.prompt = at.Sub(c.s.helloAt)
-			c.err = c.s.eval(ctx, "1+1", "2")
-		})
-	}
-	close(release)
-	wg.Wait()
+	clients := b.together(ctx, n, func(int) client.Hello { return client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows} })
 	helloStart, spread := helloSpread(clients)
 	r.HelloSpreadMs = round1(float64(spread) / 1e6)
 	var prompts []time.Duration

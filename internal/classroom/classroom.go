@@ -524,19 +524,13 @@ func (s *Service) join(ctx context.Context, addr, typed, name, token string) (*M
 // starts; once it does, Attach takes the place over.
 func (s *Service) Seat(m *Member) (release func(), err error) {
 	s.mu.Lock()
-	l := s.liveLocked(m.Class.Code)
-	consoles := l.consoles[m.Learner.ID]
-	if consoles == nil {
-		consoles = map[Console]struct{}{}
-		l.consoles[m.Learner.ID] = consoles
-	}
-	if s.cfg.LearnerSessions > 0 && len(consoles) >= s.cfg.LearnerSessions {
+	if l := s.classes[m.Class.Code]; l != nil && s.cfg.LearnerSessions > 0 && len(l.consoles[m.Learner.ID]) >= s.cfg.LearnerSessions {
 		s.mu.Unlock()
 		s.cfg.Observer.JoinRefused("sessions")
 		return nil, ErrSessions
 	}
 	placeholder := &seat{}
-	consoles[placeholder] = struct{}{}
+	s.addLocked(m, placeholder)
 	s.mu.Unlock()
 	// Before the learner takes a warm sandbox: the hold falls with the
 	// take, so the pool boots no replacement for a seat.
@@ -562,6 +556,18 @@ func (*seat) EndWith(session.Reason) {}
 func (*seat) Share() string          { return "" }
 func (*seat) Tell(session.Event)     {}
 
+// addLocked records c as one of m's sessions. The caller holds s.mu.
+func (s *Service) addLocked(m *Member, c Console) {
+	l := s.liveLocked(m.Class.Code)
+	consoles := l.consoles[m.Learner.ID]
+	if consoles == nil {
+		consoles = map[Console]struct{}{}
+		l.consoles[m.Learner.ID] = consoles
+	}
+	consoles[c] = struct{}{}
+}
+
+// dropLocked forgets c, one of m's sessions. The caller holds s.mu.
 func (s *Service) dropLocked(m *Member, c Console) {
 	l := s.classes[m.Class.Code]
 	if l == nil {
@@ -581,13 +587,7 @@ func (s *Service) dropLocked(m *Member, c Console) {
 // session of an ended or deleted class is ended at once.
 func (s *Service) Attach(ctx context.Context, m *Member, c Console, release func()) (detach func()) {
 	s.mu.Lock()
-	l := s.liveLocked(m.Class.Code)
-	consoles := l.consoles[m.Learner.ID]
-	if consoles == nil {
-		consoles = map[Console]struct{}{}
-		l.consoles[m.Learner.ID] = consoles
-	}
-	consoles[c] = struct{}{}
+	s.addLocked(m, c)
 	s.mu.Unlock()
 	release()
 	s.changed(m.Class.Code)
