@@ -49,7 +49,8 @@ export function socketURL(origin = window.location.origin, instance = '') {
  * @property {(msg: object) => void} [onWarning]
  * @property {(msg: object) => void} [onExit]
  * @property {(msg: object) => void} [onError]
- * @property {(msg: object) => void} [onEvent] shared, viewers and size events
+ * @property {(msg: object) => void} [onEvent] shared, viewers, size,
+ *           checked, recording, watched and message events
  * @property {(bytes: Uint8Array) => boolean|void} [onOutput] sees output
  *           first; returning false keeps it out of the terminal
  * @property {(info: {code: number, reason: string, opened: boolean,
@@ -63,7 +64,7 @@ export class Connection {
    * @param {Handlers} handlers
    * @param {string} [url]
    * @param {object} [hello] extra hello fields: resumable, resume, mode,
-   *        watch, token
+   *        watch, token, exercise, class, name, learner
    */
   constructor(term, handlers, url = socketURL(), hello = {}) {
     this.term = term;
@@ -243,6 +244,8 @@ export class Connection {
       case 'checked':
       case 'recording':
       case 'recording_stopped':
+      case 'watched': // a class's teacher watches this console
+      case 'message': // a class's teacher wrote: {from, text}
         this.handlers.onEvent?.(msg);
         break;
       default:

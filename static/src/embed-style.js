@@ -187,6 +187,66 @@ button.check:disabled { opacity: 0.6; cursor: progress; }
   border: 0;
 }
 
+/* A class (classroom="CODE"): the name form, the class and name, the
+   watching notice and the teacher's messages. The notice and the message
+   are live regions that stay in place; only their text comes and goes. */
+.classbar {
+  display: flex;
+  flex-wrap: wrap;
+  align-items: center;
+  gap: 4px 12px;
+  padding: 4px 12px;
+  border-bottom: 1px solid var(--border);
+  background: var(--bar);
+  font-size: 12px;
+}
+.classbar[hidden], .join-slot[hidden] { display: none; }
+.class-info { color: var(--muted); overflow-wrap: anywhere; }
+.watched { color: var(--text); font-weight: 600; }
+.watched:not(:empty)::before {
+  content: "";
+  display: inline-block;
+  width: 7px;
+  height: 7px;
+  margin-right: 6px;
+  border-radius: 50%;
+  background: var(--warn);
+  vertical-align: 1px;
+}
+.join-slot {
+  padding: 10px 12px;
+  border-bottom: 1px solid var(--border);
+  background: var(--code-bg);
+}
+.join-title { margin: 0 0 6px; font-size: 14px; }
+.join-label { display: block; margin-bottom: 4px; font-weight: 600; font-size: 13px; }
+.join-row { display: flex; gap: 8px; }
+.join-name {
+  flex: 1;
+  min-width: 0;
+  height: 30px;
+  padding: 0 8px;
+  border: 1px solid var(--border);
+  border-radius: 7px;
+  background: var(--bg);
+  color: var(--text);
+  font: 14px/1 inherit;
+  font-family: inherit;
+}
+.join-name:focus-visible { outline: 2px solid var(--focus); outline-offset: 1px; }
+.join-button { border-color: var(--accent); background: var(--accent); color: #fff; }
+.join-help { margin: 6px 0 0; color: var(--muted); font-size: 12px; }
+.join-error { margin: 0 0 6px; color: var(--fail, ${LIGHT.red}); font-weight: 600; font-size: 13px; }
+.join-error[hidden] { display: none; }
+.class-message { display: flex; align-items: center; gap: 8px; }
+.class-message[data-shown="true"] {
+  padding: 8px 8px 8px 12px;
+  border-bottom: 1px solid var(--border);
+  background: var(--code-bg);
+  box-shadow: inset 3px 0 0 var(--accent);
+}
+.class-message-body { flex: 1; min-width: 0; overflow-wrap: anywhere; font-size: 13px; }
+
 /* Where the focus is, inside the terminal too. */
 .term .xterm.focus { outline: 2px solid var(--focus); outline-offset: 2px; }
 

@@ -16,7 +16,10 @@
 // server's "checked" event) in `detail`, so the page can store progress.
 // toolchain (a toolchain on the server, such as parsing: the Elixir, OTP
 // and libraries the session runs with; default: the exercise's, else the
-// server's default).
+// server's default). classroom (a class's code, such as ABCD-EFGH): the
+// console's sessions join that class; the first asks for the learner's
+// name (once per class, for every console of the page: learner.js), and
+// the teacher's messages and watching show in the console.
 // Styles live in a shadow root, so the page and the widget cannot restyle
 // each other. Each element has its own session.
 
@@ -29,6 +32,7 @@ import { codeKey, loadLocal, saveLocal, widgetResume } from './resume.js';
 import { MONO_FONT } from './theme.js';
 import { Announcer, Transcript } from './transcript.js';
 import { parseCast, Player } from './cast.js';
+import { nameForm, seatFor } from './learner.js';
 
 // The script's own URL, known only while it is first evaluated.
 const SCRIPT_URL = (() => {
@@ -106,6 +110,7 @@ class IexConsole extends HTMLElement {
     this.starter = null; // the exercise's starter code, once fetched
     this.runs = [];      // {code, resolve, reject} of run() calls, in order
     this.checks = [];    // {resolve, reject} of check() calls, in order
+    this.attempts = 0;   // connect calls, so a stale name opens nothing
     this.t = words('en');
 
     const root = this.attachShadow({ mode: 'open' });
@@ -128,6 +133,15 @@ class IexConsole extends HTMLElement {
             <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M3 8.5l3.2 3.2L13 4.8" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/></svg>
             <span class="check-text"></span>
           </button>
+        </div>
+        <div class="classbar" hidden>
+          <span class="class-info"></span>
+          <span class="watched" role="status" aria-live="polite"></span>
+        </div>
+        <div class="join-slot" hidden></div>
+        <div class="class-message" data-shown="false">
+          <div class="class-message-body" role="status" aria-live="polite" aria-atomic="true"></div>
+          <button class="dismiss" type="button" hidden></button>
         </div>
         <textarea class="code" spellcheck="false" autocomplete="off" autocapitalize="off"></textarea>
         <div class="results" role="region" aria-live="polite" hidden>
@@ -156,6 +170,8 @@ class IexConsole extends HTMLElement {
     this.runEl.addEventListener('click', () => this.run().catch(() => {}));
     this.checkEl.addEventListener('click', () => this.check().catch(() => {}));
     this.$('.reset').addEventListener('click', () => this.restart());
+    this.$('.dismiss').addEventListener('click', () => this.hideMessage());
+    this.classOver = false; // the class ended: sessions are one's own now
     this.codeEl.addEventListener('keydown', (e) => {
       if (e.key !== 'Enter') return;
       // Alt+Enter (Option+Enter) checks; no key that runs includes Alt.
@@ -233,6 +249,7 @@ class IexConsole extends HTMLElement {
     this.pending = (this.pending || '') + keys;
     this.start();
     this.flush();
+    if (this.askingName()) this.$('.join-name').focus();
     return p;
   }
 
@@ -252,6 +269,7 @@ class IexConsole extends HTMLElement {
 
   /** End this console's session and start a fresh one (the restart button). */
   restart() {
+    if (this.askingName()) return; // the session starts once the name is in
     if (this.conn) this.conn.end();
     this.conn = null;
     this.resumeSlot().clear();
@@ -311,6 +329,8 @@ class IexConsole extends HTMLElement {
       paste.setAttribute('aria-label', t('pasteLabel'));
     }
     if (this.phase === 'idle') this.setStatus(t('notStarted'), 'idle');
+    this.$('.dismiss').textContent = t('dismiss');
+    this.$('.dismiss').setAttribute('aria-label', t('dismissLabel'));
   }
 
   keyWord(k) {
@@ -409,6 +429,7 @@ class IexConsole extends HTMLElement {
   }
 
   disconnectedCallback() {
+    if (this.askingName()) this.seat()?.endTurn(); // let another console ask
     if (this.conn) this.conn.end();
     this.conn = null;
   }
@@ -590,12 +611,111 @@ class IexConsole extends HTMLElement {
     if (!resume && this.hasAttribute('record')) hello.record = true;
     const token = this.getAttribute('token');
     if (token) hello.token = token;
+    const seat = this.seat();
+    if (seat && !resume) {
+      // A new session of the class: by the learner token another console
+      // (or an earlier visit) kept, else by the name the form asks for.
+      if (!seat.kept()) this.setStatus(t('askingName'), 'connecting');
+      const attempt = ++this.attempts;
+      seat.hello((problem) => this.askName(seat, problem)).then((fields) => {
+        if (attempt !== this.attempts || this.phase !== 'connecting' || !this.isConnected) {
+          seat.endTurn(); // given up meanwhile (restart, removed)
+          return;
+        }
+        this.setStatus(t('starting'), 'connecting');
+        this.open({ ...hello, ...fields }, null, seat);
+      });
+      return;
+    }
+    this.open(hello, resume, null);
+  }
+
+  /** The class this console's new sessions join, or null. */
+  seat() {
+    const code = this.getAttribute('classroom');
+    return code && !this.classOver ? seatFor(this.server(), code) : null;
+  }
+
+  /** Ask for the learner's name in the console; resolves with it. */
+  askName(seat, problem) {
+    const slot = this.$('.join-slot');
+    const { form, input, name } = nameForm(document, this.t, seat.code, problem);
+    slot.replaceChildren(form);
+    slot.hidden = false;
+    // Typing in the editor starts a session too: leave that typing alone.
+    if (this.shadowRoot.activeElement !== this.codeEl) input.focus();
+    return name.then((value) => {
+      slot.hidden = true;
+      slot.textContent = '';
+      return value;
+    });
+  }
+
+  /** Whether the console's name form is up. */
+  askingName() {
+    return !this.$('.join-slot').hidden;
+  }
+
+  /** Show the class and the learner's name above the editor. */
+  showClass(seat, name) {
+    const info = this.$('.class-info');
+    info.textContent = this.t('inClass', seat.code, name);
+    info.setAttribute('aria-label', this.t('inClassLabel', seat.code, name));
+    this.$('.classbar').hidden = false;
+  }
+
+  /** A message from the teacher, in the console's polite live region. */
+  showMessage(text) {
+    const from = document.createElement('strong');
+    from.textContent = `${this.t('fromTeacher')}: `;
+    const body = document.createElement('span');
+    body.textContent = text; // a teacher's text is text, never markup
+    this.$('.class-message-body').replaceChildren(from, body);
+    this.$('.class-message').dataset.shown = 'true';
+    this.$('.dismiss').hidden = false;
+  }
+
+  hideMessage() {
+    const hadFocus = this.shadowRoot.activeElement === this.$('.dismiss');
+    this.$('.class-message-body').textContent = '';
+    this.$('.class-message').dataset.shown = 'false';
+    this.$('.dismiss').hidden = true;
+    if (hadFocus) this.focus();
+  }
+
+  /** A class's refusal of a hello, handled as the page does (main.js):
+   *  reports whether it was one. */
+  classRefusal(seat, hello, msg) {
+    if (msg.code === 'not_found' && hello.learner) {
+      seat.forget();
+    } else if (msg.code === 'protocol' && hello.name) {
+      seat.refused(msg.message);
+    } else if (msg.code === 'not_found' && hello.name) {
+      seat.endTurn();
+      this.ended({ title: this.t('noClass'), detail: msg.message || '', tone: 'warn' }, { reason: 'error', code: msg.code });
+      return true;
+    } else {
+      return false;
+    }
+    this.conn = null;
+    this.setPhase('idle');
+    this.start(); // asks for the name again
+    return true;
+  }
+
+  /** Open the session's WebSocket with hello; seat: the class it joins. */
+  open(hello, resume, seat) {
+    const t = this.t;
     const setup = resume ? '' : this.getAttribute('setup') || '';
+    this.$('.watched').textContent = '';
 
     this.conn = new Connection(this.term, {
       onQueued: (msg) => this.setStatus(describeQueued(msg, this.language()), 'connecting'),
       onReady: (msg) => {
         this.resumeSlot().save(msg.resume, msg.instance);
+        if (seat && msg.class) seat.joined(msg);
+        const kept = this.seat()?.kept();
+        if (kept) this.showClass(this.seat(), msg.name || kept.name);
         this.reconnectUntil = 0;
         if (resume) this.term.write('\x1bc'); // the server redraws the screen
         this.setPhase(resume ? 'ready' : 'booting');
@@ -608,9 +728,19 @@ class IexConsole extends HTMLElement {
       },
       onEvent: (msg) => {
         if (msg.type === 'checked') this.onChecked(msg);
+        else if (msg.type === 'message' && typeof msg.text === 'string') this.showMessage(msg.text);
+        else if (msg.type === 'watched') this.$('.watched').textContent = t('watched');
+        else if (msg.type === 'viewers' && msg.count === 0) this.$('.watched').textContent = '';
       },
       onOutput: (bytes) => this.onOutput(bytes, setup),
-      onExit: (msg) => this.ended(describeExit(msg, null, this.language()), { reason: msg.reason, code: msg.code ?? null }),
+      onExit: (msg) => {
+        if (msg.reason === 'class_ended' && this.getAttribute('classroom')) {
+          // The learner token is no good any more; sessions are one's own.
+          seatFor(this.server(), this.getAttribute('classroom')).forget();
+          this.classOver = true;
+        }
+        this.ended(describeExit(msg, null, this.language()), { reason: msg.reason, code: msg.code ?? null });
+      },
       onError: (msg) => {
         if (msg.code === 'resume_failed') {
           this.resumeSlot().clear();
@@ -620,10 +750,13 @@ class IexConsole extends HTMLElement {
           this.start();
           return;
         }
+        if (seat && this.classRefusal(seat, hello, msg)) return;
+        if (seat) seat.endTurn();
         this.ended(describeError(msg, this.language()), { reason: 'error', code: msg.code });
       },
       onClose: (info) => {
         if (info.final) return;
+        if (seat) seat.endTurn();
         // A blip: a resumable session waits for us on the server.
         const now = Date.now();
         if (!this.reconnectUntil) this.reconnectUntil = now + 30_000;

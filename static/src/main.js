@@ -2,10 +2,13 @@
 // sandboxed iex session over the iexbox.v1 WebSocket protocol.
 //
 // A resumable session survives a reload (its token is kept in
-// sessionStorage); /watch/<token> shows a shared session read-only.
+// sessionStorage); /watch/<token> shows a shared session read-only;
+// /?classroom=CODE joins a class (learner.js): the name is asked once,
+// the teacher's messages and watching are shown.
 //
 // Test hooks: window.iexbox = { term, state(), session(), newSession(),
-// share(), shareURL(), viewers(), viewer }.
+// share(), shareURL(), viewers(), viewer, learner(), classMessage(),
+// watched() }.
 
 import '@xterm/xterm/css/xterm.css';
 
@@ -19,6 +22,9 @@ import { DARK, MONO_FONT } from './theme.js';
 import { Announcer, Transcript } from './transcript.js';
 import { Chrome } from './ui.js';
 import { describeRefused, PRIVACY, RecordingNotice } from './recording.js';
+import { ClassChrome } from './class-chrome.js';
+import { pickLanguage, words } from './i18n.js';
+import { normalizeCode, seatFor } from './learner.js';
 
 // The dark palette on the page's background (style.css --bg), with a
 // scrollbar that shows on it and a selection that stays visible unfocused.
@@ -91,8 +97,11 @@ const watchMatch = window.location.pathname.match(/^\/watch\/([^/]+)\/?$/);
 const watchToken = watchMatch ? decodeURIComponent(watchMatch[1]) : null;
 const viewer = watchToken !== null;
 
-/** Where the resume token survives a reload (one per tab). */
-const resumeSlot = pageResume();
+/** ?classroom=CODE: the class this page's sessions join, until it ends. */
+const classCode = viewer ? null : new URLSearchParams(window.location.search).get('classroom');
+
+/** Where the resume token survives a reload (one per tab, and class). */
+const resumeSlot = pageResume(classCode ? normalizeCode(classCode) : '');
 /** Give up reconnecting after this long: the server's default grace. */
 const RECONNECT_FOR_MS = 30_000;
 
@@ -111,7 +120,14 @@ let viewerCount = 0;
 let shareURL = null;
 /** The next new session is recorded (the Record control). */
 let recordNext = false;
+/** The class ended (or took this learner out): its strip stays, sessions
+ *  from now on are the learner's own. */
+let classOver = false;
 const recording = new RecordingNotice(viewer, viewer ? window.location.pathname : null);
+
+let seat = classCode ? seatFor(window.location.origin, classCode) : null;
+const classChrome = new ClassChrome(words(pickLanguage(document.documentElement.lang)));
+if (seat && seat.kept()) classChrome.show(seat.code, seat.kept().name);
 
 function setState(next) {
   state = next;
@@ -145,7 +161,27 @@ function connect() {
   } else if (recordNext) {
     hello.record = true;
   }
+  if (seat && !viewer && !resume) {
+    // A new session of the class: by the kept learner token, else by the
+    // name the form asks for (the terminal waits meanwhile).
+    const asked = seat.hello((problem) => classChrome.ask(seat.code, problem));
+    const attempt = ++connectAttempt;
+    asked.then((fields) => {
+      if (attempt === connectAttempt) open(url, { ...hello, ...fields }, resume);
+      else seat.endTurn(); // a newer attempt asks again
+    });
+    return;
+  }
+  open(url, hello, resume);
+}
 
+/** Counts connect calls, so that a name typed for an attempt that was
+ *  since given up opens nothing. */
+let connectAttempt = 0;
+
+/** Open the WebSocket of one attempt with its hello. */
+function open(url, hello, resume) {
+  const inClass = !!(seat && hello.class);
   const c = new Connection(term, {
     // Size the terminal right before "hello" so the sandbox starts with the
     // real geometry.
@@ -168,6 +204,9 @@ function connect() {
       }
       if (viewer && msg.cols && msg.rows) term.resize(msg.cols, msg.rows);
       if (msg.resume) resumeSlot.save(msg.resume, msg.instance);
+      if (seat && msg.class) seat.joined(msg);
+      if (seat && seat.kept()) classChrome.show(seat.code, msg.name || seat.kept().name);
+      classChrome.watched(false);
       reconnectingSince = 0;
       chrome.setNotice(null);
       limits = { idle_timeout: msg.idle_timeout, max_lifetime: msg.max_lifetime };
@@ -205,11 +244,21 @@ function connect() {
         recording.show(msg);
       } else if (msg.type === 'recording_stopped') {
         recording.stop();
+      } else if (msg.type === 'message' && typeof msg.text === 'string') {
+        classChrome.showMessage(msg.text);
+      } else if (msg.type === 'watched') {
+        classChrome.watched(true);
       }
+      if (msg.type === 'viewers' && msg.count === 0) classChrome.watched(false);
     },
 
     onExit(msg) {
       resumeSlot.clear();
+      if (msg.reason === 'class_ended' && seat) {
+        // The token is no good any more; the next session is one's own.
+        seat.forget();
+        classOver = true;
+      }
       end(describeExit(msg, limits));
     },
 
@@ -230,6 +279,8 @@ function connect() {
       }
       resumeSlot.clear();
       reconnectingSince = 0;
+      if (inClass && classRefusal(msg, hello)) return;
+      if (inClass) seat.endTurn();
       end(describeError(msg));
     },
 
@@ -237,6 +288,7 @@ function connect() {
       // After an exit/error event the banner is already up; otherwise the
       // connection died under us: a resumable session may still be there.
       if (info.final) return;
+      if (inClass) seat.endTurn();
       if (viewer || resumeSlot.load()) {
         reconnect();
         return;
@@ -245,6 +297,28 @@ function connect() {
     },
   }, url, hello);
   conn = c;
+}
+
+/** A class's refusal of a hello, handled: a learner token the class no
+ *  longer knows is forgotten and the name asked again; a refused name
+ *  (taken, or not allowed) is asked again with the reason; an unknown or
+ *  ended class is said so. Reports whether it was one. */
+function classRefusal(msg, hello) {
+  const t = classChrome.t;
+  if (msg.code === 'not_found' && hello.learner) {
+    seat.forget();
+  } else if (msg.code === 'protocol' && hello.name) {
+    seat.refused(msg.message);
+  } else if (msg.code === 'not_found' && hello.name) {
+    seat.endTurn();
+    end({ title: t('noClass'), detail: msg.message || '', tone: 'warn' });
+    return true;
+  } else {
+    return false;
+  }
+  conn = null;
+  connect();
+  return true;
 }
 
 /** Try to resume after a drop, with growing pauses, for a while. */
@@ -283,7 +357,17 @@ function end(d) {
 
 /** End the current session (if any) and start a fresh one. */
 function newSession() {
+  if (classChrome.asking()) return; // the session starts once the name is in
   clearTimeout(reconnectTimer);
+  if (classOver && seat) {
+    // After the class: a session of one's own, and a URL that says so.
+    seat = null;
+    classChrome.hide();
+    const u = new URL(window.location.href);
+    u.searchParams.delete('classroom');
+    window.history.replaceState(null, '', u);
+  }
+  classChrome.watched(false);
   reconnectingSince = 0;
   if (conn) conn.end(); // ends a resumable session at once
   conn = null;
@@ -297,7 +381,7 @@ function newSession() {
   // session that xterm has not rendered yet cannot leak into the new one.
   term.write('\x1bc');
   connect();
-  term.focus();
+  if (!classChrome.asking()) term.focus();
 }
 
 /** Ask for a watch link; the answer opens the share panel. */
@@ -401,7 +485,7 @@ if (viewer) {
 // ---- go ---------------------------------------------------------------------
 
 connect();
-term.focus();
+if (!classChrome.asking()) term.focus();
 
 /** Hooks for end-to-end tests. */
 window.iexbox = {
@@ -424,4 +508,12 @@ window.iexbox = {
   /** Same as the Record control; the last recording event is in recording(). */
   record,
   recording: () => recording.current,
+  /** The learner kept for ?classroom=CODE, {token, name}, or null. */
+  learner: () => (seat ? seat.kept() : null),
+  /** The text of the teacher's last message shown, or ''. */
+  classMessage: () => document.getElementById('class-message').textContent,
+  /** The watching notice's text, or ''. */
+  watched: () => document.getElementById('watched').textContent,
+  /** Whether the name form is up. */
+  askingName: () => classChrome.asking(),
 };

@@ -17,6 +17,7 @@ const CLOSE_CODES = {
   4006: { exit: 'oom' },
   4010: { error: 'resume_failed' },
   4011: { error: 'not_found' },
+  4013: { exit: 'class_ended' },
 };
 
 /** "90 s", "5 min", "1 h 30 min" – for limits and retry hints. */
@@ -99,6 +100,12 @@ export function describeExit(msg, limits, lang = 'en') {
       return {
         title: 'The presenter stopped sharing',
         detail: 'This watch link no longer works; ask for a new one.',
+        tone: 'info',
+      };
+    case 'class_ended':
+      return {
+        title: 'The class has ended',
+        detail: 'Your teacher ended the class, or took you out of it. Your work so far is with your teacher.',
         tone: 'info',
       };
     case 'error':
@@ -273,6 +280,7 @@ const KO_EXIT = {
   shutdown: { title: '서버가 다시 시작하는 중입니다', detail: '점검을 위해 세션이 닫혔습니다. 잠시 후 새 세션을 시작하세요.' },
   closed: { title: '발표자가 세션을 끝냈습니다', detail: '보고 있던 실시간 세션이 끝났습니다.' },
   unshared: { title: '발표자가 공유를 멈췄습니다', detail: '이 보기 링크는 더 이상 작동하지 않습니다. 새 링크를 요청하세요.' },
+  class_ended: { title: '수업이 끝났습니다', detail: '선생님이 수업을 끝냈거나 여러분을 수업에서 뺐습니다. 지금까지의 결과는 선생님에게 있습니다.' },
   error: { title: '내부 오류로 세션이 멈췄습니다', detail: '서버에 문제가 생겼습니다. 새 세션을 시작하면 대개 해결됩니다.' },
 };
 

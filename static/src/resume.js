@@ -37,9 +37,10 @@ class ResumeSlot {
   }
 }
 
-/** The page's session. */
-export function pageResume() {
-  return new ResumeSlot('iexbox.resume');
+/** The page's session; a class's page (?classroom=CODE) keeps its own,
+ *  so that joining a class never resumes a session outside it. */
+export function pageResume(classCode = '') {
+  return new ResumeSlot(classCode ? `iexbox.resume:${classCode}` : 'iexbox.resume');
 }
 
 /** The session of the index-th <iex-console> on the page at path, talking
@@ -58,6 +59,14 @@ export const TEXT_SIZE_KEY = 'iexbox.textSize';
  *  on the page at `path`. */
 export function codeKey(path, id) {
   return `iexbox.code:${path}:${id}`;
+}
+
+/** The learner token and name of the class `code` (as stored: upper
+ *  case, no dash) on the iexbox server at `server`, kept from the first
+ *  "ready" of the class: the page and every console of a lesson page
+ *  name the learner by it, so the name is asked once per class. */
+export function learnerKey(server, code) {
+  return `iexbox.learner:${server}:${code}`;
 }
 
 /** Read a localStorage value; null when storage is disabled. */
