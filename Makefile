@@ -7,7 +7,7 @@ SHELL := /bin/bash
 ARGS ?=
 WEB_SRC := static/package.json $(wildcard static/package-lock.json) static/build.mjs $(shell find static/src -type f 2>/dev/null)
 # Every bundle static/build.mjs writes and the server serves (static.Built).
-WEB_OUT := static/dist/app.js static/dist/app.css static/dist/embed.js static/dist/embed-term.js static/dist/frame.js static/dist/replay.js static/dist/replay.css
+WEB_OUT := static/dist/app.js static/dist/app.css static/dist/embed.js static/dist/embed-term.js static/dist/frame.js static/dist/replay.js static/dist/replay.css static/dist/teach.js static/dist/teach.css
 
 .PHONY: docker gvisor image toolchains kube web build run vet unit e2e chromium proxies postgres asciinema test bench clean
 

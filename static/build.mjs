@@ -1,7 +1,9 @@
 // Builds the front-end bundles into dist/: the page (app.js and app.css,
 // from src/main.js) and the <iex-console> widget (embed.js, from
 // src/embed.js, and its terminal, embed-term.js from src/embed-term.js,
-// whose CSS is inlined as text for the widget's shadow root).
+// whose CSS is inlined as text for the widget's shadow root), the replay
+// page (replay.js and replay.css) and the teacher's page (teach.js and
+// teach.css, from src/teach.js).
 //
 //   node build.mjs           minified, once (npm run build, make web)
 //   node build.mjs --watch   unminified, rebuilt on every change (npm run watch)
@@ -30,6 +32,8 @@ const bundles = [
   // API over postMessage.
   { entryPoints: ['src/frame.js'], outfile: 'dist/frame.js' },
   { entryPoints: ['src/replay.js'], outfile: 'dist/replay.js' },
+  // The teacher's page (/teach): teach.js and its stylesheet, teach.css.
+  { entryPoints: ['src/teach.js'], outfile: 'dist/teach.js' },
 ];
 
 if (watch) {

@@ -1,9 +1,12 @@
 // Package static embeds the browser page of iexbox: index.html, the iframe
-// form of the widget (embed.html, a template the server fills), style.css,
+// form of the widget (embed.html, a template the server fills), the replay
+// page (replay.html), the teacher's page (teach.html), style.css,
 // favicon.svg, the demo lesson in demo/ and the front-end bundles in dist/
 // (dist/app.js and dist/app.css for the page, dist/embed.js for the
 // <iex-console> widget and dist/embed-term.js, its terminal, loaded when a
-// console first starts), built from src/ with `make web` (npm run build).
+// console first starts, dist/replay.js and dist/replay.css for the replay
+// page, dist/teach.js and dist/teach.css for the teacher's page), built
+// from src/ with `make web` (npm run build).
 //
 // The bundles are build output and not checked in; only dist/README.txt is,
 // so the package compiles on a clean checkout. In that case Built reports
@@ -16,7 +19,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html embed.html replay.html style.css favicon.svg unbuilt.html dist demo
+//go:embed index.html embed.html replay.html teach.html style.css favicon.svg unbuilt.html dist demo
 var files embed.FS
 
 // FS returns the embedded page. Paths are relative to this directory, e.g.
@@ -28,11 +31,12 @@ func FS() fs.FS {
 
 // bundles lists every file in dist/ that the server serves; `make web`
 // (static/build.mjs) writes them all.
-var bundles = []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js", "dist/replay.js", "dist/replay.css"}
+var bundles = []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js", "dist/replay.js", "dist/replay.css",
+	"dist/teach.js", "dist/teach.css"}
 
-// Built reports whether every front-end bundle (the page's dist/app.js and
-// dist/app.css, the widget's dist/embed.js) was present when the binary was
-// compiled.
+// Built reports whether every front-end bundle (bundles: the page's, the
+// widget's, the replay page's and the teacher page's) was present when the
+// binary was compiled.
 func Built() bool {
 	return built(files)
 }

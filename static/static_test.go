@@ -8,7 +8,7 @@ import (
 )
 
 func TestEmbeddedPage(t *testing.T) {
-	for _, name := range []string{"index.html", "style.css", "favicon.svg", "unbuilt.html", "dist/README.txt", "demo/lesson.html"} {
+	for _, name := range []string{"index.html", "teach.html", "style.css", "favicon.svg", "unbuilt.html", "dist/README.txt", "demo/lesson.html"} {
 		if _, err := fs.Stat(FS(), name); err != nil {
 			t.Errorf("%s not embedded: %v", name, err)
 		}
@@ -20,6 +20,15 @@ func TestEmbeddedPage(t *testing.T) {
 	for _, ref := range []string{"/dist/app.css", "/style.css", "/dist/app.js"} {
 		if !strings.Contains(string(index), ref) {
 			t.Errorf("index.html does not load %s", ref)
+		}
+	}
+	teach, err := fs.ReadFile(FS(), "teach.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"/style.css", "/dist/teach.css", "/dist/teach.js"} {
+		if !strings.Contains(string(teach), ref) {
+			t.Errorf("teach.html does not load %s", ref)
 		}
 	}
 	unbuilt, err := fs.ReadFile(FS(), "unbuilt.html")
@@ -47,7 +56,7 @@ func TestBuiltMatchesBundle(t *testing.T) {
 func TestBuiltNeedsEveryBundle(t *testing.T) {
 	all := func() fstest.MapFS {
 		m := fstest.MapFS{"dist/README.txt": {}}
-		for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js", "dist/replay.js", "dist/replay.css"} {
+		for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js", "dist/replay.js", "dist/replay.css", "dist/teach.js", "dist/teach.css"} {
 			m[name] = &fstest.MapFile{Data: []byte("x")}
 		}
 		return m
@@ -55,7 +64,7 @@ func TestBuiltNeedsEveryBundle(t *testing.T) {
 	if !built(all()) {
 		t.Error("built = false with every bundle present")
 	}
-	for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js", "dist/replay.js", "dist/replay.css"} {
+	for _, name := range []string{"dist/app.js", "dist/app.css", "dist/embed.js", "dist/embed-term.js", "dist/frame.js", "dist/replay.js", "dist/replay.css", "dist/teach.js", "dist/teach.css"} {
 		t.Run(name, func(t *testing.T) {
 			missing := all()
 			delete(missing, name)

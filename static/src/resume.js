@@ -69,6 +69,14 @@ export function learnerKey(server, code) {
   return `iexbox.learner:${server}:${code}`;
 }
 
+/** The teacher page's light or dark theme, once chosen. */
+export const THEME_KEY = 'iexbox.theme';
+
+/** The teacher page's class and teacher token, {code, token}, moved
+ *  here from the URL's fragment: sessionStorage, so one per tab, gone
+ *  with it. */
+export const TEACH_KEY = 'iexbox.teach';
+
 /** Read a localStorage value; null when storage is disabled. */
 export function loadLocal(key) {
   try {

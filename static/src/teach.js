@@ -1,0 +1,357 @@
+// The teacher's page (/teach#class=CODE&token=TOKEN, docs/classes.md):
+// the class's join code and link, its learners live (the event stream of
+// GET /classes/CODE/events), a summary per exercise, and the teacher's
+// controls: watch a learner, remove one, message everyone, download the
+// results, end or delete the class.
+//
+// The teacher token arrives in the URL's fragment, which no browser sends
+// to a server; the page moves it to sessionStorage and clears it from the
+// address bar at once, and sends it only as an Authorization header.
+//
+// Test hooks: window.iexboxTeach = { roster(), streaming(), announced() }.
+
+import './teach.css';
+
+import { EventStream } from './event-stream.js';
+import { loadLocal, saveLocal, TEACH_KEY, THEME_KEY } from './resume.js';
+import { Announcer } from './transcript.js';
+import { resultText, Roster, RosterView } from './roster-view.js';
+
+const $ = (id) => document.getElementById(id);
+
+/** A message to the class has at most this many characters (the
+ *  protocol's MaxMessage). */
+const MAX_MESSAGE = 280;
+
+// ---- theme ------------------------------------------------------------------
+
+/** Light or dark: the teacher's choice, else the system's. */
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  $('theme').setAttribute('aria-pressed', String(theme === 'light'));
+}
+const chosen = loadLocal(THEME_KEY);
+applyTheme(chosen === 'light' || chosen === 'dark' ? chosen
+  : window.matchMedia('(prefers-color-scheme: light)').matches ? 'light' : 'dark');
+$('theme').addEventListener('click', () => {
+  const next = document.documentElement.dataset.theme === 'light' ? 'dark' : 'light';
+  saveLocal(THEME_KEY, next);
+  applyTheme(next);
+});
+
+// ---- the class and its teacher token ----------------------------------------
+
+/** The class and token: from the fragment (then cleared from the address
+ *  bar), else from this tab's earlier visit. */
+function credentials() {
+  const hash = new URLSearchParams(window.location.hash.slice(1));
+  if (hash.get('class') && hash.get('token')) {
+    const c = { code: hash.get('class'), token: hash.get('token') };
+    try {
+      sessionStorage.setItem(TEACH_KEY, JSON.stringify(c));
+    } catch {
+      // No storage: a reload will need the teacher link again.
+    }
+    window.history.replaceState(null, '', window.location.pathname + window.location.search);
+    return c;
+  }
+  try {
+    const c = JSON.parse(sessionStorage.getItem(TEACH_KEY) || 'null');
+    return c && c.code && c.token ? c : null;
+  } catch {
+    return null;
+  }
+}
+
+const cred = credentials();
+const classPath = cred ? `/classes/${encodeURIComponent(cred.code)}` : '';
+const auth = cred ? { Authorization: `Bearer ${cred.token}` } : {};
+
+/** Call the class's API; resolves with the response (JSON read into
+ *  .data when there is a body), or rejects with the server's message. */
+async function api(method, path, body) {
+  const res = await fetch(classPath + path, {
+    method,
+    headers: body === undefined ? auth : { ...auth, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store',
+  });
+  let data = null;
+  if (res.status !== 204 && (res.headers.get('Content-Type') || '').includes('json')) data = await res.json();
+  if (!res.ok) throw new Error(data && data.message ? data.message : `The server answered ${res.status}.`);
+  return { res, data };
+}
+
+// ---- what the page shows ----------------------------------------------------
+
+const roster = new Roster();
+const announcer = new Announcer($('announce'));
+const view = new RosterView(
+  { list: $('learners'), empty: $('no-learners'), count: $('learner-count'), summary: $('summary-body') },
+  { watch, remove: removeLearner },
+);
+
+/** Something the teacher must know and act on: shown, and said. */
+function problem(text) {
+  $('problem').textContent = text;
+  $('problem').hidden = !text;
+}
+
+function streamState(state, text) {
+  $('stream').dataset.state = state;
+  $('stream-text').textContent = text;
+}
+
+/** Announcements are gathered for a moment, so a burst is said once. */
+let said = [];
+let sayTimer = 0;
+function say(text) {
+  said.push(text);
+  clearTimeout(sayTimer);
+  sayTimer = setTimeout(() => {
+    announcer.say(said.join('. '));
+    said = [];
+  }, 300);
+}
+
+const STATE_TEXT = { waiting: 'Not started yet', open: 'Open', ended: 'Ended' };
+
+function showClass() {
+  $('class-title').textContent = roster.title ? `${roster.title}` : 'Class';
+  document.title = `iexbox · ${roster.title || 'Class'} ${roster.code}`;
+  $('join-code').textContent = roster.code;
+  $('join-link').value = new URL(`/?classroom=${encodeURIComponent(roster.code)}`, window.location.origin).toString();
+  $('class-state').textContent = STATE_TEXT[roster.state] || roster.state;
+  document.body.dataset.classState = roster.state;
+  const ended = roster.state === 'ended';
+  $('end-class').disabled = ended;
+  $('message-send').disabled = ended;
+  $('message').disabled = ended;
+  view.render(roster);
+}
+
+// ---- the event stream -------------------------------------------------------
+
+let streaming = false;
+const stream = new EventStream(`${classPath}/events`, auth, {
+  onOpen() {
+    streaming = true;
+    streamState('running', 'Live');
+    problem('');
+  },
+  onEvent(name, data) {
+    if (name === 'roster') {
+      roster.reset(data);
+    } else if (name === 'learner') {
+      const { joined, fresh } = roster.update(data);
+      if (joined) say(`${data.name} joined`);
+      for (const { exercise, result } of fresh) say(`${data.name}, ${exercise}: ${resultText(result)}`);
+    } else if (name === 'removed') {
+      const gone = roster.remove(data.id);
+      if (gone) say(`${gone.name} left the class`);
+    } else if (name === 'class') {
+      roster.state = data.state;
+      if (data.state === 'ended') say('The class has ended');
+    }
+    showClass();
+  },
+  onDrop() {
+    streaming = false;
+    streamState('connecting', 'Reconnecting…');
+  },
+  onRefused(status, body) {
+    streaming = false;
+    streamState('ended', 'Stopped');
+    problem(body && body.message
+      ? `The class cannot be followed: ${body.message}. It may have been deleted.`
+      : 'The class cannot be followed: it may have been deleted, or this teacher link is not its own.');
+  },
+});
+
+// The server counts idle time only when something else changes; the page
+// counts up between, and a fresh roster now and then puts it right.
+setInterval(() => view.tick(), 1000);
+setInterval(async () => {
+  if (!streaming || document.hidden) return;
+  try {
+    const { data } = await api('GET', '');
+    roster.reset(data);
+    showClass();
+  } catch {
+    // The stream reports trouble; this is a correction only.
+  }
+}, 20_000);
+
+// ---- controls -----------------------------------------------------------------
+
+/** Ask before doing something that cannot be undone; resolves true to go
+ *  on. A modal <dialog>: Escape and Cancel say no. */
+function confirmAction(title, text, ok) {
+  const dialog = $('confirm');
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-ok').textContent = ok;
+  const back = document.activeElement;
+  dialog.returnValue = '';
+  dialog.showModal();
+  $('confirm-cancel').focus();
+  return new Promise((resolve) => {
+    dialog.addEventListener('close', () => {
+      if (back && back.isConnected) back.focus();
+      resolve(dialog.returnValue === 'ok');
+    }, { once: true });
+  });
+}
+$('confirm-ok').addEventListener('click', () => $('confirm').close('ok'));
+$('confirm-cancel').addEventListener('click', () => $('confirm').close('cancel'));
+
+/** Tell the outcome of an action in the controls' status line. */
+function status(text) {
+  $('action-status').textContent = text;
+}
+
+async function watch(learner) {
+  try {
+    const { data } = await api('POST', '/watch', { learner: learner.id });
+    const url = new URL(data.url, window.location.origin).toString();
+    $('watch-title').textContent = `Watching ${learner.name}`;
+    $('watch-frame').title = `${learner.name}'s console, read-only`;
+    $('watch-frame').src = url;
+    $('watch-open').href = url;
+    $('watch-panel').hidden = false;
+    $('watch-panel').scrollIntoView({ block: 'start' });
+    $('watch-title').focus();
+  } catch (err) {
+    status(`${learner.name} cannot be watched: ${err.message}`);
+  }
+}
+
+function closeWatch() {
+  $('watch-frame').src = 'about:blank';
+  $('watch-panel').hidden = true;
+  status('');
+}
+$('watch-close').addEventListener('click', closeWatch);
+
+async function removeLearner(learner) {
+  const yes = await confirmAction(`Remove ${learner.name}?`,
+    `${learner.name}'s consoles end now and their results are deleted. They can join again under a name.`,
+    'Remove');
+  if (!yes) return;
+  try {
+    await api('DELETE', `/learners/${encodeURIComponent(learner.id)}`);
+    status(`${learner.name} was removed.`);
+  } catch (err) {
+    status(`${learner.name} could not be removed: ${err.message}`);
+  }
+}
+
+$('message').maxLength = MAX_MESSAGE;
+function countMessage() {
+  const n = [...$('message').value].length;
+  $('message-count').textContent = `${n} / ${MAX_MESSAGE}`;
+}
+$('message').addEventListener('input', countMessage);
+countMessage();
+$('message-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const text = $('message').value.trim();
+  if (!text) {
+    status('Write a message first.');
+    $('message').focus();
+    return;
+  }
+  try {
+    const { data } = await api('POST', '/message', { text });
+    const n = data.delivered;
+    status(`Message sent to ${n} ${n === 1 ? 'console' : 'consoles'}.`);
+    $('message').value = '';
+    countMessage();
+  } catch (err) {
+    status(`The message was not sent: ${err.message}`);
+  }
+});
+
+$('end-class').addEventListener('click', async () => {
+  const yes = await confirmAction('End the class?',
+    'Every learner\'s console ends now and no one can join any more. The results stay, to download.', 'End class');
+  if (!yes) return;
+  try {
+    const { data } = await api('POST', '/end');
+    roster.reset(data);
+    showClass();
+    status('The class has ended.');
+  } catch (err) {
+    status(`The class could not be ended: ${err.message}`);
+  }
+});
+
+$('delete-class').addEventListener('click', async () => {
+  const yes = await confirmAction('Delete the class?',
+    'The class ends, and its learners and results are deleted for good. Download the results first if you need them.',
+    'Delete class');
+  if (!yes) return;
+  try {
+    await api('DELETE', '');
+    stream.stop();
+    try { sessionStorage.removeItem(TEACH_KEY); } catch { /* no storage */ }
+    streamState('ended', 'Deleted');
+    for (const b of document.querySelectorAll('.class-actions button, .class-actions textarea')) b.disabled = true;
+    problem('The class was deleted, with its learners and results.');
+  } catch (err) {
+    status(`The class could not be deleted: ${err.message}`);
+  }
+});
+
+/** Fetch a results file with the token and hand it to the browser as a
+ *  download. */
+async function download(kind) {
+  try {
+    const res = await fetch(`${classPath}/results.${kind}`, { headers: auth, cache: 'no-store' });
+    if (!res.ok) throw new Error(`The server answered ${res.status}.`);
+    const blob = await res.blob();
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = `class-${roster.code || cred.code}-results.${kind}`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    status(`Results downloaded as ${a.download}.`);
+  } catch (err) {
+    status(`The results could not be downloaded: ${err.message}`);
+  }
+}
+$('download-csv').addEventListener('click', () => download('csv'));
+$('download-json').addEventListener('click', () => download('json'));
+
+$('copy-link').addEventListener('click', async () => {
+  $('join-link').select();
+  try {
+    await navigator.clipboard.writeText($('join-link').value);
+    status('The join link is copied.');
+  } catch {
+    status('Press Ctrl+C to copy the selected link.');
+  }
+});
+
+// ---- go -----------------------------------------------------------------------
+
+if (cred) {
+  roster.code = cred.code;
+  $('join-code').textContent = cred.code;
+  stream.start();
+} else {
+  streamState('ended', 'No class');
+  for (const b of document.querySelectorAll('.class-actions button, .class-actions textarea')) b.disabled = true;
+  problem('This page needs a class\'s teacher link, /teach#class=CODE&token=TOKEN, as opening the class gave it (see docs/classes.md).');
+}
+
+/** Hooks for end-to-end tests. */
+window.iexboxTeach = {
+  /** The learners as the page knows them. */
+  roster: () => roster.sorted().map((e) => e.view),
+  state: () => roster.state,
+  streaming: () => streaming,
+  announced: () => $('announce').textContent,
+};
