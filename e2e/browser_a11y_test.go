@@ -17,6 +17,8 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
+
+	"iexbox/internal/client"
 )
 
 // axeSource is axe-core's script, installed by npm with the page's other
@@ -71,6 +73,16 @@ func audit(t *testing.T, ctx context.Context, axe string) []axeViolation {
 func TestBrowserAxe(t *testing.T) {
 	s := startServer(t, "-pool", "0")
 	axe := axeSource(t)
+	// A real class with a learner in it, for the teacher's page and the
+	// learner's name form.
+	class := openClass(t, s, `{"title":"Enum","exercises":["enum/double"]}`)
+	ana := s.connect(t)
+	ana.helloWith(t, client.Hello{Cols: 80, Rows: 24, Class: class.Code, Name: "Ana"})
+	ana.waitEvent(t, "ready", readyWait)
+	teachReady := `window.iexboxTeach && window.iexboxTeach.streaming() && window.iexboxTeach.roster().length === 1`
+	theme := func(want string) string {
+		return `document.documentElement.dataset.theme === '` + want + `' || document.getElementById('theme').click(), true`
+	}
 	pages := []struct {
 		name, path string
 		ready      string // JavaScript true once the page is worth auditing
@@ -86,6 +98,11 @@ func TestBrowserAxe(t *testing.T) {
 		{"lesson, in Korean", "/demo/lesson.html",
 			`document.querySelector('iex-console').shadowRoot.querySelector('.run-text').textContent === '실행'`,
 			`document.documentElement.lang = 'ko', document.querySelectorAll('iex-console').forEach(e => e.setAttribute('lang', 'ko')), true`},
+		// The token moves from the fragment to the tab's storage: the
+		// second visit reads it from there.
+		{"teacher page, dark", strings.TrimPrefix(class.TeacherURL, s.URL()), teachReady, theme("dark")},
+		{"teacher page, light", "/teach", teachReady, theme("light")},
+		{"class page, asking the name", "/?classroom=" + class.Code, `window.iexbox && window.iexbox.askingName()`, ""},
 	}
 	ctx := newBrowser(t)
 	for _, p := range pages {

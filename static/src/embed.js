@@ -623,11 +623,11 @@ class IexConsole extends HTMLElement {
           return;
         }
         this.setStatus(t('starting'), 'connecting');
-        this.open({ ...hello, ...fields }, null, seat);
+        this.openSession({ ...hello, ...fields }, null, seat);
       });
       return;
     }
-    this.open(hello, resume, null);
+    this.openSession(hello, resume, null);
   }
 
   /** The class this console's new sessions join, or null. */
@@ -704,7 +704,7 @@ class IexConsole extends HTMLElement {
   }
 
   /** Open the session's WebSocket with hello; seat: the class it joins. */
-  open(hello, resume, seat) {
+  openSession(hello, resume, seat) {
     const t = this.t;
     const setup = resume ? '' : this.getAttribute('setup') || '';
     this.$('.watched').textContent = '';
@@ -716,6 +716,7 @@ class IexConsole extends HTMLElement {
         if (seat && msg.class) seat.joined(msg);
         const kept = this.seat()?.kept();
         if (kept) this.showClass(this.seat(), msg.name || kept.name);
+        else this.$('.classbar').hidden = true; // none, or the class is over
         this.reconnectUntil = 0;
         if (resume) this.term.write('\x1bc'); // the server redraws the screen
         this.setPhase(resume ? 'ready' : 'booting');

@@ -161,8 +161,12 @@ export class RosterView {
 
   fill(card, entry, roster) {
     const { view, at } = entry;
-    card.view = view;
+    // Redraw only what changed: the learner, or the class's exercises.
+    const key = JSON.stringify([view, roster.allExercises()]);
     card.at = at;
+    if (card.key === key) return;
+    card.key = key;
+    card.view = view;
     card.li.dataset.id = view.id;
     card.li.dataset.connected = String(!!view.connected);
     card.name.textContent = view.name;
