@@ -103,6 +103,9 @@ func TestBrowserAxe(t *testing.T) {
 		{"teacher page, dark", strings.TrimPrefix(class.TeacherURL, s.URL()), teachReady, theme("dark")},
 		{"teacher page, light", "/teach", teachReady, theme("light")},
 		{"class page, asking the name", "/?classroom=" + class.Code, `window.iexbox && window.iexbox.askingName()`, ""},
+		{"lesson in a class, asking the name", "/demo/lesson.html",
+			`!document.querySelector('iex-console').shadowRoot.querySelector('.join-slot').hidden`,
+			`document.querySelector('iex-console').setAttribute('classroom', '` + class.Code + `'), document.querySelector('iex-console').run(), true`},
 	}
 	ctx := newBrowser(t)
 	for _, p := range pages {

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"iexbox/internal/client"
+	"iexbox/internal/sandbox"
 )
 
 // Wire constants of the classes, from docs/protocol.md and docs/classes.md.
@@ -170,7 +171,8 @@ func TestBrowserClass(t *testing.T) {
 	eval[bool](t, lesson, el+`.setAttribute('classroom', `+jsString(class.Code)+`), window.checks = [], `+
 		`document.addEventListener('iex-check', e => window.checks.push(e.detail)), `+el+`.code = `+jsString(doubleFixed)+`, true`)
 	clickShadow(t, lesson, el, ".check")
-	waitJSWithin(t, lesson, "the check answered", `window.checks.length >= 1`, browserWait+checkTimeout)
+	// The session boots and its check BEAM too (-pool 0).
+	waitJSWithin(t, lesson, "the check answered", `window.checks.length >= 1`, browserWait+sandbox.CheckBootWait+checkTimeout)
 	if st := eval[string](t, lesson, `window.checks[0].status`); st != "pass" {
 		t.Fatalf("the check: %s", eval[string](t, lesson, `JSON.stringify(window.checks[0])`))
 	}

@@ -31,7 +31,6 @@ export class ClassChrome {
   /** Show the class and the name the learner joined as. */
   show(code, name) {
     this.info.textContent = name ? this.t('inClass', code, name) : code;
-    this.info.setAttribute('aria-label', name ? this.t('inClassLabel', code, name) : code);
     this.bar.hidden = false;
   }
 

@@ -660,7 +660,6 @@ class IexConsole extends HTMLElement {
   showClass(seat, name) {
     const info = this.$('.class-info');
     info.textContent = this.t('inClass', seat.code, name);
-    info.setAttribute('aria-label', this.t('inClassLabel', seat.code, name));
     this.$('.classbar').hidden = false;
   }
 
