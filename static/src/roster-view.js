@@ -98,7 +98,7 @@ const el = (tag, cls, text) => {
 export class RosterView {
   /**
    * @param {{list: HTMLElement, empty: HTMLElement, count: HTMLElement,
-   *          summary: HTMLElement}} parts
+   *          summary: HTMLElement, heading: HTMLElement}} parts
    * @param {{watch: (l: object) => void, remove: (l: object) => void}} actions
    */
   constructor(parts, actions) {
@@ -127,6 +127,8 @@ export class RosterView {
     }
     for (const [id, card] of this.cards) {
       if (!seen.has(id)) {
+        // A removed learner's card took the focus with it: keep it near.
+        if (card.li.contains(document.activeElement)) this.parts.heading.focus();
         card.li.remove();
         this.cards.delete(id);
       }

@@ -87,7 +87,7 @@ async function api(method, path, body) {
 const roster = new Roster();
 const announcer = new Announcer($('announce'));
 const view = new RosterView(
-  { list: $('learners'), empty: $('no-learners'), count: $('learner-count'), summary: $('summary-body') },
+  { list: $('learners'), empty: $('no-learners'), count: $('learner-count'), summary: $('summary-body'), heading: $('learners-title') },
   { watch, remove: removeLearner },
 );
 
