@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -415,6 +416,8 @@ func (s *Server) classEvents(w http.ResponseWriter, r *http.Request, c store.Cla
 // the idle seconds, which the page counts itself.
 func learnerKey(l classroom.LearnerView) string {
 	l.IdleS = 0
+	// l is a copy, its Consoles are not: the event sent next is l itself.
+	l.Consoles = slices.Clone(l.Consoles)
 	for i := range l.Consoles {
 		l.Consoles[i].IdleS = 0
 	}

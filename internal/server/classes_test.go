@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"iexbox/internal/classroom"
 	"iexbox/internal/client"
 	"iexbox/internal/protocol"
 	"iexbox/internal/store"
@@ -254,5 +255,20 @@ func TestFailedJoinsLimited(t *testing.T) {
 	}
 	if refusedAt != 10 {
 		t.Fatalf("the first rate_limited came at join %d, want 11 (a burst of 10)", refusedAt+1)
+	}
+}
+
+// TestLearnerKeyLeavesTheViewAlone: the key of a learner event ignores idle
+// seconds without zeroing those of the event itself, whose consoles'
+// idle the teacher's page counts up from.
+func TestLearnerKeyLeavesTheViewAlone(t *testing.T) {
+	l := classroom.LearnerView{ID: "a", IdleS: 5, Consoles: []classroom.ConsoleView{{Session: "s", Exercise: "enum/double", IdleS: 7}}}
+	key := learnerKey(l)
+	if l.Consoles[0].IdleS != 7 {
+		t.Fatalf("learnerKey zeroed the console's idle seconds: %+v", l.Consoles[0])
+	}
+	l.IdleS, l.Consoles[0].IdleS = 9, 9
+	if learnerKey(l) != key {
+		t.Error("idle seconds change the learner's key")
 	}
 }
