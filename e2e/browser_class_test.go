@@ -134,11 +134,23 @@ func TestBrowserClass(t *testing.T) {
 		t.Error("a learner's name or the class title was read as markup")
 	}
 
-	// The learner's page: a name another learner has, in another case, is
-	// refused and asked again with the reason; then Ana joins.
+	// A dropped stream comes back by itself, with the roster.
+	eval[bool](t, teacher, `window.iexboxTeach.dropStream(), true`)
+	waitJS(t, teacher, "the stream back after a drop", `window.iexboxTeach.streaming() && document.getElementById('stream-text').textContent === 'Live' && `+
+		`window.iexboxTeach.roster().length === 1`)
+
+	// The learner's page: a kept learner token the class does not know is
+	// forgotten and the name asked; a name another learner has, in another
+	// case, is refused and asked again with the reason; then Ana joins.
 	learner := newTab(t, ctx)
+	run(t, learner, chromedp.Navigate(s.URL()+"/favicon.svg"))
+	key := `'iexbox.learner:' + location.origin + ':' + ` + jsString(strings.ReplaceAll(class.Code, "-", ""))
+	eval[bool](t, learner, `localStorage.setItem(`+key+`, JSON.stringify({token: '00000000000000000000000000000000', name: 'Ghost'})), true`)
 	run(t, learner, chromedp.Navigate(class.JoinURL))
 	waitJS(t, learner, "the name asked", `!!(window.iexbox && window.iexbox.askingName())`)
+	if eval[bool](t, learner, `!!localStorage.getItem(`+key+`)`) {
+		t.Error("the learner token the class does not know is still kept")
+	}
 	join := func(ctx context.Context, form, name string) {
 		t.Helper()
 		typeInto(t, ctx, form+`.querySelector('.join-name')`, name)
@@ -232,6 +244,23 @@ func TestBrowserClass(t *testing.T) {
 		t.Errorf("Bo's message event: %s", got)
 	}
 	screenshot(t, learner, "class-learner-message.png")
+	screenshot(t, lesson, "class-lesson-message.png")
+
+	// Removing Bo, confirmed: his console ends, his card goes, and the
+	// focus stays in the learners' list.
+	boCard := `[...document.querySelectorAll('.learner')].find(li => li.querySelector('.learner-name').textContent === ` + jsString(markup) + `)`
+	eval[bool](t, teacher, boCard+`.querySelector('[data-action=remove]').focus(), true`)
+	run(t, teacher, chromedp.KeyEvent("\r")) // the keyboard, as a teacher without a mouse
+	waitJS(t, teacher, "the confirmation asked", `document.getElementById('confirm').open && document.activeElement.id === 'confirm-cancel'`)
+	eval[bool](t, teacher, `document.getElementById('confirm-ok').click(), true`)
+	if e := bo.waitEvent(t, "exit", eventWait); e.Reason != "class_ended" {
+		t.Errorf("Bo's exit: %s", e.raw)
+	}
+	bo.requireClose(t, closeClassEnded, eventWait)
+	waitJS(t, teacher, "Bo's card gone", `window.iexboxTeach.roster().length === 1 && !`+boCard)
+	if got := eval[string](t, teacher, `document.activeElement.id`); got != "learners-title" {
+		t.Errorf("after the removal the focus is on %q, want the learners' heading", got)
+	}
 	fits360(t, learner, "the learner's page", `#classbar .pill, #class-message-box, #class-message-dismiss`)
 	run(t, learner, chromedp.EmulateViewport(1280, 800))
 
@@ -248,10 +277,6 @@ func TestBrowserClass(t *testing.T) {
 	}
 	waitJS(t, teacher, "the class ended on the teacher's page",
 		`window.iexboxTeach.state() === 'ended' && document.getElementById('class-state').textContent === 'Ended' && document.getElementById('end-class').disabled`)
-	if e := bo.waitEvent(t, "exit", eventWait); e.Reason != "class_ended" {
-		t.Errorf("Bo's exit: %s", e.raw)
-	}
-	bo.requireClose(t, closeClassEnded, eventWait)
 	screenshot(t, learner, "class-learner-ended.png")
 }
 

@@ -8,7 +8,8 @@
 // to a server; the page moves it to sessionStorage and clears it from the
 // address bar at once, and sends it only as an Authorization header.
 //
-// Test hooks: window.iexboxTeach = { roster(), streaming(), announced() }.
+// Test hooks: window.iexboxTeach = { roster(), state(), streaming(),
+// announced(), dropStream() }.
 
 import './teach.css';
 
@@ -354,4 +355,6 @@ window.iexboxTeach = {
   state: () => roster.state,
   streaming: () => streaming,
   announced: () => $('announce').textContent,
+  /** Break the event stream as a network drop would; it reconnects. */
+  dropStream: () => stream.restart(),
 };
