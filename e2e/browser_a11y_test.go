@@ -75,7 +75,7 @@ func TestBrowserAxe(t *testing.T) {
 	axe := axeSource(t)
 	// A real class with a learner in it, for the teacher's page and the
 	// learner's name form.
-	class := openClass(t, s, `{"title":"Enum","exercises":["enum/double"]}`)
+	class := openClass(t, s, client.ClassRequest{Title: "Enum", Exercises: []string{"enum/double"}})
 	ana := s.connect(t)
 	ana.helloWith(t, client.Hello{Cols: 80, Rows: 24, Class: class.Code, Name: "Ana"})
 	ana.waitEvent(t, "ready", readyWait)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,31 +25,6 @@ const (
 	// teacher's page: a few seconds, as a teacher follows a class.
 	resultWait = 5 * time.Second
 )
-
-// openedClass is the answer to POST /classes.
-type openedClass struct {
-	Code         string `json:"code"`
-	TeacherToken string `json:"teacher_token"`
-	JoinURL      string `json:"join_url"`
-	TeacherURL   string `json:"teacher_url"`
-}
-
-// openClass opens a class on s from this machine (the server has no
-// teacher keys and no token secret, so loopback may).
-func openClass(t *testing.T, s *testServer, body string) openedClass {
-	t.Helper()
-	resp, err := http.Post(s.URL()+"/classes", "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("POST /classes: %v", err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	var c openedClass
-	if resp.StatusCode != http.StatusCreated || json.Unmarshal(data, &c) != nil || c.Code == "" {
-		t.Fatalf("POST /classes: %s %s", resp.Status, data)
-	}
-	return c
-}
 
 // waitJSWithin is waitJS with its own bound.
 func waitJSWithin(t *testing.T, ctx context.Context, what, js string, d time.Duration) {
@@ -90,8 +63,9 @@ func jsString(s string) string {
 // Names and messages with markup stay text everywhere.
 func TestBrowserClass(t *testing.T) {
 	s := startServer(t, "-pool", "0")
-	class := openClass(t, s, `{"title":"Enum <i>live</i>","exercises":["enum/double"]}`)
-	if !strings.Contains(class.TeacherURL, "/teach#class=") || strings.Contains(class.JoinURL, class.TeacherToken) {
+	class := openClass(t, s, client.ClassRequest{Title: "Enum <i>live</i>", Exercises: []string{"enum/double"}})
+	if !strings.Contains(class.TeacherURL, "/teach?instance=") || !strings.Contains(class.TeacherURL, "#class="+class.Code+"&token=") ||
+		strings.Contains(class.JoinURL, class.TeacherToken) {
 		t.Fatalf("opened %+v", class)
 	}
 
@@ -214,6 +188,11 @@ func TestBrowserClass(t *testing.T) {
 	csv := waitFile(t, filepath.Join(downloads, "class-"+class.Code+"-results.csv"))
 	if !strings.Contains(csv, "Ana,enum/double,pass,5,5,1,") {
 		t.Errorf("the downloaded CSV:\n%s", csv)
+	}
+	// Every request of the teacher's page names the server that holds the
+	// class, as the teacher_url does (docs/deploy.md); a finished one shows.
+	if !eval[bool](t, teacher, `performance.getEntriesByType('resource').some(e => e.name.includes('/results.csv?instance='))`) {
+		t.Error("the teacher's requests do not name the class's server")
 	}
 
 	// Watching: the teacher sees Ana's console in the page, and Ana is told.

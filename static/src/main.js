@@ -97,6 +97,9 @@ const watchMatch = window.location.pathname.match(/^\/watch\/([^/]+)\/?$/);
 const watchToken = watchMatch ? decodeURIComponent(watchMatch[1]) : null;
 const viewer = watchToken !== null;
 
+/** ?instance=NAME: the server this page's new sessions ask for. */
+const pinnedInstance = new URLSearchParams(window.location.search).get('instance') || '';
+
 /** ?classroom=CODE: the class this page's sessions join, until it ends. */
 const classCode = viewer ? null : new URLSearchParams(window.location.search).get('classroom');
 
@@ -151,7 +154,9 @@ function connect() {
   // lists them); a resume keeps the session's own.
   const toolchain = new URLSearchParams(window.location.search).get('toolchain');
   if (toolchain) hello.toolchain = toolchain;
-  let url = socketURL();
+  // ?instance=NAME (a class's join link names the server that holds the
+  // class): a load balancer routes the session there, as it does a resume.
+  let url = socketURL(window.location.origin, pinnedInstance);
   const resume = viewer ? null : resumeSlot.load();
   if (viewer) {
     hello = { mode: 'viewer', watch: watchToken };

@@ -66,12 +66,24 @@ function credentials() {
 
 const cred = credentials();
 const classPath = cred ? `/classes/${encodeURIComponent(cred.code)}` : '';
+
+/** ?instance=NAME: the server that opened the class (its teacher_url
+ *  names it); every request asks for it, so a load balancer routes them
+ *  there, and so does the join link. */
+const instance = new URLSearchParams(window.location.search).get('instance') || '';
+
+/** The URL of the class's API at path (and query), pinned to instance. */
+function classURL(path) {
+  const u = new URL(classPath + path, window.location.origin);
+  if (instance) u.searchParams.set('instance', instance);
+  return u.toString();
+}
 const auth = cred ? { Authorization: `Bearer ${cred.token}` } : {};
 
 /** Call the class's API; resolves with the response (JSON read into
  *  .data when there is a body), or rejects with the server's message. */
 async function api(method, path, body) {
-  const res = await fetch(classPath + path, {
+  const res = await fetch(classURL(path), {
     method,
     headers: body === undefined ? auth : { ...auth, 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -121,7 +133,10 @@ function showClass() {
   $('class-title').textContent = roster.title ? `${roster.title}` : 'Class';
   document.title = `iexbox · ${roster.title || 'Class'} ${roster.code}`;
   $('join-code').textContent = roster.code;
-  $('join-link').value = new URL(`/?classroom=${encodeURIComponent(roster.code)}`, window.location.origin).toString();
+  const join = new URL('/', window.location.origin);
+  join.searchParams.set('classroom', roster.code);
+  if (instance) join.searchParams.set('instance', instance);
+  $('join-link').value = join.toString();
   $('class-state').textContent = STATE_TEXT[roster.state] || roster.state;
   document.body.dataset.classState = roster.state;
   const ended = roster.state === 'ended';
@@ -134,7 +149,7 @@ function showClass() {
 // ---- the event stream -------------------------------------------------------
 
 let streaming = false;
-const stream = new EventStream(`${classPath}/events`, auth, {
+const stream = new EventStream(classURL('/events'), auth, {
   onOpen() {
     streaming = true;
     streamState('running', 'Live');
@@ -214,7 +229,9 @@ function status(text) {
 async function watch(learner) {
   try {
     const { data } = await api('POST', '/watch', { learner: learner.id });
-    const url = new URL(data.url, window.location.origin).toString();
+    const watchURL = new URL(data.url, window.location.origin);
+    if (instance) watchURL.searchParams.set('instance', instance); // where the console runs
+    const url = watchURL.toString();
     $('watch-title').textContent = `Watching ${learner.name}`;
     $('watch-frame').title = `${learner.name}'s console, read-only`;
     $('watch-frame').src = url;
@@ -308,7 +325,7 @@ $('delete-class').addEventListener('click', async () => {
  *  download. */
 async function download(kind) {
   try {
-    const res = await fetch(`${classPath}/results.${kind}`, { headers: auth, cache: 'no-store' });
+    const res = await fetch(classURL(`/results.${kind}`), { headers: auth, cache: 'no-store' });
     if (!res.ok) throw new Error(`The server answered ${res.status}.`);
     const blob = await res.blob();
     const a = document.createElement('a');
