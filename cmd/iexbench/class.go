@@ -64,15 +64,7 @@ func (b *bench) measureClass(ctx context.Context) error {
 	})
 	var prompts []time.Duration
 	for _, c := range learners {
-		switch {
-		case client.IsRefused(c.err):
-			r.Refused++
-			fallthrough
-		case c.err != nil:
-			r.Failed++
-			if len(r.Errors) < 5 {
-				r.Errors = append(r.Errors, c.err.Error())
-			}
+		if failed(c.err, &r.Refused, &r.Failed, &r.Errors) {
 			continue
 		}
 		prompts = append(prompts, c.prompt)

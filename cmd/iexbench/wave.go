@@ -120,6 +120,23 @@ func (b *bench) together(ctx context.Context, n int, hello func(i int) client.He
 	return clients
 }
 
+// failed counts a client's end that is not a prompt and a right answer:
+// every one in fails, refusals in refused too, the first five errors in
+// errs. It reports whether err was one.
+func failed(err error, refused, fails *int, errs *[]string) bool {
+	if err == nil {
+		return false
+	}
+	if client.IsRefused(err) {
+		*refused++
+	}
+	*fails++
+	if len(*errs) < 5 {
+		*errs = append(*errs, err.Error())
+	}
+	return true
+}
+
 // waveClient is one client of a wave, as it fared.
 type waveClient struct {
 	i      int
@@ -174,15 +191,7 @@ func (b *bench) wave(ctx context.Context, n int, t0 time.Time) (*waveResult, err
 	var prompts []time.Duration
 	var last time.Time
 	for _, c := range clients {
-		switch {
-		case client.IsRefused(c.err):
-			r.Refused++
-			fallthrough
-		case c.err != nil:
-			r.Failed++
-			if len(r.Errors) < 5 {
-				r.Errors = append(r.Errors, c.err.Error())
-			}
+		if failed(c.err, &r.Refused, &r.Failed, &r.Errors) {
 			continue
 		}
 		prompts = append(prompts, c.prompt)
@@ -317,16 +326,7 @@ func (b *bench) measureArrivals(ctx context.Context) error {
 			}
 			mu.Lock()
 			r.Sessions++
-			switch {
-			case client.IsRefused(err):
-				r.Refused++
-				fallthrough
-			case err != nil:
-				r.Failed++
-				if len(r.Errors) < 5 {
-					r.Errors = append(r.Errors, err.Error())
-				}
-			default:
+			if !failed(err, &r.Refused, &r.Failed, &r.Errors) {
 				prompts = append(prompts, d)
 				if len(s.queued) > 0 {
 					r.Waited++
