@@ -22,6 +22,9 @@ type classResult struct {
 	Failed     int      `json:"failed"` // no prompt and right answer, whatever the reason
 	Errors     []string `json:"first_errors,omitempty"`
 	Prompt     dist     `json:"prompt"` // hello to prompt
+	// Answer is hello to the answer of the learner's first 1+1: a warm
+	// seat's first evaluation included.
+	Answer dist `json:"answer"`
 	Waited     int      `json:"waited"` // told queued before ready
 }
 
@@ -62,18 +65,19 @@ func (b *bench) measureClass(ctx context.Context) error {
 	learners := b.together(ctx, n, func(i int) client.Hello {
 		return client.Hello{Cols: b.cfg.cols, Rows: b.cfg.rows, Class: created.Code, Name: fmt.Sprintf("learner %d", i+1)}
 	})
-	var prompts []time.Duration
+	var prompts, answers []time.Duration
 	for _, c := range learners {
 		if failed(c.err, &r.Refused, &r.Failed, &r.Errors) {
 			continue
 		}
 		prompts = append(prompts, c.prompt)
+		answers = append(answers, c.answer)
 		if len(c.s.queued) > 0 {
 			r.Waited++
 		}
 	}
-	r.Prompt = summarize(prompts)
-	b.logf("class: %d learners at once: %d refused, %d failed, prompt %+v", n, r.Refused, r.Failed, r.Prompt)
+	r.Prompt, r.Answer = summarize(prompts), summarize(answers)
+	b.logf("class: %d learners at once: %d refused, %d failed, prompt %+v, first 1+1 answered %+v", n, r.Refused, r.Failed, r.Prompt, r.Answer)
 	if _, err := classes.End(ctx, created.Code, created.TeacherToken); err != nil {
 		return fmt.Errorf("end the class: %w", err)
 	}
@@ -100,5 +104,6 @@ func classRows(r *report, add func(figure, iexbox, docker, ratio, target, met st
 	add(name+", refused", strconv.Itoa(c.Refused), "", "", "0", verdict(true, c.Refused == 0))
 	add(name+", no prompt or a wrong answer (any cause)", strconv.Itoa(c.Failed), "", "", "0", verdict(true, c.Failed == 0))
 	add(name+", prompt p50/p95/max ms", f3(c.Prompt.P50, c.Prompt.P95, c.Prompt.Max), "", "", "p95<=1000", verdict(true, c.Prompt.P95 <= 1000))
+	add(name+", first 1+1 answered p50/p95/max ms", f3(c.Answer.P50, c.Answer.P95, c.Answer.Max), "", "", "report", "-")
 	add(name+", waited in line", strconv.Itoa(c.Waited), "", "", "report", "-")
 }

@@ -112,7 +112,9 @@ func (b *bench) together(ctx context.Context, n int, hello func(i int) client.He
 				return
 			}
 			c.prompt = at.Sub(c.s.helloAt)
-			c.err = c.s.eval(ctx, "1+1", "2")
+			if c.err = c.s.eval(ctx, "1+1", "2"); c.err == nil {
+				c.answer = time.Since(c.s.helloAt)
+			}
 		})
 	}
 	close(release)
@@ -142,6 +144,7 @@ type waveClient struct {
 	i      int
 	s      *wsSession
 	prompt time.Duration
+	answer time.Duration // hello to the answer of the first 1+1
 	err    error
 }
 
