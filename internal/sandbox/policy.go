@@ -62,7 +62,14 @@ const DefaultErlangFlags = "+Bc +S 1:1 +sbwt none +sbwtdcpu none +sbwtdio none +
 // erlexecEnv and the image's /opt/iexbox/erts-bin (sandbox-image/build.sh).
 var IExCmd = []string{"/opt/iexbox/erts-bin/erlexec", "-noshell",
 	"-elixir_root", "/usr/lib/elixir/lib", "-pa", "/usr/lib/elixir/lib/elixir/ebin",
-	"-user", "elixir", "-extra", "--no-halt", "+iex"}
+	"-user", "elixir", "-extra", "--no-halt", "-e", warmUp, "+iex"}
+
+// warmUp is evaluated before iex's first prompt. A fresh BEAM's first
+// evaluation loads and compiles the parser, the expander and the
+// inspector: under gVisor that is most of a second of CPU, which a
+// class pressing Enter together on warm sandboxes would otherwise wait
+// for all at once. Done here, it is spent while the sandbox boots.
+const warmUp = `Code.eval_string("[1 + 1] |> Enum.map(&to_string/1)") |> inspect(pretty: true, syntax_colors: [number: :yellow])`
 
 // erlexecEnv is what the erl script exports for erlexec.
 var erlexecEnv = []string{"ROOTDIR=/usr/lib/erlang", "BINDIR=/opt/iexbox/erts-bin", "EMU=beam", "PROGNAME=erl"}
