@@ -121,6 +121,27 @@ func (a *Addresses) Watch(key string) (release func(), err error) {
 	return nil, ErrAddressBusy
 }
 
+// ErrClassViewers is returned by WatchClass when the class's shown console
+// has as many viewers as the class may hold.
+var ErrClassViewers = errors.New("the class's shown console has as many viewers as the class may hold")
+
+// WatchClass counts one more viewer of the console class shows its
+// learners: against the class, at most bound at once, instead of against
+// the viewer's address (a class's learners usually share one school
+// address), and against the server's total as every viewer. It returns
+// ErrClassViewers at bound, or ErrCapacity at the server's bound.
+func (a *Addresses) WatchClass(class string, bound int) (release func(), err error) {
+	// The key is no address: groupsOf makes it a group of its own.
+	release, ok := a.viewers.enterUnder("class "+class, max(bound, 1))
+	switch {
+	case ok:
+		return release, nil
+	case a.viewers.full():
+		return nil, ErrCapacity
+	}
+	return nil, ErrClassViewers
+}
+
 // Record reports whether key may begin one more recording now, counting
 // it when so.
 func (a *Addresses) Record(key string, now time.Time) bool { return a.records.allow(key, now) }

@@ -134,3 +134,45 @@ func TestForgetKeepsDrainedBuckets(t *testing.T) {
 		t.Errorf("refusals grew the table from %d to %d entries", n, len(c.seen))
 	}
 }
+
+// TestWatchClass: viewers of a class's shown console count against the
+// class, not their address, so a whole class behind one address watches;
+// other viewers from that address keep the per-address bound, and all of
+// them the server's total.
+func TestWatchClass(t *testing.T) {
+	a := NewAddresses(AddressLimits{Viewers: 2, ViewersTotal: 12}, 0)
+	var releases []func()
+	for i := range 5 {
+		r, err := a.WatchClass("ABCDEFGH", 5)
+		if err != nil {
+			t.Fatalf("class viewer %d: %v", i+1, err)
+		}
+		releases = append(releases, r)
+	}
+	if _, err := a.WatchClass("ABCDEFGH", 5); err != ErrClassViewers {
+		t.Fatalf("class viewer 6 of a bound of 5: %v, want ErrClassViewers", err)
+	}
+	// The school's address, watching another session, is still capped.
+	for i := range 2 {
+		if _, err := a.Watch("192.0.2.7"); err != nil {
+			t.Fatalf("address viewer %d: %v", i+1, err)
+		}
+	}
+	if _, err := a.Watch("192.0.2.7"); err != ErrAddressBusy {
+		t.Fatalf("address viewer 3 of 2: %v, want ErrAddressBusy", err)
+	}
+	// Another class has its own bound; the total still holds.
+	for i := range 5 {
+		if _, err := a.WatchClass("JKLMNPQR", 10); err != nil {
+			t.Fatalf("other class's viewer %d: %v", i+1, err)
+		}
+	}
+	if _, err := a.WatchClass("JKLMNPQR", 10); err != ErrCapacity {
+		t.Fatalf("a viewer beyond the total: %v, want ErrCapacity", err)
+	}
+	releases[0]()
+	releases[0]() // idempotent
+	if _, err := a.WatchClass("ABCDEFGH", 5); err != nil {
+		t.Fatalf("a released class viewer made no room: %v", err)
+	}
+}

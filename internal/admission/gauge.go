@@ -21,15 +21,21 @@ func newGauge(perKey, total int) *gauge {
 // enter counts one more for key and returns its release (idempotent), or
 // false when a cap is reached.
 func (g *gauge) enter(key string) (release func(), ok bool) {
+	return g.enterUnder(key, g.perKey)
+}
+
+// enterUnder is enter with perKey in place of the gauge's own per-key
+// cap, for keys whose bound is theirs (a class's shown console).
+func (g *gauge) enterUnder(key string, perKey int) (release func(), ok bool) {
 	groups := groupsOf(key)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.total > 0 && g.all >= g.total {
 		return nil, false
 	}
-	if g.perKey > 0 {
+	if perKey > 0 {
 		for _, gr := range groups {
-			if g.n[gr.key] >= g.perKey*gr.scale {
+			if g.n[gr.key] >= perKey*gr.scale {
 				return nil, false
 			}
 		}
