@@ -43,6 +43,9 @@ const (
 	MaxSeats     = 1000
 	// streamsPerClass bounds the teacher's event streams open per class.
 	streamsPerClass = 16
+	// showEvery is how often the consoles classes show are checked for
+	// being still shared.
+	showEvery = time.Second
 	// failedJoinsPerMinute and failedJoinBurst bound the joins per
 	// address that name no class (or a learner token it does not know):
 	// 39.6 bits of code are not found that way.
@@ -85,6 +88,10 @@ type Config struct {
 	Retention time.Duration
 	// Seats keeps the warm seats; nil keeps none.
 	Seats Seats
+	// Shared reports whether a watch token names a live shared session
+	// on this server, for the teacher's console a class shows; nil: none
+	// does.
+	Shared func(watch string) bool
 	// Observer counts refused joins; nil counts nothing.
 	Observer Observer
 	Log      *slog.Logger
@@ -108,8 +115,9 @@ type Service struct {
 	mu      sync.Mutex
 	classes map[string]*live // by code, those with anything live here
 	failed  map[string]*rate.Limiter
-	held    int           // seats held warm now, all classes together
-	open    []store.Class // the open classes, as last read
+	held    int                // seats held warm now, all classes together
+	open    []store.Class      // the open classes, as last read
+	shown   map[string]showing // by code: the teacher's console each shows
 }
 
 // live is what this server knows of a class now.
@@ -129,7 +137,8 @@ func New(cfg Config) *Service {
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
-	return &Service{cfg: cfg, now: time.Now, classes: map[string]*live{}, failed: map[string]*rate.Limiter{}}
+	return &Service{cfg: cfg, now: time.Now, classes: map[string]*live{}, failed: map[string]*rate.Limiter{},
+		shown: map[string]showing{}}
 }
 
 // liveLocked is code's live state, made on first use. The caller holds
@@ -339,6 +348,10 @@ func (s *Service) Connected() int {
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
+	// A shown console that ends or is unshared is noticed within
+	// showEvery: nothing tells the classes when a session stops sharing.
+	shows := time.NewTicker(showEvery)
+	defer shows.Stop()
 	s.Reseat(ctx)
 	s.prune(ctx)
 	last := s.now()
@@ -346,6 +359,9 @@ func (s *Service) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-shows.C:
+			s.checkShown()
+			continue
 		case <-t.C:
 		}
 		s.Reseat(ctx)
@@ -676,6 +692,9 @@ func (s *Service) End(ctx context.Context, c store.Class) error {
 			n++
 		}
 	}
+	s.mu.Lock()
+	delete(s.shown, c.Code) // its sessions are ending: no one to tell
+	s.mu.Unlock()
 	s.cfg.Log.Info("class ended", "class", c.Code, "sessions", n)
 	s.Reseat(ctx)
 	s.changed(c.Code)

@@ -71,6 +71,25 @@ func (c Classes) Message(ctx context.Context, code, teacher, text string) (int, 
 	return got.Delivered, err
 }
 
+// Show shows the shared session watch names (the teacher's console, see
+// Shared) to every learner of the class: each is told its watch link.
+func (c Classes) Show(ctx context.Context, code, teacher, watch string) (protocol.ClassShown, error) {
+	var got protocol.ClassShown
+	err := c.call(ctx, http.MethodPost, "/classes/"+url.PathEscape(code)+"/show", teacher,
+		map[string]string{"watch": watch}, http.StatusOK, &got)
+	return got, err
+}
+
+// Unshow stops showing the teacher's console and reports how many
+// sessions it told.
+func (c Classes) Unshow(ctx context.Context, code, teacher string) (int, error) {
+	var got struct {
+		Delivered int `json:"delivered"`
+	}
+	err := c.call(ctx, http.MethodDelete, "/classes/"+url.PathEscape(code)+"/show", teacher, nil, http.StatusOK, &got)
+	return got.Delivered, err
+}
+
 // Delete deletes the class with its learners and results.
 func (c Classes) Delete(ctx context.Context, code, teacher string) error {
 	return c.call(ctx, http.MethodDelete, "/classes/"+url.PathEscape(code), teacher, nil, http.StatusNoContent, nil)

@@ -37,6 +37,10 @@ type Event struct {
 	// Watched: the class's teacher watches; Message: the teacher wrote.
 	Watched *protocol.Watched
 	Message *protocol.Message
+	// TeacherConsole: the class shows the teacher's console;
+	// TeacherConsoleEnded: no longer.
+	TeacherConsole      *protocol.TeacherConsole
+	TeacherConsoleEnded *protocol.TeacherConsoleEnded
 }
 
 // decode turns a text frame into an Event.
@@ -81,6 +85,10 @@ func decode(data []byte, at time.Time, outputBefore int64) Event {
 		e.Watched = as[protocol.Watched](&e)
 	case protocol.TypeMessage:
 		e.Message = as[protocol.Message](&e)
+	case protocol.TypeTeacherConsole:
+		e.TeacherConsole = as[protocol.TeacherConsole](&e)
+	case protocol.TypeTeacherConsoleEnded:
+		e.TeacherConsoleEnded = as[protocol.TeacherConsoleEnded](&e)
 	}
 	return e
 }

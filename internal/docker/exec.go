@@ -3,10 +3,11 @@ package docker
 import (
 	"context"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"io"
 	"sync"
 	"time"
+
+	"iexbox/internal/sandbox"
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"

@@ -1,12 +1,13 @@
 package docker
 
 import (
-	"iexbox/internal/sandbox"
 	"log/slog"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 type recordingObserver struct {

@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
+
+	"iexbox/internal/sandbox"
 
 	"github.com/docker/docker/api/types/container"
 )

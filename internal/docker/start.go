@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"time"
+
+	"iexbox/internal/sandbox"
 
 	"github.com/docker/docker/api/types/container"
 )

@@ -9,12 +9,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // runnerScript is the check BEAM's program (see runner.exs).

@@ -3,13 +3,14 @@ package exercise
 import (
 	"context"
 	"encoding/json"
-	"iexbox/internal/sandbox"
 	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // fakeSandbox runs fake check BEAMs: each prints ready, reads its request

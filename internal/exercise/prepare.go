@@ -5,9 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"strings"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // setupTimeout bounds evaluating an exercise's setup.exs.

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"io"
 	"sync"
 	"time"
+
+	"iexbox/internal/sandbox"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"

@@ -3,11 +3,12 @@ package kube
 import (
 	"context"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"io"
 	"log/slog"
 	"sync"
 	"time"
+
+	"iexbox/internal/sandbox"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/remotecommand"

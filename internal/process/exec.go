@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"io"
 	"os"
 	"os/exec"
 	"sync"
 	"syscall"
+
+	"iexbox/internal/sandbox"
 )
 
 // Exec runs a program beside the terminal's, in a process group of its own

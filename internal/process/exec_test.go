@@ -2,10 +2,11 @@ package process
 
 import (
 	"context"
-	"iexbox/internal/sandbox"
 	"io"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // TestExec: a program run beside the terminal's gets its own stdin and

@@ -8,11 +8,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iexbox/internal/sandbox"
 	"os"
 	"os/exec"
 	"sync"
 	"syscall"
+
+	"iexbox/internal/sandbox"
 
 	"github.com/creack/pty"
 )

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"iexbox/internal/sandbox"
 	"os"
 	"regexp"
 	"strconv"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"iexbox/internal/sandbox"
 )
 
 // patience bounds every wait for the program; generous for loaded CI hosts.

@@ -60,6 +60,14 @@ type ClassCreated struct {
 	TeacherURL   string `json:"teacher_url"` // the teacher token in its fragment
 }
 
+// ClassShown answers POST /classes/CODE/show: the watch token the class's
+// learners are told, and how many of their sessions were told now.
+type ClassShown struct {
+	Watch     string `json:"watch"`
+	URL       string `json:"url"` // "/watch/<watch>"
+	Delivered int    `json:"delivered"`
+}
+
 // ClassError is every error answer of the classes' API.
 type ClassError struct {
 	Error   string `json:"error"` // bad_request, unauthorized, forbidden, not_found, no_room, rate_limited, internal

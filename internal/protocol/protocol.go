@@ -77,6 +77,12 @@ const (
 	TypeWatched = "watched"
 	// TypeMessage carries a message from the class's teacher.
 	TypeMessage = "message"
+	// TypeTeacherConsole tells a learner that the class shows the
+	// teacher's console, and how to watch it.
+	TypeTeacherConsole = "teacher_console"
+	// TypeTeacherConsoleEnded tells a learner that the class no longer
+	// shows the teacher's console.
+	TypeTeacherConsoleEnded = "teacher_console_ended"
 )
 
 // Warning reasons beside the limits' (which are end reasons).
@@ -514,6 +520,23 @@ type Message struct {
 	Type string `json:"type"`
 	From string `json:"from"` // "teacher"
 	Text string `json:"text"`
+}
+
+// TeacherConsole tells a learner that the class shows the teacher's
+// console: a shared session, watched read-only with Watch (a viewer's
+// hello) or at URL.
+type TeacherConsole struct {
+	Type  string `json:"type"`
+	Watch string `json:"watch"`
+	URL   string `json:"url"` // "/watch/<watch>"
+}
+
+// TeacherConsoleEnded tells a learner that the class no longer shows the
+// teacher's console: Reason is "stopped" (the teacher stopped showing it)
+// or "ended" (the teacher's console was unshared or ended).
+type TeacherConsoleEnded struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
 }
 
 // MaxMessage bounds a teacher's message, in characters.

@@ -56,6 +56,8 @@ func (s *Server) registerClasses() {
 	s.mux.HandleFunc("POST /classes/{code}/end", s.teacherOnly(s.endClass))
 	s.mux.HandleFunc("POST /classes/{code}/message", s.teacherOnly(s.messageClass))
 	s.mux.HandleFunc("POST /classes/{code}/watch", s.teacherOnly(s.watchLearner))
+	s.mux.HandleFunc("POST /classes/{code}/show", s.teacherOnly(s.showConsole))
+	s.mux.HandleFunc("DELETE /classes/{code}/show", s.teacherOnly(s.unshowConsole))
 	s.mux.HandleFunc("DELETE /classes/{code}/learners/{id}", s.teacherOnly(s.removeLearner))
 	s.mux.HandleFunc("GET /classes/{code}/results.csv", s.teacherOnly(s.classCSV))
 	s.mux.HandleFunc("GET /classes/{code}/results.json", s.teacherOnly(s.getClass))
@@ -324,6 +326,32 @@ func (s *Server) watchLearner(w http.ResponseWriter, r *http.Request, c store.Cl
 		return
 	}
 	writeClassJSON(w, http.StatusOK, map[string]string{"watch": tok, "url": "/watch/" + tok})
+}
+
+// showConsole shows the shared session a watch token names (the
+// teacher's console) to every learner of the class.
+func (s *Server) showConsole(w http.ResponseWriter, r *http.Request, c store.Class) {
+	var req struct {
+		Watch string `json:"watch"`
+	}
+	if !readClassBody(w, r, &req) {
+		return
+	}
+	n, err := s.cfg.Classes.Show(c, req.Watch)
+	switch {
+	case errors.Is(err, classroom.ErrNotShared):
+		classFail(w, http.StatusNotFound, "not_found", err.Error())
+	case err != nil:
+		classFail(w, http.StatusBadRequest, "bad_request", err.Error())
+	default:
+		writeClassJSON(w, http.StatusOK, protocol.ClassShown{Watch: req.Watch, URL: "/watch/" + req.Watch, Delivered: n})
+	}
+}
+
+// unshowConsole stops showing the teacher's console; showing nothing, it
+// does nothing.
+func (s *Server) unshowConsole(w http.ResponseWriter, r *http.Request, c store.Class) {
+	writeClassJSON(w, http.StatusOK, map[string]int{"delivered": s.cfg.Classes.Unshow(c)})
 }
 
 // classEvents streams the class as Server-Sent Events: a roster snapshot

@@ -243,7 +243,7 @@ func (s *Server) greeter(c *wsClient, live *session.Session, askedToRecord bool,
 		class, learner, name = classroom.FormatCode(member.Class.Code), member.Token, member.Learner.Name
 	}
 	return func(resume string) error {
-		return c.sendReady(protocol.Ready{
+		err := c.sendReady(protocol.Ready{
 			Class:        class,
 			Learner:      learner,
 			Name:         name,
@@ -259,6 +259,12 @@ func (s *Server) greeter(c *wsClient, live *session.Session, askedToRecord bool,
 			Resume:       resume,
 			Recordings:   s.recordingsState(askedToRecord),
 		})
+		if err == nil && s.cfg.Classes != nil {
+			// After ready: a learner's page, new or resumed, learns what
+			// the class shows.
+			s.cfg.Classes.Greeted(live)
+		}
+		return err
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"iexbox/internal/admission"
+	"iexbox/internal/classroom"
 	"iexbox/internal/client"
 	"iexbox/internal/pool"
 	"iexbox/internal/process"
@@ -37,6 +38,8 @@ type testServer struct {
 	ws   string // ws://127.0.0.1:port/ws
 	mgr  *admission.Manager
 	pool *pool.Pools
+	// classes is the server's classes, nil when it keeps none.
+	classes *classroom.Service
 }
 
 type serverOpts struct {
@@ -123,7 +126,7 @@ func newTestServer(t *testing.T, o serverOpts) *testServer {
 		srv.Close()
 	})
 	return &testServer{url: srv.URL, ws: "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws",
-		mgr: stack.Admission.Manager(), pool: stack.Pools}
+		mgr: stack.Admission.Manager(), pool: stack.Pools, classes: stack.Classes}
 }
 
 // dial opens /ws offering protos (none when nil) and sending hdr, as a

@@ -29,20 +29,41 @@ func (s *Server) serveResume(c *wsClient, hello protocol.ClientMessage, log *slo
 	log.Debug("resumed connection done")
 }
 
+// shownByClass reports whether watch is the token of a console a class
+// shows its learners, with the class and its bound on viewers.
+func (s *Server) shownByClass(watch string) (class string, bound int, ok bool) {
+	if s.cfg.Classes == nil {
+		return "", 0, false
+	}
+	return s.cfg.Classes.ShownViewers(watch)
+}
+
 // serveViewer lets a connection watch the shared session its watch token
 // names. Viewers need no access token (the watch token is the capability)
 // and do not count against the session cap; admission bounds them per
-// session, per client address and in all.
+// session, per client address (per class for a console a class shows)
+// and in all.
 func (s *Server) serveViewer(c *wsClient, hello protocol.ClientMessage, client string, log *slog.Logger) {
 	live, ok := s.adm.Watched(hello.Watch)
 	if !ok {
 		s.refuse(c, log, protocol.CodeNotFound, "no shared session has this link: it may have ended", 0)
 		return
 	}
-	leave, err := s.adm.Addresses().Watch(client)
+	var leave func()
+	var err error
+	if class, bound, ok := s.shownByClass(hello.Watch); ok {
+		// A class's learners usually share one school address: the
+		// console the class shows counts its viewers against the class.
+		leave, err = s.adm.Addresses().WatchClass(class, bound)
+	} else {
+		leave, err = s.adm.Addresses().Watch(client)
+	}
 	switch {
 	case errors.Is(err, admission.ErrCapacity):
 		s.refuse(c, log, protocol.CodeCapacity, "this server has as many viewers as it may", retryAfter)
+		return
+	case errors.Is(err, admission.ErrClassViewers):
+		s.refuse(c, log, protocol.CodeCapacity, "the teacher's console has as many viewers as the class may hold", retryAfter)
 		return
 	case err != nil:
 		s.refuse(c, log, protocol.CodeRateLimited, "too many viewers from your address", admission.BusyRetry, "client", client)

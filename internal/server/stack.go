@@ -105,7 +105,11 @@ func NewStack(b sandbox.Backend, cfg StackConfig, log *slog.Logger) *Stack {
 			WarmFor:         cfg.Classes.WarmFor,
 			Retention:       cfg.Classes.Retention,
 			Seats:           defaultPool,
-			Log:             log.With("component", "classes"),
+			Shared: func(watch string) bool {
+				_, ok := adm.Watched(watch)
+				return ok
+			},
+			Log: log.With("component", "classes"),
 		})
 		cfg.Server.Classes = classes
 	}

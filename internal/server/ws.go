@@ -206,6 +206,10 @@ func (c *wsClient) SendEvent(e session.Event) error {
 		return c.sendJSON(protocol.Watched{Type: protocol.TypeWatched, By: "teacher"})
 	case session.TeacherMessage:
 		return c.sendJSON(protocol.Message{Type: protocol.TypeMessage, From: "teacher", Text: e.Text})
+	case session.TeacherConsole:
+		return c.sendJSON(protocol.TeacherConsole{Type: protocol.TypeTeacherConsole, Watch: e.Watch, URL: "/watch/" + e.Watch})
+	case session.TeacherConsoleEnded:
+		return c.sendJSON(protocol.TeacherConsoleEnded{Type: protocol.TypeTeacherConsoleEnded, Reason: e.Reason})
 	}
 	return fmt.Errorf("unknown event kind %d", e.Kind)
 }

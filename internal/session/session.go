@@ -126,19 +126,26 @@ const (
 	// TeacherMessage is a message (Text) from the presenter's class's
 	// teacher.
 	TeacherMessage
+	// TeacherConsole tells the presenter that its class shows the
+	// teacher's console, watched with the watch token Watch.
+	TeacherConsole
+	// TeacherConsoleEnded tells the presenter that its class no longer
+	// shows the teacher's console, and why (Reason "stopped" or "ended").
+	TeacherConsoleEnded
 )
 
 // Event is a notice for a client beside its output.
 type Event struct {
 	Kind  EventKind
-	Watch string // Shared
+	Watch string // Shared, TeacherConsole
 	Count int    // Viewers
 	Cols  int    // Size
 	Rows  int    // Size
 	// Checked: the client's id of the check and its outcome.
 	CheckID string
 	Check   *sandbox.CheckResult
-	// Recording, RecordingStopped, RecordingRefused.
+	// Recording, RecordingStopped, RecordingRefused; Reason also
+	// TeacherConsoleEnded.
 	RecordingID string
 	DeleteToken string
 	Reason      string
