@@ -50,7 +50,8 @@ export function socketURL(origin = window.location.origin, instance = '') {
  * @property {(msg: object) => void} [onExit]
  * @property {(msg: object) => void} [onError]
  * @property {(msg: object) => void} [onEvent] shared, viewers, size,
- *           checked, recording, watched and message events
+ *           checked, recording, watched, message, teacher_console and
+ *           teacher_console_ended events
  * @property {(bytes: Uint8Array) => boolean|void} [onOutput] sees output
  *           first; returning false keeps it out of the terminal
  * @property {(info: {code: number, reason: string, opened: boolean,
@@ -246,6 +247,8 @@ export class Connection {
       case 'recording_stopped':
       case 'watched': // a class's teacher watches this console
       case 'message': // a class's teacher wrote: {from, text}
+      case 'teacher_console': // the class shows the teacher's console: {watch, url}
+      case 'teacher_console_ended': // no longer: {reason}
         this.handlers.onEvent?.(msg);
         break;
       default:

@@ -247,6 +247,26 @@ button.check:disabled { opacity: 0.6; cursor: progress; }
 }
 .class-message-body { flex: 1; min-width: 0; overflow-wrap: anywhere; font-size: 13px; }
 
+/* The class's "Teacher's console" panel, once per page and class. */
+.teacher-panel {
+  padding: 6px 12px;
+  border-bottom: 1px solid var(--border);
+  background: var(--bar);
+  font-size: 13px;
+}
+.teacher-panel[hidden], .teacher-view[hidden], .teacher-toggle[hidden] { display: none; }
+.teacher-head { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; }
+.teacher-status { margin: 0; overflow-wrap: anywhere; }
+.teacher-frame {
+  display: block;
+  width: 100%;
+  height: 320px;
+  margin-top: 6px;
+  border: 1px solid var(--border);
+  border-radius: 7px;
+  background: var(--bg);
+}
+
 /* Where the focus is, inside the terminal too. */
 .term .xterm.focus { outline: 2px solid var(--focus); outline-offset: 2px; }
 

@@ -19,7 +19,11 @@
 // server's default). classroom (a class's code, such as ABCD-EFGH): the
 // console's sessions join that class; the first asks for the learner's
 // name (once per class, for every console of the page: learner.js), and
-// the teacher's messages and watching show in the console.
+// the teacher's messages and watching show in the console. While the
+// class shows the teacher's console, one console of the class per page
+// (the first to hear of it) offers a "Teacher's console" panel, a
+// read-only view (teacher-panel.js). share() and unshare() share the
+// console's session read-only (the teacher's page shows it so).
 // Styles live in a shadow root, so the page and the widget cannot restyle
 // each other. Each element has its own session.
 
@@ -32,7 +36,13 @@ import { codeKey, loadLocal, saveLocal, widgetResume } from './resume.js';
 import { MONO_FONT } from './theme.js';
 import { Announcer, Transcript } from './transcript.js';
 import { parseCast, Player } from './cast.js';
-import { nameForm, seatFor } from './learner.js';
+import { nameForm, normalizeCode, seatFor } from './learner.js';
+import { TeacherPanel, teacherURL } from './teacher-panel.js';
+
+/** The console of each class (by server and code) that offers the
+ *  teacher's console on this page: a lesson page with five consoles of a
+ *  class shows one panel, not five. */
+const teacherPanels = new Map();
 
 // The script's own URL, known only while it is first evaluated.
 const SCRIPT_URL = (() => {
@@ -111,6 +121,8 @@ class IexConsole extends HTMLElement {
     this.runs = [];      // {code, resolve, reject} of run() calls, in order
     this.checks = [];    // {resolve, reject} of check() calls, in order
     this.attempts = 0;   // connect calls, so a stale name opens nothing
+    this.shares = [];    // {resolve, reject} of share() calls, in order
+    this.teacherPanel = null; // made when this console offers the teacher's
     this.t = words('en');
 
     const root = this.attachShadow({ mode: 'open' });
@@ -331,6 +343,7 @@ class IexConsole extends HTMLElement {
     if (this.phase === 'idle') this.setStatus(t('notStarted'), 'idle');
     this.$('.dismiss').textContent = t('dismiss');
     this.$('.dismiss').setAttribute('aria-label', t('dismissLabel'));
+    this.teacherPanel?.relabel(t);
   }
 
   keyWord(k) {
@@ -430,6 +443,7 @@ class IexConsole extends HTMLElement {
 
   disconnectedCallback() {
     if (this.askingName()) this.seat()?.endTurn(); // let another console ask
+    this.releaseTeacherPanel();
     if (this.conn) this.conn.end();
     this.conn = null;
   }
@@ -636,6 +650,63 @@ class IexConsole extends HTMLElement {
     return code && !this.classOver ? seatFor(this.server(), code) : null;
   }
 
+  /** Share this console's session read-only (the protocol's share),
+   *  starting one when there is none; settles with the server's "shared"
+   *  event ({watch, url}) once it runs. */
+  share() {
+    return new Promise((resolve, reject) => {
+      this.shares.push({ resolve, reject });
+      if (this.phase === 'ended') this.restart();
+      else this.start();
+      this.flushShare();
+    });
+  }
+
+  /** Revoke the watch link: its viewers are disconnected. */
+  unshare() {
+    if (this.conn && this.phase !== 'ended') this.conn.unshare();
+  }
+
+  flushShare() {
+    if (this.shares.length > 0 && this.conn && this.readyFacts && this.phase !== 'connecting' && this.phase !== 'ended') {
+      this.conn.share();
+    }
+  }
+
+  onShared(msg) {
+    for (const w of this.shares.splice(0)) w.resolve({ watch: msg.watch, url: msg.url });
+  }
+
+  /** The class shows (or stops showing) the teacher's console: offered by
+   *  the one console of the class on this page that owns the panel. */
+  onTeacherConsole(msg) {
+    const code = this.getAttribute('classroom');
+    if (!code) return;
+    const key = `${this.server()}|${normalizeCode(code) || code}`;
+    const owner = teacherPanels.get(key);
+    if (owner && owner !== this) {
+      if (owner.isConnected && owner.phase !== 'ended') return; // it offers it
+      owner.teacherPanel?.reset(); // it cannot follow the class any more
+    }
+    teacherPanels.set(key, this);
+    this.teacherKey = key;
+    if (!this.teacherPanel) {
+      this.teacherPanel = new TeacherPanel(document, this.t);
+      this.$('.class-message').after(this.teacherPanel.root);
+    }
+    if (msg.type === 'teacher_console' && typeof msg.url === 'string') {
+      this.teacherPanel.offer(teacherURL(msg, this.server(), this.readyFacts?.instance || ''));
+    } else {
+      this.teacherPanel.withdraw();
+    }
+  }
+
+  /** This console no longer hears of the class: another may offer the
+   *  panel. What it shows stays until then (the view needs no session). */
+  releaseTeacherPanel() {
+    if (this.teacherKey && teacherPanels.get(this.teacherKey) === this) teacherPanels.delete(this.teacherKey);
+  }
+
   /** Ask for the learner's name in the console; resolves with it. */
   askName(seat, problem) {
     const slot = this.$('.join-slot');
@@ -725,11 +796,14 @@ class IexConsole extends HTMLElement {
           idle_timeout: msg.idle_timeout, max_lifetime: msg.max_lifetime, resumed: !!resume,
         };
         if (resume) this.becameReady();
+        this.flushShare();
       },
       onEvent: (msg) => {
         if (msg.type === 'checked') this.onChecked(msg);
         else if (msg.type === 'message' && typeof msg.text === 'string') this.showMessage(msg.text);
         else if (msg.type === 'watched') this.$('.watched').textContent = t('watched');
+        else if (msg.type === 'shared') this.onShared(msg);
+        else if (msg.type === 'teacher_console' || msg.type === 'teacher_console_ended') this.onTeacherConsole(msg);
         else if (msg.type === 'viewers' && msg.count === 0) this.$('.watched').textContent = '';
       },
       onOutput: (bytes) => this.onOutput(bytes, setup),
@@ -810,6 +884,7 @@ class IexConsole extends HTMLElement {
 
   /** Reject what waits for a session that will not come. */
   failWaiters(err) {
+    for (const w of this.shares.splice(0)) w.reject(err);
     for (const w of this.runs.splice(0)) w.reject(err);
     for (const w of this.checks.splice(0)) w.reject(err);
     this.pending = null;
@@ -824,6 +899,7 @@ class IexConsole extends HTMLElement {
       this.showVerdict('error', d.detail || d.title);
     }
     this.failWaiters(new Error(d.title));
+    this.releaseTeacherPanel();
     this.resumeSlot().clear();
     this.setStatus(d.title, 'ended');
     this.term.write(`\r\n\x1b[2m[iexbox] ${d.title}. ${this.t('pressRun')}\x1b[0m\r\n`);

@@ -25,6 +25,7 @@ import { describeRefused, PRIVACY, RecordingNotice } from './recording.js';
 import { ClassChrome } from './class-chrome.js';
 import { pickLanguage, words } from './i18n.js';
 import { normalizeCode, seatFor } from './learner.js';
+import { TeacherPanel, teacherURL } from './teacher-panel.js';
 
 // The dark palette on the page's background (style.css --bg), with a
 // scrollbar that shows on it and a selection that stays visible unfocused.
@@ -131,6 +132,10 @@ const recording = new RecordingNotice(viewer, viewer ? window.location.pathname 
 let seat = classCode ? seatFor(window.location.origin, classCode) : null;
 const classChrome = new ClassChrome(words(pickLanguage(document.documentElement.lang)));
 if (seat && seat.kept()) classChrome.show(seat.code, seat.kept().name);
+// The class's "Teacher's console" panel: offered while the class shows it.
+const teacherPanel = new TeacherPanel(document, classChrome.t);
+document.getElementById('class-message-box').after(teacherPanel.root);
+let readyInstance = ''; // the server of this session, where the teacher's console is
 
 function setState(next) {
   state = next;
@@ -209,6 +214,7 @@ function open(url, hello, resume) {
       }
       if (viewer && msg.cols && msg.rows) term.resize(msg.cols, msg.rows);
       if (msg.resume) resumeSlot.save(msg.resume, msg.instance);
+      readyInstance = msg.instance || '';
       if (seat && msg.class) seat.joined(msg);
       if (seat && seat.kept()) classChrome.show(seat.code, msg.name || seat.kept().name);
       classChrome.watched(false);
@@ -253,6 +259,10 @@ function open(url, hello, resume) {
         classChrome.showMessage(msg.text);
       } else if (msg.type === 'watched') {
         classChrome.watched(true);
+      } else if (msg.type === 'teacher_console' && typeof msg.url === 'string') {
+        teacherPanel.offer(teacherURL(msg, window.location.origin, readyInstance));
+      } else if (msg.type === 'teacher_console_ended') {
+        teacherPanel.withdraw();
       }
       if (msg.type === 'viewers' && msg.count === 0) classChrome.watched(false);
     },
@@ -350,6 +360,7 @@ function reconnect() {
 
 /** Show why the session ended and stop taking input. */
 function end(d) {
+  teacherPanel.reset();
   if (state === 'ended') return;
   setState('ended');
   chrome.setNotice(null);
@@ -521,4 +532,9 @@ window.iexbox = {
   watched: () => document.getElementById('watched').textContent,
   /** Whether the name form is up. */
   askingName: () => classChrome.asking(),
+  /** The "Teacher's console" panel: offered, open, its watch page and status. */
+  teacherConsole: () => ({
+    offered: !teacherPanel.toggle.hidden, open: teacherPanel.isOpen(),
+    url: teacherPanel.url, status: teacherPanel.status.textContent,
+  }),
 };

@@ -1,15 +1,17 @@
 // The teacher's page (/teach#class=CODE&token=TOKEN, docs/classes.md):
 // the class's join code and link, its learners live (the event stream of
 // GET /classes/CODE/events), a summary per exercise, and the teacher's
-// controls: watch a learner, remove one, message everyone, download the
-// results, end or delete the class.
+// controls: watch a learner, remove one, message everyone, show the
+// teacher's own console to the class (an <iex-console> of the page, shared
+// and shown with POST /classes/CODE/show), download the results, end or
+// delete the class.
 //
 // The teacher token arrives in the URL's fragment, which no browser sends
 // to a server; the page moves it to sessionStorage and clears it from the
 // address bar at once, and sends it only as an Authorization header.
 //
 // Test hooks: window.iexboxTeach = { roster(), state(), streaming(),
-// announced(), dropStream() }.
+// announced(), dropStream(), showing() }.
 
 import './teach.css';
 
@@ -29,6 +31,7 @@ const MAX_MESSAGE = 280;
 /** Light or dark: the teacher's choice, else the system's. */
 function applyTheme(theme) {
   document.documentElement.dataset.theme = theme;
+  $('teacher-console').setAttribute('theme', theme);
   $('theme').setAttribute('aria-pressed', String(theme === 'light'));
 }
 const chosen = loadLocal(THEME_KEY);
@@ -143,6 +146,7 @@ function showClass() {
   $('end-class').disabled = ended;
   $('message-send').disabled = ended;
   $('message').disabled = ended;
+  $('show-console').disabled = ended;
   view.render(roster);
 }
 
@@ -250,6 +254,51 @@ function closeWatch() {
   status('');
 }
 $('watch-close').addEventListener('click', closeWatch);
+
+// ---- the teacher's own console, shown to the class --------------------------
+
+let showing = false;
+function showState(on, text) {
+  showing = on;
+  $('show-console').hidden = on;
+  $('show-stop').hidden = !on;
+  $('show-status').textContent = text;
+}
+
+$('show-console').addEventListener('click', async () => {
+  const el = $('teacher-console');
+  $('teacher-console-box').hidden = false;
+  $('show-console').disabled = true;
+  $('show-status').textContent = 'Starting your console…';
+  try {
+    const shared = await el.share();
+    const { data } = await api('POST', '/show', { watch: shared.watch });
+    const n = data.delivered;
+    showState(true, `Your console is shown to the class (${n} ${n === 1 ? 'console' : 'consoles'} told now).`);
+    el.focus();
+  } catch (err) {
+    showState(false, `Your console could not be shown: ${err.message}`);
+  } finally {
+    $('show-console').disabled = roster.state === 'ended';
+  }
+});
+
+$('show-stop').addEventListener('click', async () => {
+  try {
+    await api('DELETE', '/show');
+  } catch (err) {
+    $('show-status').textContent = `Your console is still shown: ${err.message}`;
+    return;
+  }
+  $('teacher-console').unshare(); // its watch link stops working too
+  showState(false, 'Your console is no longer shown to the class.');
+  $('show-console').focus();
+});
+
+// The console's end ends the showing: the server tells the learners.
+$('teacher-console').addEventListener('iex-exit', () => {
+  if (showing) showState(false, 'Your console ended: the class no longer sees it.');
+});
 
 async function removeLearner(learner) {
   const yes = await confirmAction(`Remove ${learner.name}?`,
@@ -374,4 +423,6 @@ window.iexboxTeach = {
   announced: () => $('announce').textContent,
   /** Break the event stream as a network drop would; it reconnects. */
   dropStream: () => stream.restart(),
+  /** Whether the teacher's console is shown to the class. */
+  showing: () => showing,
 };
