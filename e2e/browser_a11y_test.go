@@ -103,6 +103,11 @@ func TestBrowserAxe(t *testing.T) {
 		{"teacher page, dark", strings.TrimPrefix(class.TeacherURL, s.URL()), teachReady, theme("dark")},
 		{"teacher page, light", "/teach", teachReady, theme("light")},
 		{"class page, asking the name", "/?classroom=" + class.Code, `window.iexbox && window.iexbox.askingName()`, ""},
+		// The pages' own words in Korean (?lang=ko), checked where they show.
+		{"page, in Korean", "/?lang=ko", `window.iexbox && window.iexbox.state() === 'running' && document.documentElement.lang === 'ko' && ` +
+			`document.getElementById('new-session-text').textContent === '새 세션' && document.getElementById('status-text').textContent === '실행 중'`, ""},
+		{"teacher page, in Korean", "/teach?lang=ko", teachReady + ` && document.documentElement.lang === 'ko' && ` +
+			`document.getElementById('end-class').textContent === '수업 끝내기' && document.querySelector('.learner [data-action="watch"]').textContent === '보기'`, ""},
 		{"lesson in a class, asking the name", "/demo/lesson.html",
 			`!document.querySelector('iex-console').shadowRoot.querySelector('.join-slot').hidden`,
 			// Not the session an earlier row left to resume in this tab.
@@ -452,4 +457,45 @@ window.send = m => document.getElementById('f').contentWindow.postMessage(Object
 	if eval[bool](t, ctx, `got.length > 0`) {
 		t.Error("a server that does not list the site let itself be framed")
 	}
+}
+
+// TestBrowserPageLanguage: without ?lang= the full page and the teacher's
+// page speak the browser's language (Korean here), and ?lang=en speaks
+// English whatever the browser's.
+func TestBrowserPageLanguage(t *testing.T) {
+	s := startServer(t, "-pool", "0")
+	ctx := newBrowser(t)
+	if _, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+		UserAgent: "Mozilla/5.0 (X11; Linux x86_64) iexbox-e2e", AcceptLanguage: "ko-KR,ko",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Navigate(s.URL()+"/"))
+	waitJS(t, ctx, "the page in Korean", `!!(window.iexbox && window.iexbox.state() === 'running') && document.documentElement.lang === 'ko' && `+
+		`document.getElementById('status-text').textContent === '실행 중'`)
+	for js, want := range map[string]string{
+		`document.getElementById('new-session-text').textContent`:           "새 세션",
+		`document.getElementById('new-session').getAttribute('aria-label')`: "새 세션 시작",
+		`document.getElementById('terminal').getAttribute('aria-label')`:    "iex 터미널",
+		`document.querySelector('#keybar .key').getAttribute('aria-label')`: "Tab (자동 완성)",
+		`document.title`: "iexbox · 브라우저에서 쓰는 Elixir",
+	} {
+		if got := eval[string](t, ctx, js); got != want {
+			t.Errorf("%s = %q, want %q", js, got, want)
+		}
+	}
+	// The end banner words the server's code in Korean too.
+	eval[bool](t, ctx, `window.iexbox.newSession(), true`)
+	waitJS(t, ctx, "running again", `window.iexbox.state() === 'running'`)
+	typeLine(t, ctx, "System.halt()")
+	waitJS(t, ctx, "the Korean banner", `window.iexbox.state() === 'ended' && document.getElementById('banner-title').textContent === 'iex가 종료되었습니다' && `+
+		`document.getElementById('banner-new').textContent === '새 세션 시작'`)
+
+	run(t, ctx, chromedp.Navigate(s.URL()+"/teach"))
+	waitJS(t, ctx, "the teacher's page in Korean", `document.readyState === 'complete' && document.documentElement.lang === 'ko' && `+
+		`document.getElementById('delete-class').textContent === '수업 삭제' && document.getElementById('stream-text').textContent === '수업 없음'`)
+
+	run(t, ctx, chromedp.Navigate(s.URL()+"/?lang=en"))
+	waitJS(t, ctx, "the page in English", `!!(window.iexbox && window.iexbox.state() === 'running') && document.documentElement.lang === 'en' && `+
+		`document.getElementById('new-session-text').textContent === 'New session' && document.getElementById('status-text').textContent === 'Running'`)
 }

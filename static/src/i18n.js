@@ -135,9 +135,32 @@ export function pickLanguage(...tags) {
 
 /** words returns a function from a message key (and its arguments) to text. */
 export function words(lang) {
-  const cat = CATALOGUE[lang] || CATALOGUE.en;
+  return wordsOf(CATALOGUE, lang);
+}
+
+/** wordsOf is words for another catalogue of the same shape ({en, ko}):
+ *  the full page's and the teacher's page's own. */
+export function wordsOf(catalogue, lang) {
+  const cat = catalogue[lang] || catalogue.en;
   return (key, ...args) => {
-    const w = key in cat ? cat[key] : CATALOGUE.en[key];
+    const w = key in cat ? cat[key] : catalogue.en[key];
     return typeof w === 'function' ? w(...args) : w;
   };
+}
+
+/** pageLanguage is a whole page's language: its ?lang=, else the
+ *  browser's languages; English when none is spoken. */
+export function pageLanguage() {
+  return pickLanguage(new URLSearchParams(window.location.search).get('lang'),
+    ...(navigator.languages || [navigator.language]));
+}
+
+/** localize words a page's static markup: an element's data-i18n names
+ *  the key of its text, data-i18n-label of its aria-label, data-i18n-title
+ *  of its title. <html lang> says the language. */
+export function localize(lang, t) {
+  document.documentElement.lang = lang;
+  for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
+  for (const e of document.querySelectorAll('[data-i18n-label]')) e.setAttribute('aria-label', t(e.dataset.i18nLabel));
+  for (const e of document.querySelectorAll('[data-i18n-title]')) e.title = t(e.dataset.i18nTitle);
 }

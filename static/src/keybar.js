@@ -26,7 +26,8 @@ function arrow(term, letter) {
  * @param {HTMLElement} bar an empty element (role toolbar is set here)
  * @param {() => object|null} term the terminal, once there is one
  * @param {(data: string) => void} send input to the session, as if typed
- * @param {(key: string) => string} [label] words for "Terminal keys" and "Paste"
+ * @param {(key: string) => string} [label] words for "Terminal keys", "Paste"
+ *        and the keys' names, by their English (the same when it has none)
  */
 export function fillKeyBar(bar, term, send, label = (k) => k) {
   bar.setAttribute('role', 'toolbar');
@@ -38,7 +39,7 @@ export function fillKeyBar(bar, term, send, label = (k) => k) {
     b.type = 'button';
     b.className = 'key';
     b.textContent = text;
-    b.setAttribute('aria-label', name);
+    b.setAttribute('aria-label', label(name));
     // Keep the focus (and a phone's keyboard) in the terminal.
     b.addEventListener('pointerdown', (e) => e.preventDefault());
     b.addEventListener('click', async () => {

@@ -4,7 +4,8 @@
 // A resumable session survives a reload (its token is kept in
 // sessionStorage); /watch/<token> shows a shared session read-only;
 // /?classroom=CODE joins a class (learner.js): the name is asked once,
-// the teacher's messages and watching are shown.
+// the teacher's messages and watching are shown. The page speaks its
+// ?lang= (en or ko), else the browser's language (page-words.js).
 //
 // Test hooks: window.iexbox = { term, state(), session(), newSession(),
 // share(), shareURL(), viewers(), viewer, learner(), classMessage(),
@@ -21,9 +22,10 @@ import { createTerminal } from './terminal.js';
 import { DARK, MONO_FONT } from './theme.js';
 import { Announcer, Transcript } from './transcript.js';
 import { Chrome } from './ui.js';
-import { describeRefused, PRIVACY, RecordingNotice } from './recording.js';
+import { describeRefused, RecordingNotice } from './recording.js';
 import { ClassChrome } from './class-chrome.js';
-import { pickLanguage, words } from './i18n.js';
+import { localize, pageLanguage, words, wordsOf } from './i18n.js';
+import { PAGE_WORDS } from './page-words.js';
 import { normalizeCode, seatFor } from './learner.js';
 import { TeacherPanel, teacherURL } from './teacher-panel.js';
 
@@ -48,6 +50,13 @@ const DIM = '\x1b[2m';
 const RESET = '\x1b[0m';
 const HIDE_CURSOR = '\x1b[?25l';
 
+// ---- words --------------------------------------------------------------------
+
+const lang = pageLanguage();
+const t = wordsOf(PAGE_WORDS, lang);
+localize(lang, t);
+document.title = t('title');
+
 // ---- terminal ---------------------------------------------------------------
 
 const container = document.getElementById('terminal');
@@ -68,7 +77,7 @@ const { term, fit } = createTerminal(container, {
   // F6 or Escape twice: the terminal region itself takes the focus, and
   // Tab goes on from there.
   onLeave: () => container.focus(),
-  inputLabel: 'iex input',
+  inputLabel: t('inputLabel'),
   inputDescription: document.getElementById('terminal-help').textContent,
 });
 safeFit();
@@ -88,7 +97,7 @@ function stepTextSize(dir) {
   scheduleFit();
 }
 
-const chrome = new Chrome();
+const chrome = new Chrome(t);
 const countdown = new Countdown((left) => chrome.setTimeLeft(left, state));
 
 // ---- session state ----------------------------------------------------------
@@ -127,10 +136,10 @@ let recordNext = false;
 /** The class ended (or took this learner out): its strip stays, sessions
  *  from now on are the learner's own. */
 let classOver = false;
-const recording = new RecordingNotice(viewer, viewer ? window.location.pathname : null);
+const recording = new RecordingNotice(viewer, viewer ? window.location.pathname : null, t);
 
 let seat = classCode ? seatFor(window.location.origin, classCode) : null;
-const classChrome = new ClassChrome(words(pickLanguage(document.documentElement.lang)));
+const classChrome = new ClassChrome(words(lang));
 if (seat && seat.kept()) classChrome.show(seat.code, seat.kept().name);
 // The class's "Teacher's console" panel: offered while the class shows it.
 const teacherPanel = new TeacherPanel(document, classChrome.t);
@@ -150,7 +159,7 @@ function connect() {
   limits = null;
   warnedFor = null;
   chrome.hideBanner();
-  chrome.setNotice(reconnectingSince ? 'Connection lost – reconnecting…' : null);
+  chrome.setNotice(reconnectingSince ? t('reconnecting') : null);
   term.options.disableStdin = viewer;
   setState('connecting');
 
@@ -198,7 +207,7 @@ function open(url, hello, resume) {
     onOpen: viewer ? undefined : safeFit,
 
     onQueued(msg) {
-      chrome.setWaiting(describeQueued(msg));
+      chrome.setWaiting(describeQueued(msg, lang));
     },
 
     onOutput(bytes) {
@@ -232,10 +241,10 @@ function open(url, hello, resume) {
 
     onWarning(msg) {
       if (msg.reason === 'recording_refused') {
-        chrome.setNotice(describeRefused(msg));
+        chrome.setNotice(describeRefused(msg, t));
         return;
       }
-      const w = describeWarning(msg);
+      const w = describeWarning(msg, lang);
       warnedFor = msg.reason;
       countdown.sync(msg.reason, Number(msg.seconds_left));
       chrome.setNotice(w.header);
@@ -274,7 +283,7 @@ function open(url, hello, resume) {
         seat.forget();
         classOver = true;
       }
-      end(describeExit(msg, limits));
+      end(describeExit(msg, limits, lang));
     },
 
     onError(msg) {
@@ -296,7 +305,7 @@ function open(url, hello, resume) {
       reconnectingSince = 0;
       if (inClass && classRefusal(msg, hello)) return;
       if (inClass) seat.endTurn();
-      end(describeError(msg));
+      end(describeError(msg, lang));
     },
 
     onClose(info) {
@@ -308,7 +317,7 @@ function open(url, hello, resume) {
         reconnect();
         return;
       }
-      end(describeClose(info, limits));
+      end(describeClose(info, limits, lang));
     },
   }, url, hello);
   conn = c;
@@ -343,16 +352,12 @@ function reconnect() {
   if (now - reconnectingSince > RECONNECT_FOR_MS) {
     reconnectingSince = 0;
     resumeSlot.clear();
-    end({
-      title: 'Connection lost',
-      detail: 'The server could not be reached again in time, so the session ended. Start a new session to continue.',
-      tone: 'error',
-    });
+    end({ title: t('lostTitle'), detail: t('lostDetail'), tone: 'error' });
     return;
   }
   conn = null;
   setState('connecting');
-  chrome.setNotice('Connection lost – reconnecting…');
+  chrome.setNotice(t('reconnecting'));
   const delay = Math.min(500 * 2 ** Math.floor((now - reconnectingSince) / 2000), 4000);
   clearTimeout(reconnectTimer);
   reconnectTimer = setTimeout(connect, delay);
@@ -480,8 +485,8 @@ fillKeyBar(document.getElementById('keybar'), () => term, (data) => {
   if (state === 'ended' || !conn || viewer) return;
   transcript.sent(data);
   conn.sendInput(data);
-});
-document.getElementById('record').title = PRIVACY;
+}, (k) => t('keybar')[k] || k);
+document.getElementById('record').title = t('privacy');
 document.getElementById('record').addEventListener('click', () => record(!recordNext));
 
 /** The Record control: a recording is asked for when a session starts,
@@ -493,9 +498,9 @@ function record(on) {
 }
 document.getElementById('share-stop').addEventListener('click', unshare);
 if (viewer) {
-  document.getElementById('new-session-text').textContent = 'Start your own';
-  document.getElementById('new-session').setAttribute('aria-label', 'Start your own session');
-  document.getElementById('new-session').title = 'Open a fresh session of your own';
+  document.getElementById('new-session-text').textContent = t('ownSession');
+  document.getElementById('new-session').setAttribute('aria-label', t('ownSessionLabel'));
+  document.getElementById('new-session').title = t('ownSessionTitle');
 }
 
 // ---- go ---------------------------------------------------------------------

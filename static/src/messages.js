@@ -231,7 +231,8 @@ export function describeClose(info, limits, lang = 'en') {
 }
 
 /** Short form of a warning for the header, e.g. "Idle: ends in 30 s". */
-export function describeWarning(msg) {
+export function describeWarning(msg, lang = 'en') {
+  if (lang === 'ko') return koWarning(msg);
   const left = duration(msg.seconds_left);
   if (msg.reason === 'idle_timeout') {
     return {
@@ -300,4 +301,21 @@ function koError(msg) {
   const d = KO_ERROR[msg.code] || { title: '서버가 오류를 알렸습니다', detail: '', tone: 'error' };
   if (!retry) return { ...d };
   return { ...d, detail: `${d.detail} ${koDuration(retry)} 후에 다시 시도하세요.`.trim() };
+}
+
+function koWarning(msg) {
+  const left = koDuration(msg.seconds_left);
+  if (msg.reason === 'idle_timeout') {
+    return {
+      header: `입력 없음 – ${left} 후 종료. 계속하려면 입력하세요.`,
+      line: `아무것도 입력하지 않으면 ${left} 후에 세션이 끝납니다 (입력 없음)`,
+    };
+  }
+  if (msg.reason === 'max_lifetime') {
+    return {
+      header: `시간 제한 – ${left} 후 종료`,
+      line: `${left} 후에 세션이 끝납니다 (시간 제한)`,
+    };
+  }
+  return { header: `${left} 후 세션 종료`, line: `${left} 후에 세션이 끝납니다` };
 }

@@ -6,13 +6,10 @@
 
 const $ = (id) => document.getElementById(id);
 
-/** What the presenter is told wherever recording is offered. */
-export const PRIVACY =
-  'Recorded: what iex shows (its output, including the echo of what you type) and the terminal size. ' +
-  'Keystrokes themselves are not recorded, but iex echoes them.';
-
 export class RecordingNotice {
-  constructor(viewer, watchPath) {
+  /** @param {(key: string, ...args: any[]) => string} t the page's words */
+  constructor(viewer, watchPath, t) {
+    this.t = t;
     this.viewer = viewer;
     this.watchPath = watchPath;
     this.pill = $('recording');
@@ -29,19 +26,17 @@ export class RecordingNotice {
     const replay = new URL(msg.replay_url, window.location.origin);
     if (this.viewer && this.watchPath) replay.searchParams.set('live', this.watchPath);
     this.link.href = replay.toString();
-    this.link.textContent = this.viewer ? 'Catch up' : 'Replay';
-    this.link.title = this.viewer
-      ? 'Scrub back through what was recorded so far, then return to live'
-      : 'Open the recording (it grows while the session runs)';
-    this.text.textContent = this.viewer ? 'This session is being recorded' : 'Recording';
-    this.pill.title = PRIVACY;
+    this.link.textContent = this.t(this.viewer ? 'catchUp' : 'replay');
+    this.link.title = this.t(this.viewer ? 'catchUpTitle' : 'replayTitle');
+    this.text.textContent = this.t(this.viewer ? 'recordedLive' : 'recording');
+    this.pill.title = this.t('privacy');
     this.pill.hidden = false;
   }
 
   /** recording_stopped: the byte bound was reached. */
   stop() {
     this.stopped = true;
-    this.text.textContent = 'Recording stopped (size limit)';
+    this.text.textContent = this.t('recordingStopped');
   }
 
   clear() {
@@ -51,10 +46,7 @@ export class RecordingNotice {
 }
 
 /** The text a refused recording's warning shows. */
-export function describeRefused(msg) {
-  const why = {
-    storage: 'the server has no room for more recordings',
-    rate: 'too many recordings from your address this hour',
-  }[msg.refused] || 'the server could not record it';
-  return `Not recorded: ${why}. The session goes on.`;
+export function describeRefused(msg, t) {
+  const why = { storage: 'refusedStorage', rate: 'refusedRate' }[msg.refused] || 'refusedOther';
+  return t('notRecorded', t(why));
 }

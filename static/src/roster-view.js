@@ -81,10 +81,10 @@ function idleNow(idleS, at) {
   return (Number(idleS) || 0) + Math.floor((Date.now() - at) / 1000);
 }
 
-/** "5/5 passed", "2/5 passed", "error". */
-export function resultText(res) {
-  if (res.status === 'error') return 'error';
-  return `${res.passed}/${res.total} passed`;
+/** "5/5 passed", "2/5 passed", "error", in the page's words t. */
+export function resultText(res, t) {
+  if (res.status === 'error') return t('resultError');
+  return t('passed', res.passed, res.total);
 }
 
 const el = (tag, cls, text) => {
@@ -100,8 +100,10 @@ export class RosterView {
    * @param {{list: HTMLElement, empty: HTMLElement, count: HTMLElement,
    *          summary: HTMLElement, heading: HTMLElement}} parts
    * @param {{watch: (l: object) => void, remove: (l: object) => void}} actions
+   * @param {(key: string, ...args: any[]) => string} t the page's words (teach-words.js)
    */
-  constructor(parts, actions) {
+  constructor(parts, actions, t) {
+    this.t = t;
     this.parts = parts;
     this.actions = actions;
     this.cards = new Map(); // id → {li, parts}
@@ -147,10 +149,10 @@ export class RosterView {
     const consoles = el('ul', 'learner-consoles');
     const results = el('dl', 'learner-results');
     const actions = el('div', 'learner-actions');
-    const watch = el('button', 'btn', 'Watch');
+    const watch = el('button', 'btn', this.t('watch'));
     watch.type = 'button';
     watch.dataset.action = 'watch';
-    const remove = el('button', 'btn btn-danger-quiet', 'Remove');
+    const remove = el('button', 'btn btn-danger-quiet', this.t('remove'));
     remove.type = 'button';
     remove.dataset.action = 'remove';
     actions.append(watch, remove);
@@ -172,10 +174,11 @@ export class RosterView {
     card.li.dataset.id = view.id;
     card.li.dataset.connected = String(!!view.connected);
     card.name.textContent = view.name;
-    card.watch.setAttribute('aria-label', `Watch ${view.name}'s console`);
+    const t = this.t;
+    card.watch.setAttribute('aria-label', t('watchLabel', view.name));
     card.watch.disabled = !view.connected;
-    card.watch.title = view.connected ? '' : 'No console open now';
-    card.remove.setAttribute('aria-label', `Remove ${view.name} from the class`);
+    card.watch.title = view.connected ? '' : t('noConsole');
+    card.remove.setAttribute('aria-label', t('removeLabel', view.name));
     this.tickCard(card);
 
     const results = [];
@@ -185,11 +188,11 @@ export class RosterView {
       row.dataset.status = res ? res.status : 'none';
       row.append(el('dt', '', ex));
       if (!res) {
-        row.append(el('dd', 'result-none', 'not checked yet'));
+        row.append(el('dd', 'result-none', t('notCheckedYet')));
       } else {
-        const parts = [`${res.status === 'pass' ? '✓' : res.status === 'fail' ? '✗' : '!'} ${resultText(res)}`,
-          `${res.attempts} ${res.attempts === 1 ? 'attempt' : 'attempts'}`];
-        if (res.solved_at) parts.push(`solved ${new Date(res.solved_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`);
+        const parts = [`${res.status === 'pass' ? '✓' : res.status === 'fail' ? '✗' : '!'} ${resultText(res, t)}`,
+          t('attempts', res.attempts)];
+        if (res.solved_at) parts.push(t('solvedAt', new Date(res.solved_at).toLocaleTimeString(document.documentElement.lang, { hour: '2-digit', minute: '2-digit' })));
         row.append(el('dd', 'result-text', parts.join(' · ')));
       }
       results.push(row);
@@ -204,15 +207,16 @@ export class RosterView {
 
   tickCard(card) {
     const { view, at } = card;
+    const t = this.t;
     const state = view.connected
-      ? `Connected · idle ${clock(idleNow(view.idle_s, at) * 1000)}`
-      : 'Not connected';
+      ? t('connectedIdle', clock(idleNow(view.idle_s, at) * 1000))
+      : t('notConnected');
     if (card.state.textContent !== state) card.state.textContent = state;
-    const consoles = (view.consoles || []).map((c) => `${c.exercise || 'no exercise'} · idle ${clock(idleNow(c.idle_s, at) * 1000)}`);
+    const consoles = (view.consoles || []).map((c) => t('consoleIdle', c.exercise || t('noExercise'), clock(idleNow(c.idle_s, at) * 1000)));
     const items = card.consoles.children;
     if (items.length !== consoles.length) {
       card.consoles.replaceChildren(...consoles.map((text) => el('li', '', text)));
-      card.consoles.setAttribute('aria-label', `${view.name}'s consoles`);
+      card.consoles.setAttribute('aria-label', t('consolesOf', view.name));
     } else {
       consoles.forEach((text, i) => {
         if (items[i].textContent !== text) items[i].textContent = text;
@@ -226,12 +230,12 @@ export class RosterView {
       const tr = el('tr');
       const th = el('th', '', ex);
       th.scope = 'row';
-      tr.append(th, el('td', '', `${s.attempted} of ${n}`), el('td', '', String(s.solved)), el('td', '', String(s.passing)));
+      tr.append(th, el('td', '', this.t('checkedOf', s.attempted, n)), el('td', '', String(s.solved)), el('td', '', String(s.passing)));
       rows.push(tr);
     }
     if (rows.length === 0) {
       const tr = el('tr');
-      const td = el('td', 'summary-none', 'This class has no exercises yet; results of any exercise a learner checks show here.');
+      const td = el('td', 'summary-none', this.t('noExercises'));
       td.colSpan = 4;
       tr.append(td);
       rows.push(tr);

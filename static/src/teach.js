@@ -4,7 +4,8 @@
 // controls: watch a learner, remove one, message everyone, show the
 // teacher's own console to the class (an <iex-console> of the page, shared
 // and shown with POST /classes/CODE/show), download the results, end or
-// delete the class.
+// delete the class. It speaks its ?lang= (en or ko), else the browser's
+// language (teach-words.js).
 //
 // The teacher token arrives in the URL's fragment, which no browser sends
 // to a server; the page moves it to sessionStorage and clears it from the
@@ -19,8 +20,15 @@ import { EventStream } from './event-stream.js';
 import { loadLocal, saveLocal, TEACH_KEY, THEME_KEY } from './resume.js';
 import { Announcer } from './transcript.js';
 import { resultText, Roster, RosterView } from './roster-view.js';
+import { localize, pageLanguage, wordsOf } from './i18n.js';
+import { TEACH_WORDS } from './teach-words.js';
 
 const $ = (id) => document.getElementById(id);
+
+const lang = pageLanguage();
+const t = wordsOf(TEACH_WORDS, lang);
+localize(lang, t);
+document.title = t('title');
 
 /** A message to the class has at most this many characters (the
  *  protocol's MaxMessage). */
@@ -94,7 +102,7 @@ async function api(method, path, body) {
   });
   let data = null;
   if (res.status !== 204 && (res.headers.get('Content-Type') || '').includes('json')) data = await res.json();
-  if (!res.ok) throw new Error(data && data.message ? data.message : `The server answered ${res.status}.`);
+  if (!res.ok) throw new Error(data && data.message ? data.message : t('serverAnswered', res.status));
   return { res, data };
 }
 
@@ -105,6 +113,7 @@ const announcer = new Announcer($('announce'));
 const view = new RosterView(
   { list: $('learners'), empty: $('no-learners'), count: $('learner-count'), summary: $('summary-body'), heading: $('learners-title') },
   { watch, remove: removeLearner },
+  t,
 );
 
 /** Something the teacher must know and act on: shown, and said. */
@@ -130,11 +139,11 @@ function say(text) {
   }, 300);
 }
 
-const STATE_TEXT = { waiting: 'Not started yet', open: 'Open', ended: 'Ended' };
+const STATE_TEXT = t('states');
 
 function showClass() {
-  $('class-title').textContent = roster.title ? `${roster.title}` : 'Class';
-  document.title = `iexbox · ${roster.title || 'Class'} ${roster.code}`;
+  $('class-title').textContent = roster.title ? `${roster.title}` : t('class');
+  document.title = t('classTitle', roster.title || t('class'), roster.code);
   $('join-code').textContent = roster.code;
   const join = new URL('/', window.location.origin);
   join.searchParams.set('classroom', roster.code);
@@ -156,7 +165,7 @@ let streaming = false;
 const stream = new EventStream(classURL('/events'), auth, {
   onOpen() {
     streaming = true;
-    streamState('running', 'Live');
+    streamState('running', t('live'));
     problem('');
   },
   onEvent(name, data) {
@@ -164,27 +173,25 @@ const stream = new EventStream(classURL('/events'), auth, {
       roster.reset(data);
     } else if (name === 'learner') {
       const { joined, fresh } = roster.update(data);
-      if (joined) say(`${data.name} joined`);
-      for (const { exercise, result } of fresh) say(`${data.name}, ${exercise}: ${resultText(result)}`);
+      if (joined) say(t('joined', data.name));
+      for (const { exercise, result } of fresh) say(t('resultSaid', data.name, exercise, resultText(result, t)));
     } else if (name === 'removed') {
       const gone = roster.remove(data.id);
-      if (gone) say(`${gone.name} left the class`);
+      if (gone) say(t('left', gone.name));
     } else if (name === 'class') {
       roster.state = data.state;
-      if (data.state === 'ended') say('The class has ended');
+      if (data.state === 'ended') say(t('classEnded'));
     }
     showClass();
   },
   onDrop() {
     streaming = false;
-    streamState('connecting', 'Reconnecting…');
+    streamState('connecting', t('reconnecting'));
   },
   onRefused(status, body) {
     streaming = false;
-    streamState('ended', 'Stopped');
-    problem(body && body.message
-      ? `The class cannot be followed: ${body.message}. It may have been deleted.`
-      : 'The class cannot be followed: it may have been deleted, or this teacher link is not its own.');
+    streamState('ended', t('stopped'));
+    problem(body && body.message ? t('cannotFollow', body.message) : t('cannotFollowAny'));
   },
 });
 
@@ -236,15 +243,15 @@ async function watch(learner) {
     const watchURL = new URL(data.url, window.location.origin);
     if (instance) watchURL.searchParams.set('instance', instance); // where the console runs
     const url = watchURL.toString();
-    $('watch-title').textContent = `Watching ${learner.name}`;
-    $('watch-frame').title = `${learner.name}'s console, read-only`;
+    $('watch-title').textContent = t('watchingName', learner.name);
+    $('watch-frame').title = t('watchFrameName', learner.name);
     $('watch-frame').src = url;
     $('watch-open').href = url;
     $('watch-panel').hidden = false;
     $('watch-panel').scrollIntoView({ block: 'start' });
     $('watch-title').focus();
   } catch (err) {
-    status(`${learner.name} cannot be watched: ${err.message}`);
+    status(t('cannotWatch', learner.name, err.message));
   }
 }
 
@@ -258,6 +265,7 @@ $('watch-close').addEventListener('click', closeWatch);
 // ---- the teacher's own console, shown to the class --------------------------
 
 let showing = false;
+$('teacher-console').setAttribute('label', t('showConsoleLabel'));
 function showState(on, text) {
   showing = on;
   $('show-console').hidden = on;
@@ -269,15 +277,15 @@ $('show-console').addEventListener('click', async () => {
   const el = $('teacher-console');
   $('teacher-console-box').hidden = false;
   $('show-console').disabled = true;
-  $('show-status').textContent = 'Starting your console…';
+  $('show-status').textContent = t('showStarting');
   try {
     const shared = await el.share();
     const { data } = await api('POST', '/show', { watch: shared.watch });
     const n = data.delivered;
-    showState(true, `Your console is shown to the class (${n} ${n === 1 ? 'console' : 'consoles'} told now).`);
+    showState(true, t('showShown', n));
     el.focus();
   } catch (err) {
-    showState(false, `Your console could not be shown: ${err.message}`);
+    showState(false, t('showFailed', err.message));
   } finally {
     $('show-console').disabled = roster.state === 'ended';
   }
@@ -287,29 +295,27 @@ $('show-stop').addEventListener('click', async () => {
   try {
     await api('DELETE', '/show');
   } catch (err) {
-    $('show-status').textContent = `Your console is still shown: ${err.message}`;
+    $('show-status').textContent = t('showStill', err.message);
     return;
   }
   $('teacher-console').unshare(); // its watch link stops working too
-  showState(false, 'Your console is no longer shown to the class.');
+  showState(false, t('showStopped'));
   $('show-console').focus();
 });
 
 // The console's end ends the showing: the server tells the learners.
 $('teacher-console').addEventListener('iex-exit', () => {
-  if (showing) showState(false, 'Your console ended: the class no longer sees it.');
+  if (showing) showState(false, t('showEnded'));
 });
 
 async function removeLearner(learner) {
-  const yes = await confirmAction(`Remove ${learner.name}?`,
-    `${learner.name}'s consoles end now and their results are deleted. They can join again under a name.`,
-    'Remove');
+  const yes = await confirmAction(t('removeTitle', learner.name), t('removeText', learner.name), t('remove'));
   if (!yes) return;
   try {
     await api('DELETE', `/learners/${encodeURIComponent(learner.id)}`);
-    status(`${learner.name} was removed.`);
+    status(t('removed', learner.name));
   } catch (err) {
-    status(`${learner.name} could not be removed: ${err.message}`);
+    status(t('notRemoved', learner.name, err.message));
   }
 }
 
@@ -324,49 +330,45 @@ $('message-form').addEventListener('submit', async (e) => {
   e.preventDefault();
   const text = $('message').value.trim();
   if (!text) {
-    status('Write a message first.');
+    status(t('writeFirst'));
     $('message').focus();
     return;
   }
   try {
     const { data } = await api('POST', '/message', { text });
-    const n = data.delivered;
-    status(`Message sent to ${n} ${n === 1 ? 'console' : 'consoles'}.`);
+    status(t('sent', data.delivered));
     $('message').value = '';
     countMessage();
   } catch (err) {
-    status(`The message was not sent: ${err.message}`);
+    status(t('notSent', err.message));
   }
 });
 
 $('end-class').addEventListener('click', async () => {
-  const yes = await confirmAction('End the class?',
-    'Every learner\'s console ends now and no one can join any more. The results stay, to download.', 'End class');
+  const yes = await confirmAction(t('endTitle'), t('endText'), t('endClass'));
   if (!yes) return;
   try {
     const { data } = await api('POST', '/end');
     roster.reset(data);
     showClass();
-    status('The class has ended.');
+    status(t('ended'));
   } catch (err) {
-    status(`The class could not be ended: ${err.message}`);
+    status(t('notEnded', err.message));
   }
 });
 
 $('delete-class').addEventListener('click', async () => {
-  const yes = await confirmAction('Delete the class?',
-    'The class ends, and its learners and results are deleted for good. Download the results first if you need them.',
-    'Delete class');
+  const yes = await confirmAction(t('deleteTitle'), t('deleteText'), t('deleteClass'));
   if (!yes) return;
   try {
     await api('DELETE', '');
     stream.stop();
     try { sessionStorage.removeItem(TEACH_KEY); } catch { /* no storage */ }
-    streamState('ended', 'Deleted');
+    streamState('ended', t('deleted'));
     for (const b of document.querySelectorAll('.class-actions button, .class-actions textarea')) b.disabled = true;
-    problem('The class was deleted, with its learners and results.');
+    problem(t('wasDeleted'));
   } catch (err) {
-    status(`The class could not be deleted: ${err.message}`);
+    status(t('notDeleted', err.message));
   }
 });
 
@@ -375,7 +377,7 @@ $('delete-class').addEventListener('click', async () => {
 async function download(kind) {
   try {
     const res = await fetch(classURL(`/results.${kind}`), { headers: auth, cache: 'no-store' });
-    if (!res.ok) throw new Error(`The server answered ${res.status}.`);
+    if (!res.ok) throw new Error(t('serverAnswered', res.status));
     const blob = await res.blob();
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
@@ -384,9 +386,9 @@ async function download(kind) {
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-    status(`Results downloaded as ${a.download}.`);
+    status(t('downloaded', a.download));
   } catch (err) {
-    status(`The results could not be downloaded: ${err.message}`);
+    status(t('notDownloaded', err.message));
   }
 }
 $('download-csv').addEventListener('click', () => download('csv'));
@@ -396,9 +398,9 @@ $('copy-link').addEventListener('click', async () => {
   $('join-link').select();
   try {
     await navigator.clipboard.writeText($('join-link').value);
-    status('The join link is copied.');
+    status(t('linkCopied'));
   } catch {
-    status('Press Ctrl+C to copy the selected link.');
+    status(t('pressCtrlC'));
   }
 });
 
@@ -409,9 +411,9 @@ if (cred) {
   $('join-code').textContent = cred.code;
   stream.start();
 } else {
-  streamState('ended', 'No class');
+  streamState('ended', t('noClass'));
   for (const b of document.querySelectorAll('.class-actions button, .class-actions textarea')) b.disabled = true;
-  problem('This page needs a class\'s teacher link, /teach#class=CODE&token=TOKEN, as opening the class gave it (see docs/classes.md).');
+  problem(t('needsLink'));
 }
 
 /** Hooks for end-to-end tests. */

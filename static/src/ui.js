@@ -10,16 +10,17 @@ const byId = (id) => {
   return el;
 };
 
+/** The status pill's word for each state (keys of page-words.js). */
 const STATE_TEXT = {
-  connecting: 'Connecting…',
-  running: 'Running',
-  ended: 'Ended',
+  connecting: 'connecting',
+  running: 'running',
+  ended: 'ended',
 };
 
 const VIEWER_STATE_TEXT = {
-  connecting: 'Joining…',
-  running: 'Watching live',
-  ended: 'Ended',
+  connecting: 'joining',
+  running: 'watchingLive',
+  ended: 'ended',
 };
 
 const RUNTIME_TEXT = {
@@ -28,7 +29,9 @@ const RUNTIME_TEXT = {
 };
 
 export class Chrome {
-  constructor() {
+  /** @param {(key: string, ...args: any[]) => string} t the page's words */
+  constructor(t) {
+    this.t = t;
     this.status = byId('status');
     this.statusText = byId('status-text');
     this.time = byId('time-left');
@@ -53,7 +56,8 @@ export class Chrome {
    */
   setState(state, viewer = false) {
     this.status.dataset.state = state;
-    this.statusText.textContent = (viewer ? VIEWER_STATE_TEXT : STATE_TEXT)[state] || state;
+    const key = (viewer ? VIEWER_STATE_TEXT : STATE_TEXT)[state];
+    this.statusText.textContent = key ? this.t(key) : state;
     document.body.dataset.state = state;
     document.body.dataset.mode = viewer ? 'viewer' : 'presenter';
     this.shareButton.disabled = state !== 'running';
@@ -68,9 +72,9 @@ export class Chrome {
   /** Describe the sandbox in the status pill's tooltip. */
   setSessionInfo(ready) {
     const parts = [];
-    if (ready.runtime) parts.push(`Sandbox runtime: ${RUNTIME_TEXT[ready.runtime] || ready.runtime}`);
-    if (ready.instance) parts.push(`Server: ${ready.instance}`);
-    if (ready.session) parts.push(`Session: ${ready.session}`);
+    if (ready.runtime) parts.push(this.t('runtimeInfo', RUNTIME_TEXT[ready.runtime] || ready.runtime));
+    if (ready.instance) parts.push(this.t('serverInfo', ready.instance));
+    if (ready.session) parts.push(this.t('sessionInfo', ready.session));
     if (parts.length) this.status.title = parts.join('\n');
   }
 
@@ -84,19 +88,19 @@ export class Chrome {
     let level = '';
     let title;
     if (left) {
-      text = `${clock(left.ms)} left`;
+      text = this.t('timeLeft', clock(left.ms));
       if (left.ms <= 10_000) level = 'critical';
       else if (left.ms <= 60_000) level = 'warn';
       title =
         left.reason === 'idle_timeout'
-          ? 'Time until the session ends for inactivity. Typing resets it.'
-          : 'Time until the session reaches its time limit.';
+          ? this.t('idleTitle')
+          : this.t('lifetimeTitle');
     } else if (state === 'running') {
-      text = 'No time limit';
-      title = 'This session has no time limit.';
+      text = this.t('noLimit');
+      title = this.t('noLimitTitle');
     } else {
       text = '–:––';
-      title = 'No session running.';
+      title = this.t('noSession');
     }
     if (text !== this.lastClock) {
       this.timeValue.textContent = text;
@@ -133,7 +137,7 @@ export class Chrome {
   /** How many people watch; 0 hides the pill. */
   setViewers(n) {
     this.viewers.hidden = !(n > 0);
-    this.viewersValue.textContent = `${n} watching`;
+    this.viewersValue.textContent = this.t('watching', n);
   }
 
   /** Show the watch link, selected for copying. */
@@ -153,10 +157,10 @@ export class Chrome {
     const button = byId('share-copy');
     try {
       await navigator.clipboard.writeText(this.shareLink.value);
-      button.textContent = 'Copied';
+      button.textContent = this.t('copied');
     } catch {
-      button.textContent = 'Press Ctrl+C';
+      button.textContent = this.t('pressCtrlC');
     }
-    setTimeout(() => { button.textContent = 'Copy'; }, 1500);
+    setTimeout(() => { button.textContent = this.t('copy'); }, 1500);
   }
 }
