@@ -98,8 +98,9 @@ button {
 }
 button[hidden] { display: none; }
 button svg { width: 13px; height: 13px; }
-button.reset { padding: 0 8px; color: var(--muted); }
-button.reset:hover { color: var(--text); }
+button.reset, button.size { padding: 0 8px; color: var(--muted); }
+button.reset:hover, button.size:hover { color: var(--text); }
+.text-size { display: inline-flex; gap: 4px; }
 button.run {
   border-color: var(--accent);
   background: var(--accent);

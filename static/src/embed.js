@@ -33,6 +33,7 @@ import { pickLanguage, words } from './i18n.js';
 import { fillKeyBar } from './keybar.js';
 import { describeClose, describeError, describeExit, describeQueued } from './messages.js';
 import { codeKey, loadLocal, saveLocal, widgetResume } from './resume.js';
+import { keptTextSize, stepTextSize } from './text-size.js';
 import { MONO_FONT } from './theme.js';
 import { Announcer, Transcript } from './transcript.js';
 import { parseCast, Player } from './cast.js';
@@ -43,6 +44,9 @@ import { TeacherPanel, teacherURL } from './teacher-panel.js';
  *  teacher's console on this page: a lesson page with five consoles of a
  *  class shows one panel, not five. */
 const teacherPanels = new Map();
+
+/** The terminal's text size until the reader picks one (A− / A+). */
+const DEFAULT_TEXT_SIZE = 13;
 
 // The script's own URL, known only while it is first evaluated.
 const SCRIPT_URL = (() => {
@@ -134,6 +138,10 @@ class IexConsole extends HTMLElement {
           <span class="title" aria-hidden="true">iex</span>
           <span class="status" role="status" aria-live="polite"></span>
           <span class="spacer"></span>
+          <span class="text-size" role="group">
+            <button class="text-smaller size" type="button">A−</button>
+            <button class="text-larger size" type="button">A+</button>
+          </span>
           <button class="reset" type="button" hidden>
             <svg viewBox="0 0 16 16" aria-hidden="true" focusable="false"><path d="M13.25 8a5.25 5.25 0 1 1-1.54-3.71M13.25 2.5v3.25H10" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" stroke-linejoin="round"/></svg>
           </button>
@@ -182,6 +190,8 @@ class IexConsole extends HTMLElement {
     this.runEl.addEventListener('click', () => this.run().catch(() => {}));
     this.checkEl.addEventListener('click', () => this.check().catch(() => {}));
     this.$('.reset').addEventListener('click', () => this.restart());
+    this.$('.text-smaller').addEventListener('click', () => this.stepText(-1));
+    this.$('.text-larger').addEventListener('click', () => this.stepText(1));
     this.$('.dismiss').addEventListener('click', () => this.hideMessage());
     this.classOver = false; // the class ended: sessions are one's own now
     this.codeEl.addEventListener('keydown', (e) => {
@@ -326,6 +336,11 @@ class IexConsole extends HTMLElement {
     this.$('.check-text').textContent = t('check');
     this.checkEl.title = t('checkTitle');
     this.checkEl.setAttribute('aria-label', t('checkLabel'));
+    this.$('.text-size').setAttribute('aria-label', t('textSize'));
+    this.$('.text-smaller').setAttribute('aria-label', t('smallerLabel'));
+    this.$('.text-smaller').title = t('smallerTitle');
+    this.$('.text-larger').setAttribute('aria-label', t('largerLabel'));
+    this.$('.text-larger').title = t('largerTitle');
     this.$('.reset').title = t('restart');
     this.$('.reset').setAttribute('aria-label', t('restart'));
     this.codeEl.setAttribute('aria-label', this.getAttribute('label') || t('codeLabel'));
@@ -344,6 +359,21 @@ class IexConsole extends HTMLElement {
     this.$('.dismiss').textContent = t('dismiss');
     this.$('.dismiss').setAttribute('aria-label', t('dismissLabel'));
     this.teacherPanel?.relabel(t);
+  }
+
+  /** A− or A+ (dir -1 or 1): the reader's text size, kept for the site
+   *  (text-size.js) and set in every console of the page. */
+  stepText(dir) {
+    const size = stepTextSize(this.term ? this.term.options.fontSize : keptTextSize(DEFAULT_TEXT_SIZE), dir);
+    for (const c of new Set([this, ...document.querySelectorAll('iex-console')])) {
+      if (typeof c.setTextSize === 'function') c.setTextSize(size);
+    }
+  }
+
+  setTextSize(size) {
+    if (!this.term) return; // a terminal opened later reads the kept size
+    this.term.options.fontSize = size;
+    this.fit();
   }
 
   keyWord(k) {
@@ -585,7 +615,7 @@ class IexConsole extends HTMLElement {
     this.termEl.textContent = '';
     const { term, fit } = part.createTerminal(this.termEl, {
       fontFamily: MONO_FONT,
-      fontSize: 13,
+      fontSize: keptTextSize(DEFAULT_TEXT_SIZE),
       rows: this.rows(),
       scrollback: 2000,
       theme: THEMES[this.theme()],

@@ -17,7 +17,8 @@ import { Connection, socketURL } from './connection.js';
 import { Countdown } from './countdown.js';
 import { fillKeyBar } from './keybar.js';
 import { describeClose, describeError, describeExit, describeQueued, describeWarning } from './messages.js';
-import { TEXT_SIZE_KEY, loadLocal, pageResume, saveLocal } from './resume.js';
+import { pageResume } from './resume.js';
+import { keptTextSize, stepTextSize } from './text-size.js';
 import { createTerminal } from './terminal.js';
 import { DARK, MONO_FONT } from './theme.js';
 import { Announcer, Transcript } from './transcript.js';
@@ -62,13 +63,9 @@ document.title = t('title');
 const container = document.getElementById('terminal');
 const narrow = window.matchMedia('(max-width: 600px)').matches;
 
-/** Text sizes the A− and A+ buttons step through. */
-const TEXT_SIZES = [11, 12, 13, 14, 16, 18, 20, 24, 28];
-const savedSize = Number(loadLocal(TEXT_SIZE_KEY));
-
 const { term, fit } = createTerminal(container, {
   fontFamily: MONO_FONT,
-  fontSize: TEXT_SIZES.includes(savedSize) ? savedSize : narrow ? 13 : 14,
+  fontSize: keptTextSize(narrow ? 13 : 14),
   cursorStyle: 'block',
   scrollback: 5000,
   macOptionIsMeta: true,
@@ -87,13 +84,8 @@ const announcer = new Announcer(document.getElementById('announce'));
 const transcript = new Transcript((output) => announcer.say(output));
 
 /** Step the terminal's text size by one (dir = 1 or -1), and keep it. */
-function stepTextSize(dir) {
-  const now = term.options.fontSize;
-  let i = TEXT_SIZES.findIndex((s) => s >= now);
-  if (i < 0) i = TEXT_SIZES.length - 1;
-  const next = TEXT_SIZES[Math.min(Math.max(i + dir, 0), TEXT_SIZES.length - 1)];
-  term.options.fontSize = next;
-  saveLocal(TEXT_SIZE_KEY, String(next));
+function stepText(dir) {
+  term.options.fontSize = stepTextSize(term.options.fontSize, dir);
   scheduleFit();
 }
 
@@ -479,8 +471,8 @@ for (const id of ['new-session', 'banner-new']) {
   });
 }
 document.getElementById('share').addEventListener('click', share);
-document.getElementById('text-smaller').addEventListener('click', () => stepTextSize(-1));
-document.getElementById('text-larger').addEventListener('click', () => stepTextSize(1));
+document.getElementById('text-smaller').addEventListener('click', () => stepText(-1));
+document.getElementById('text-larger').addEventListener('click', () => stepText(1));
 fillKeyBar(document.getElementById('keybar'), () => term, (data) => {
   if (state === 'ended' || !conn || viewer) return;
   transcript.sent(data);
