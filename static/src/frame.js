@@ -18,6 +18,15 @@ for (const name of ATTRIBUTES) {
   if (query.has(name)) el.setAttribute(name, query.get(name));
 }
 if (query.has('lang')) document.documentElement.lang = query.get('lang');
+// embed.js defined the element, and the parser connected it, before this
+// deferred script set its attributes; exercise, rows and the rest are read
+// on connection: connect it again, before any session, so that it reads them.
+{
+  const place = el.parentNode;
+  const next = el.nextSibling;
+  el.remove();
+  place.insertBefore(el, next);
+}
 
 /** Origins that may drive this frame and hear from it. */
 const allowed = new Set([window.location.origin]);
