@@ -5,8 +5,9 @@
 // Messages both ways are objects {"iexbox": 1, "type": ...}. The parent
 // sends run {code?, id?}, check {id?}, restart, resetCode, focus,
 // setCode {code}, token {token} (before the first Run: a token never goes
-// in the URL); the frame answers run and check with result {id, output} or
-// checked {id, result} (or failed {id, message}), and forwards iex-ready,
+// in the URL), get {id?}; the frame answers run and check with result
+// {id, output} or checked {id, result} (or failed {id, message}), get with
+// state {id, state, code} (the element's properties), and forwards iex-ready,
 // iex-result, iex-exit and iex-check as {type, detail}. Only origins in the
 // server's -origins (and its own) are listened to and written to.
 
@@ -71,6 +72,9 @@ window.addEventListener('message', (e) => {
       break;
     case 'token':
       el.setAttribute('token', String(m.token ?? ''));
+      break;
+    case 'get':
+      tell({ type: 'state', id, state: el.state, code: el.code });
       break;
     default:
   }
