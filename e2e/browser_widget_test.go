@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"fmt"
+	"net/url"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 )
@@ -91,5 +95,71 @@ func TestBrowserWidgetPhone(t *testing.T) {
 	}
 	if n := sessionContainers(t, s); n > 2 {
 		t.Errorf("%d containers, want at most the two consoles used", n)
+	}
+}
+
+// TestBrowserWidgetInstance: a console with instance="NAME" asks for that
+// server in its WebSocket URL (/ws?instance=NAME), as the full page's
+// ?instance= does, so a load balancer routes it there; a console without
+// the attribute asks for none; the iframe form takes it from its query.
+func TestBrowserWidgetInstance(t *testing.T) {
+	s := startServer(t, "-pool", "0")
+	ctx := newBrowser(t)
+	var mu sync.Mutex
+	var sockets []string
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventWebSocketCreated); ok {
+			mu.Lock()
+			sockets = append(sockets, e.URL)
+			mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The instance each new WebSocket asked for ("" for none), in order.
+	asked := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []string
+		for _, raw := range sockets {
+			u, err := url.Parse(raw)
+			if err != nil || u.Path != "/ws" {
+				t.Fatalf("a WebSocket to %q", raw)
+			}
+			out = append(out, u.Query().Get("instance"))
+		}
+		return out
+	}
+
+	run(t, ctx, chromedp.Navigate(s.URL()+"/demo/lesson.html"))
+	waitJS(t, ctx, "the widget defined", `!!customElements.get('iex-console') && document.readyState === 'complete'`)
+	el := `document.querySelector('iex-console')`
+	eval[bool](t, ctx, el+`.setAttribute('instance', `+jsString(s.Instance)+`), true`)
+	ready := `new Promise(r => document.addEventListener('iex-ready', e => r(e.detail.instance), {once: true}))`
+	eval[bool](t, ctx, `(window.readyOn = `+ready+`), true`)
+	if out := await[string](t, ctx, el+`.run('1 + 1')`); out != "2" {
+		t.Errorf("run() settled with %q, want 2", out)
+	}
+	if got := await[string](t, ctx, `window.readyOn`); got != s.Instance {
+		t.Errorf("the session runs on %q, want %q", got, s.Instance)
+	}
+	if got := asked(); !slices.Equal(got, []string{s.Instance}) {
+		t.Errorf("the console's WebSockets asked for instances %q, want [%q]", got, s.Instance)
+	}
+	second := `document.querySelectorAll('iex-console')[1]`
+	if out := await[string](t, ctx, second+`.run('3 * 3')`); out != "9" {
+		t.Errorf("run() settled with %q, want 9", out)
+	}
+	if got := asked(); !slices.Equal(got, []string{s.Instance, ""}) {
+		t.Errorf("without the attribute the WebSockets asked for %q, want [%q \"\"]", got, s.Instance)
+	}
+
+	run(t, ctx, chromedp.Navigate(s.URL()+"/embed?code=6*7&instance="+url.QueryEscape(s.Instance)))
+	waitJS(t, ctx, "the frame's console", `!!customElements.get('iex-console') && document.getElementById('console').code === '6*7'`)
+	if out := await[string](t, ctx, `document.getElementById('console').run()`); out != "42" {
+		t.Errorf("run() settled with %q, want 42", out)
+	}
+	if got := asked(); len(got) != 3 || got[2] != s.Instance {
+		t.Errorf("the iframe form's WebSocket asked for %q, want %q last", got, s.Instance)
 	}
 }

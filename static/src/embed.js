@@ -24,6 +24,9 @@
 // (the first to hear of it) offers a "Teacher's console" panel, a
 // read-only view (teacher-panel.js). share() and unshare() share the
 // console's session read-only (the teacher's page shows it so).
+// instance (a server's -instance name, such as a class's join link
+// names): new sessions ask for that server (/ws?instance=NAME), so a load
+// balancer routes them there, as the full page's ?instance= does.
 // Styles live in a shadow root, so the page and the widget cannot restyle
 // each other. Each element has its own session.
 
@@ -872,7 +875,7 @@ class IexConsole extends HTMLElement {
         }
         this.ended(describeClose(info, null, this.language()), { reason: 'closed', code: info.code });
       },
-    }, socketURL(this.server(), resume ? resume.instance : ''), hello);
+    }, socketURL(this.server(), resume ? resume.instance : this.getAttribute('instance') || ''), hello);
   }
 
   /** iex's first prompt (after setup, if any): flush what waits, tell the page. */

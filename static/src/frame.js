@@ -11,7 +11,7 @@
 // iex-result, iex-exit and iex-check as {type, detail}. Only origins in the
 // server's -origins (and its own) are listened to and written to.
 
-const ATTRIBUTES = ['exercise', 'code', 'setup', 'theme', 'rows', 'lang', 'label'];
+const ATTRIBUTES = ['exercise', 'code', 'setup', 'theme', 'rows', 'lang', 'label', 'instance'];
 
 const el = document.getElementById('console');
 const query = new URLSearchParams(window.location.search);
