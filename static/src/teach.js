@@ -266,6 +266,8 @@ $('watch-close').addEventListener('click', closeWatch);
 
 let showing = false;
 $('teacher-console').setAttribute('label', t('showConsoleLabel'));
+// The console runs on the class's server, whose learners it is shown to.
+if (instance) $('teacher-console').setAttribute('instance', instance);
 function showState(on, text) {
   showing = on;
   $('show-console').hidden = on;
