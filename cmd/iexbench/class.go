@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"iexbox/internal/client"
@@ -25,7 +26,11 @@ type classResult struct {
 	// Answer is hello to the answer of the learner's first 1+1: a warm
 	// seat's first evaluation included.
 	Answer dist `json:"answer"`
-	Waited     int      `json:"waited"` // told queued before ready
+	// Second is the answer to a second expression, sent by every learner
+	// at once after all had their first: the same evaluations without the
+	// first one's costs.
+	Second dist `json:"second"`
+	Waited int  `json:"waited"` // told queued before ready
 }
 
 // measureClass opens a class of -class-seats seats from this machine,
@@ -77,7 +82,9 @@ func (b *bench) measureClass(ctx context.Context) error {
 		}
 	}
 	r.Prompt, r.Answer = summarize(prompts), summarize(answers)
-	b.logf("class: %d learners at once: %d refused, %d failed, prompt %+v, first 1+1 answered %+v", n, r.Refused, r.Failed, r.Prompt, r.Answer)
+	r.Second = b.evalTogether(ctx, learners, 2, "2+2", "4", &r.Failed, &r.Errors)
+	b.logf("class: %d learners at once: %d refused, %d failed, prompt %+v, first 1+1 answered %+v, then 2+2 together %+v",
+		n, r.Refused, r.Failed, r.Prompt, r.Answer, r.Second)
 	if _, err := classes.End(ctx, created.Code, created.TeacherToken); err != nil {
 		return fmt.Errorf("end the class: %w", err)
 	}
@@ -105,5 +112,33 @@ func classRows(r *report, add func(figure, iexbox, docker, ratio, target, met st
 	add(name+", no prompt or a wrong answer (any cause)", strconv.Itoa(c.Failed), "", "", "0", verdict(true, c.Failed == 0))
 	add(name+", prompt p50/p95/max ms", f3(c.Prompt.P50, c.Prompt.P95, c.Prompt.Max), "", "", "p95<=1000", verdict(true, c.Prompt.P95 <= 1000))
 	add(name+", first 1+1 answered p50/p95/max ms", f3(c.Answer.P50, c.Answer.P95, c.Answer.Max), "", "", "report", "-")
+	add(name+", then 2+2 at once, answered p50/p95/max ms", f3(c.Second.P50, c.Second.P95, c.Second.Max), "", "", "report", "-")
 	add(name+", waited in line", strconv.Itoa(c.Waited), "", "", "report", "-")
+}
+
+// evalTogether has every client that got its answer send its n-th
+// expression at once, and times each answer; a failure counts in fails.
+func (b *bench) evalTogether(ctx context.Context, clients []*waveClient, n int, expr, want string, fails *int, errs *[]string) dist {
+	var mu sync.Mutex
+	var took []time.Duration
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		if c.err != nil {
+			continue
+		}
+		wg.Go(func() {
+			start := time.Now()
+			err := c.s.evalNth(ctx, n, expr, want)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				var refused int
+				failed(err, &refused, fails, errs)
+				return
+			}
+			took = append(took, time.Since(start))
+		})
+	}
+	wg.Wait()
+	return summarize(took)
 }

@@ -493,10 +493,15 @@ func waveRows(r *report, add func(figure, iexbox, docker, ratio, target, met str
 
 // eval types expr at the prompt and checks that the reply holds want.
 func (s *wsSession) eval(ctx context.Context, expr, want string) error {
+	return s.evalNth(ctx, 1, expr, want)
+}
+
+// evalNth is eval of the session's n-th expression.
+func (s *wsSession) evalNth(ctx context.Context, n int, expr, want string) error {
 	if err := s.send(expr + "\r"); err != nil {
 		return err
 	}
-	out, _, err := s.waitText(ctx, sandbox.PromptNumber(2), 30*time.Second)
+	out, _, err := s.waitText(ctx, sandbox.PromptNumber(n+1), 30*time.Second)
 	if err != nil {
 		return err
 	}
