@@ -503,18 +503,22 @@ func TestKubeToolchain(t *testing.T) {
 	requireKube(t)
 	dir := toolchainsDir(t)
 	requireToolchainImages(t, dir)
-	s := startKubeServer(t, "runc", "-pool", "0", "-toolchains", dir)
-	c := s.connect(t)
-	c.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Toolchain: exampleToolchain})
-	ready := c.waitEvent(t, "ready", readyWait)
-	c.waitPrompt(t, readyWait)
-	if v := versionsOf(t, ready); v.Toolchain != exampleToolchain {
-		t.Errorf("ready %s: want the toolchain %s", ready.raw, exampleToolchain)
+	for _, rt := range kubeRuntimes {
+		t.Run(rt.name, func(t *testing.T) {
+			s := startKubeServer(t, rt.runtime, "-pool", "0", "-toolchains", dir)
+			c := s.connect(t)
+			c.helloWith(t, client.Hello{Cols: defaultCols, Rows: defaultRows, Toolchain: exampleToolchain})
+			ready := c.waitEvent(t, "ready", readyWait)
+			c.waitPrompt(t, readyWait)
+			if v := versionsOf(t, ready); v.Toolchain != exampleToolchain || v.Runtime != rt.runtime {
+				t.Errorf("ready %s: want the toolchain %s on %s", ready.raw, exampleToolchain, rt.runtime)
+			}
+			if got := c.eval(t, `{System.otp_release() >= "29", Lesson.CSVLine.parse("4,5")}`); got != "{true, {:ok, [4, 5]}}" {
+				t.Errorf("the toolchain on Kubernetes: %q", got)
+			}
+			c.closeNormally()
+		})
 	}
-	if got := c.eval(t, `{System.otp_release() >= "29", Lesson.CSVLine.parse("4,5")}`); got != "{true, {:ok, [4, 5]}}" {
-		t.Errorf("the toolchain on Kubernetes: %q", got)
-	}
-	c.closeNormally()
 
 	missing := t.TempDir()
 	writeFiles(t, missing, map[string]string{"never/built/toolchain.json": `{"description": "on no node"}`})

@@ -66,6 +66,7 @@ type readyVersions struct {
 	Toolchain string `json:"toolchain"`
 	Elixir    string `json:"elixir"`
 	OTP       string `json:"otp"`
+	Runtime   string `json:"runtime"`
 }
 
 func versionsOf(t *testing.T, e event) readyVersions {
