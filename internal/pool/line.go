@@ -68,6 +68,27 @@ func (l *line) pop() *Place {
 	return pl
 }
 
+// popSeat takes the next class learner's place to serve (JoinSeat), in
+// ring order, or nil when none waits. A learner's places share a key of
+// their own, so an address's line holds seats or strangers, never both.
+func (l *line) popSeat() *Place {
+	for r := range len(l.order) {
+		i := (l.next + r) % len(l.order)
+		a := l.order[i]
+		if !a.places[0].seat {
+			continue
+		}
+		pl := a.places[0]
+		a.places = a.places[1:]
+		l.n--
+		if len(a.places) == 0 {
+			l.drop(i)
+		}
+		return pl
+	}
+	return nil
+}
+
 // remove takes pl out of the line, reporting whether it was there.
 func (l *line) remove(pl *Place) bool {
 	a := l.byAddr[pl.addr]
@@ -134,6 +155,7 @@ type Place struct {
 	p      *Pool
 	addr   string
 	joined time.Time
+	seat   bool // a class learner's (JoinSeat): may take a held seat
 
 	changed chan struct{} // the position changed or a sandbox was granted
 

@@ -194,7 +194,7 @@ func (p *Pool) join(addr string, demand bool) (*Place, error) {
 	if p.cfg.QueueMax > 0 && p.line.n >= p.cfg.QueueMax {
 		return nil, ErrQueueFull
 	}
-	pl := &Place{p: p, addr: addr, joined: p.now(), changed: make(chan struct{}, 1)}
+	pl := &Place{p: p, addr: addr, joined: p.now(), changed: make(chan struct{}, 1), seat: !demand}
 	p.line.add(pl)
 	p.dispatchLocked()
 	pl.queued = pl.granted == nil
@@ -204,16 +204,26 @@ func (p *Pool) join(addr string, demand bool) (*Place, error) {
 }
 
 // dispatchLocked grants ready members to waiting places, in line order.
+// The members held for classes' seats go to their learners only: a
+// stranger is granted one only while more are ready than are held, so a
+// wave of strangers before a class cannot take the class's warm seats
+// (it waits for the boots its places add instead).
 func (p *Pool) dispatchLocked() {
-	for len(p.ready) > 0 && p.line.n > 0 {
-		w := p.ready[0]
-		p.ready = p.ready[1:]
-		if p.cfg.MaxAge > 0 && p.now().Sub(w.born) > p.cfg.MaxAge {
-			go closeWarm([]*warmSandbox{w})
-			continue
+	for p.line.n > 0 {
+		for len(p.ready) > 0 && p.cfg.MaxAge > 0 && p.now().Sub(p.ready[0].born) > p.cfg.MaxAge {
+			go closeWarm([]*warmSandbox{p.ready[0]})
+			p.ready = p.ready[1:]
 		}
-		pl := p.line.pop()
-		pl.granted = w
+		if len(p.ready) == 0 {
+			return
+		}
+		var pl *Place
+		if len(p.ready) > p.held {
+			pl = p.line.pop()
+		} else if pl = p.line.popSeat(); pl == nil {
+			return
+		}
+		pl.granted, p.ready = p.ready[0], p.ready[1:]
 		pl.notify()
 	}
 }

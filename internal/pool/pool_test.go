@@ -194,3 +194,46 @@ func TestPoolHoldsSeats(t *testing.T) {
 		t.Fatalf("after the hold ended: %+v, want the pool's own one", st)
 	}
 }
+
+// TestStrangersLeaveSeats: the members held for classes go to learners
+// only; a stranger waits for a boot of its own, and the seats stay warm.
+func TestStrangersLeaveSeats(t *testing.T) {
+	rt := &bootingRuntime{}
+	pool := New(rt, Config{Size: 0, Prompt: []byte("iex(1)> "), Cols: 80, Rows: 24, Parallel: 2}, unbounded{}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { defer close(done); pool.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	pool.Hold(2)
+	waitFor(t, "two seats", func() bool { return pool.Status().Ready == 2 })
+	stranger, err := pool.Join("192.0.2.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Leave()
+	pool.mu.Lock()
+	queued := stranger.queued
+	pool.mu.Unlock()
+	if !queued {
+		t.Fatal("a stranger was granted a seat held for a class")
+	}
+	waitFor(t, "a boot for the stranger", func() bool { return stranger.Status().Granted })
+	if sb := stranger.Take(); sb == nil {
+		t.Fatal("the stranger's grant held no sandbox")
+	} else {
+		sb.Close()
+	}
+	if st := pool.Status(); st.Ready != 2 {
+		t.Fatalf("after the stranger's session began: %+v, want both seats still warm", st)
+	}
+
+	learner, err := pool.JoinSeat("class ABCDEFGH 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer learner.Leave()
+	if !learner.Status().Granted {
+		t.Fatal("a learner was not granted a held seat at once")
+	}
+}
