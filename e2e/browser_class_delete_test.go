@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"iexbox/internal/client"
@@ -29,13 +28,7 @@ func TestBrowserClassDelete(t *testing.T) {
 		t.Fatalf("the right answer checked %q: %s", res.Status, res.Message)
 	}
 
-	ctx := newBrowser(t)
-	downloads := t.TempDir()
-	if _, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
-	}); err != nil {
-		t.Fatalf("allow downloads: %v", err)
-	}
+	ctx, downloads := newDownloadingBrowser(t)
 	run(t, ctx, chromedp.Navigate(class.TeacherURL))
 	waitJS(t, ctx, "Ana's result on the teacher's page", `!!(window.iexboxTeach && window.iexboxTeach.streaming()) && `+
 		`window.iexboxTeach.roster().length === 1 && document.querySelector('.learner').textContent.includes('5/5 passed')`)

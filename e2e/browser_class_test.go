@@ -75,13 +75,7 @@ func TestBrowserClass(t *testing.T) {
 	bo.helloWith(t, client.Hello{Cols: 80, Rows: 24, Class: class.Code, Name: markup})
 	bo.waitEvent(t, "ready", readyWait)
 
-	ctx := newBrowser(t)
-	downloads := t.TempDir()
-	if _, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
-	}); err != nil {
-		t.Fatalf("allow downloads: %v", err)
-	}
+	ctx, downloads := newDownloadingBrowser(t)
 
 	// The teacher's page: the token leaves the address bar for the tab's
 	// storage, and the stream shows Bo, as text.
@@ -289,4 +283,18 @@ func waitFile(t *testing.T, path string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// newDownloadingBrowser is newBrowser whose downloads land in the
+// returned directory.
+func newDownloadingBrowser(t *testing.T) (context.Context, string) {
+	t.Helper()
+	ctx := newBrowser(t)
+	dir := t.TempDir()
+	if _, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir,
+	}); err != nil {
+		t.Fatalf("allow downloads: %v", err)
+	}
+	return ctx, dir
 }
