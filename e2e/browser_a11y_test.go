@@ -49,6 +49,9 @@ type axeViolation struct {
 // is not bound by the page's Content-Security-Policy.
 func audit(t *testing.T, ctx context.Context, axe string) []axeViolation {
 	t.Helper()
+	// Colours are judged once transitions and entrances are over (a theme
+	// switch eases the buttons' colours), not on their way.
+	waitJS(t, ctx, "animations over", `document.getAnimations().every(a => a.playState !== 'running' || a.effect.getTiming().iterations === Infinity)`)
 	eval[bool](t, ctx, axe+";true")
 	raw := await[string](t, ctx, `axe.run(document, {
 		runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']},
@@ -124,8 +127,6 @@ func TestBrowserAxe(t *testing.T) {
 				eval[bool](t, ctx, p.act)
 			}
 			waitJS(t, ctx, "ready to audit", `!!(`+p.ready+`)`)
-			// Colours are judged once transitions and entrances are over.
-			waitJS(t, ctx, "animations over", `document.getAnimations().every(a => a.playState !== 'running' || a.effect.getTiming().iterations === Infinity)`)
 			for _, v := range audit(t, ctx, axe) {
 				t.Errorf("%s (%s): %s", v.ID, v.Impact, v.Help)
 				for _, n := range v.Nodes {
