@@ -39,40 +39,57 @@ func appendEvent[T string | []byte](b []byte, t time.Duration, code string, data
 
 const hexDigits = "0123456789abcdef"
 
+// jsonPlain marks the ASCII bytes a JSON string holds as they are.
+var jsonPlain = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < 0x7f; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendJSONString appends s as a JSON string: the recording's hot path,
 // so written by hand rather than through encoding/json (a third of the
-// server's CPU for a flood). Invalid UTF-8 becomes U+FFFD, as
-// encoding/json does.
+// server's CPU for a flood), and copying runs of bytes that need no
+// escape at once rather than byte by byte. Invalid UTF-8 becomes U+FFFD,
+// as encoding/json does.
 func appendJSONString[T string | []byte](b []byte, s T) []byte {
 	b = append(b, '"')
+	run := 0 // the start of bytes not yet appended, all plain
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRune([]byte(s[i:min(i+utf8.UTFMax, len(s))]))
-			if r == utf8.RuneError && size == 1 {
-				b = append(b, "\\ufffd"...)
-			} else {
-				b = append(b, s[i:i+size]...)
+		if c < utf8.RuneSelf {
+			if jsonPlain[c] {
+				i++
+				continue
 			}
-			i += size
+			b = append(b, s[run:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default: // other controls and DEL
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			run = i
 			continue
 		}
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c == '\n':
-			b = append(b, '\\', 'n')
-		case c == '\r':
-			b = append(b, '\\', 'r')
-		case c == '\t':
-			b = append(b, '\\', 't')
-		case c < 0x20 || c == 0x7f:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		default:
-			b = append(b, c)
+		r, size := utf8.DecodeRune([]byte(s[i:min(i+utf8.UTFMax, len(s))]))
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[run:i]...)
+			b = append(b, "\\ufffd"...)
+			i++
+			run = i
+			continue
 		}
-		i++
+		i += size
 	}
+	b = append(b, s[run:]...)
 	return append(b, '"')
 }
 

@@ -225,3 +225,30 @@ func BenchmarkOutput(b *testing.B) {
 		buf = appendEvent(buf[:0], time.Second, "o", p)
 	}
 }
+
+// BenchmarkFlood is a recording's whole cost for a flood of output as the
+// pump hands it over: 32 KiB reads, encoded, and stored by the flusher
+// into SQLite once per 1.4 MB, the rate iex's own shell writes at.
+func BenchmarkFlood(b *testing.B) {
+	st, err := store.Open(b.Context(), store.Config{Data: filepath.Join(b.TempDir(), "d")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	s := New(Config{MaxBytes: 1 << 40}, st, nil, slog.New(slog.DiscardHandler))
+	r, err := s.Begin(b.Context(), "a", 80, 24)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	p := bytes.Repeat([]byte("0123456789abcdef"), 32<<10/16)
+	const perFlush = 1400 << 10 / (32 << 10)
+	b.SetBytes(int64(len(p)))
+	n := 0
+	for b.Loop() {
+		r.Output(p)
+		if n++; n%perFlush == 0 {
+			r.flush()
+		}
+	}
+}
