@@ -29,6 +29,7 @@ type Recording struct {
 
 	mu      sync.Mutex
 	events  []byte // encoded, not yet stored
+	spare   []byte // the buffer the last flush stored, kept for the next
 	partial []byte // the start of a character the next output completes
 	seq     int    // the next chunk's number
 	output  int64  // output bytes recorded
@@ -122,22 +123,34 @@ func (r *Recording) flusher() {
 	}
 }
 
+// keepBuffer is the largest events buffer a recording keeps between
+// flushes: under a flood each second's events go into the buffer the
+// last second's went into, instead of a new one grown by doubling.
+const keepBuffer = 4 << 20
+
 // flush writes the events recorded since the last flush as one chunk.
+// Only the flusher calls it, and Close once the flusher has ended.
 func (r *Recording) flush() {
 	r.mu.Lock()
 	ev := r.events
-	r.events = nil
+	r.events, r.spare = r.spare[:0], nil
 	seq := r.seq
 	if len(ev) > 0 {
 		r.seq++
 	}
 	r.mu.Unlock()
 	if len(ev) == 0 {
-		return
+		return // idle: hold no buffer
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
 	defer cancel()
-	if err := r.svc.st.AppendRecording(ctx, r.id, seq, ev); err != nil {
+	err := r.svc.st.AppendRecording(ctx, r.id, seq, ev)
+	if cap(ev) <= keepBuffer { // the store keeps no reference once it returns
+		r.mu.Lock()
+		r.spare = ev[:0]
+		r.mu.Unlock()
+	}
+	if err != nil {
 		r.log.Warn("store recording", "err", err)
 		return
 	}
