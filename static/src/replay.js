@@ -9,7 +9,8 @@
 import '@xterm/xterm/css/xterm.css';
 import { Terminal } from '@xterm/xterm';
 
-import { castText, parseCast, Player } from './cast.js';
+import { parseCast } from './cast.js';
+import { playCast } from './replay-view.js';
 import { DARK, MONO_FONT } from './theme.js';
 
 const $ = (id) => document.getElementById(id);
@@ -22,8 +23,6 @@ term.open($('terminal'));
 
 const hooks = { term, ready: false };
 window.iexboxReplay = hooks;
-
-const fmt = (s) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
 if (live && live.startsWith('/watch/')) {
   const back = $('live');
@@ -38,41 +37,21 @@ async function load() {
 }
 
 load().then((cast) => {
-  const seek = $('seek');
-  const time = $('time');
-  const play = $('play');
-  seek.max = String(cast.duration);
-  const player = new Player(term, cast, (t) => {
-    seek.value = String(t);
-    time.textContent = `${fmt(t)} / ${fmt(cast.duration)}`;
-    play.textContent = player && player.playing ? 'Pause' : 'Play';
-    play.setAttribute('aria-pressed', player && player.playing ? 'true' : 'false');
-  });
-  player.onTick(0);
-  play.disabled = false;
-  play.addEventListener('click', () => (player.playing ? player.pause() : player.play()));
-  seek.addEventListener('input', () => player.seek(Number(seek.value)));
-  $('speed').addEventListener('change', (e) => { player.speed = Number(e.target.value); });
+  const view = playCast(term, cast, {
+    play: $('play'), seek: $('seek'), time: $('time'), speed: $('speed'), markers: $('markers'),
+  }, { play: 'Play', pause: 'Pause' });
+  const { player } = view;
   $('copy').addEventListener('click', async () => {
-    await navigator.clipboard.writeText(castText(cast.events));
+    await navigator.clipboard.writeText(view.text());
     $('status').textContent = 'Text copied.';
   });
-  const markers = cast.events.filter((e) => e[1] === 'm');
-  for (const [t, , label] of markers) {
-    const b = document.createElement('button');
-    b.className = 'btn';
-    b.type = 'button';
-    b.textContent = `${fmt(t)} ${label}`;
-    b.addEventListener('click', () => player.seek(t));
-    $('markers').append(b);
-  }
   Object.assign(hooks, {
     ready: true,
     duration: () => cast.duration,
     seek: (t) => player.seek(t),
     play: () => player.play(),
     pause: () => player.pause(),
-    text: () => castText(cast.events),
+    text: () => view.text(),
     screen: () => document.querySelector('.xterm-rows')?.innerText ?? '',
   });
   player.play();
