@@ -191,3 +191,86 @@ func TestRecordingRetention(t *testing.T) {
 		t.Errorf("rows left after the sweep (id: chunks, -1 for a chunk without its recording): %v", got)
 	}
 }
+
+// TestRecordingViewerCatchesUpInThePage: a viewer who joins a recorded
+// session late catches up in the watch page itself, by keyboard: the
+// recording so far replaces the live terminal, shows what came before
+// the viewer joined, seeks; Escape returns to the live terminal, which
+// went on meanwhile and goes on after. The view passes axe in both
+// themes and fits a 360 px screen.
+func TestRecordingViewerCatchesUpInThePage(t *testing.T) {
+	s := startServer(t, "-pool", "0")
+	p, id, _ := recorded(t, s)
+	p.eval(t, `IO.puts("said " <> "early")`)
+	p.eval(t, `IO.write(IO.ANSI.clear())`) // a late viewer's screen starts after it
+	p.eval(t, `IO.puts("said " <> "later")`)
+	token := share(t, p)
+
+	ctx := newBrowser(t)
+	run(t, ctx, chromedp.Navigate(s.URL()+"/watch/"+token))
+	waitJS(t, ctx, "the Catch up control", `!!(window.iexbox && window.iexbox.recording()) && !document.getElementById('catch-up').hidden`)
+	if got := eval[string](t, ctx, `window.iexbox.recording().id`); got != id {
+		t.Fatalf("viewer told recording %q, want %q", got, id)
+	}
+	if strings.Contains(eval[string](t, ctx, bufferJS("window.iexbox.term")), "said early") {
+		t.Fatalf("the live screen already shows what came before the viewer")
+	}
+	time.Sleep(1500 * time.Millisecond) // a flush
+
+	run(t, ctx, chromedp.Focus(chromedp.CSS("#catch-up")))
+	run(t, ctx, chromedp.KeyEvent("\r"))
+	waitJS(t, ctx, "the catch-up view", `window.iexbox.catchUp.shown() && window.iexbox.catchUp.duration() > 0`)
+	if got := eval[string](t, ctx, `document.activeElement.id`); got != "catchup-play" {
+		t.Errorf("the focus is on %q after Catch up, want Play", got)
+	}
+	if eval[bool](t, ctx, `!document.getElementById('terminal').hidden`) {
+		t.Errorf("the live terminal still shows beside the catch-up view")
+	}
+	if got := eval[string](t, ctx, `document.getElementById('catch-up').getAttribute('aria-expanded')`); got != "true" {
+		t.Errorf("Catch up's aria-expanded %q", got)
+	}
+	at := eval[float64](t, ctx, `window.iexbox.catchUp.timeOf('said early')`)
+	if at < 0 {
+		t.Fatalf("the recording so far lacks what came before the viewer: %q", eval[string](t, ctx, `window.iexbox.catchUp.text()`))
+	}
+	eval[any](t, ctx, fmt.Sprintf(`window.iexbox.catchUp.seek(%f)`, at+0.001))
+	waitJS(t, ctx, "the early output on the scrubbed screen", `window.iexbox.catchUp.screen().includes('said early')`)
+	if got := eval[string](t, ctx, `document.getElementById('catchup-seek').getAttribute('aria-valuetext')`); !strings.Contains(got, ":") {
+		t.Errorf("the slider's spoken position %q", got)
+	}
+	// The slider by keyboard: End goes to the end of what was recorded.
+	run(t, ctx, chromedp.Focus(chromedp.CSS("#catchup-seek")))
+	press(t, ctx, "End", "End", 35)
+	waitJS(t, ctx, "the slider at the end", `Number(document.getElementById('catchup-seek').value) >= window.iexbox.catchUp.duration() - 0.01`)
+	waitJS(t, ctx, "the later output at the end", `window.iexbox.catchUp.screen().includes('said later')`)
+
+	p.eval(t, `IO.puts("while " <> "catching up")`)
+	axe := axeSource(t)
+	for _, theme := range []string{"dark", "light"} {
+		eval[any](t, ctx, `document.documentElement.dataset.theme = '`+theme+`'`)
+		time.Sleep(300 * time.Millisecond) // colours that change with a transition settle
+		for _, v := range audit(t, ctx, axe) {
+			t.Errorf("axe, %s theme, catch-up view: %s (%s): %s: %v", theme, v.ID, v.Impact, v.Help, v.Nodes)
+		}
+	}
+	eval[any](t, ctx, `delete document.documentElement.dataset.theme`)
+	fits360(t, ctx, "the catch-up view", `#catchup button, #catchup input, #catchup select, .topbar button, .topbar .pill, .topbar a`)
+	// A mobile viewport widens to what overflows it: measure against 360.
+	if out := eval[[]string](t, ctx, `[...document.querySelectorAll('.topbar button, .topbar .pill, #catchup button, #catchup input')]
+		.filter(e => e.offsetParent && e.getBoundingClientRect().right > 360.5).map(e => e.id || e.className)`); len(out) > 0 {
+		t.Errorf("past the right edge of a 360 px screen: %v", out)
+	}
+	screenshot(t, ctx, "catch-up-360.png")
+
+	press(t, ctx, "Escape", "Escape", 27)
+	waitJS(t, ctx, "live again", `!window.iexbox.catchUp.shown() && !document.getElementById('terminal').hidden`)
+	if got := eval[string](t, ctx, `document.activeElement.id`); got != "catch-up" {
+		t.Errorf("the focus is on %q after Back to live, want Catch up", got)
+	}
+	waitBuffer(t, ctx, "window.iexbox.term", "while catching up")
+	p.eval(t, `IO.puts("live " <> "again")`)
+	waitBuffer(t, ctx, "window.iexbox.term", "live again")
+	if eval[int](t, ctx, `document.querySelectorAll('#catchup-terminal .xterm').length`) != 0 {
+		t.Errorf("the catch-up terminal was kept after Back to live")
+	}
+}

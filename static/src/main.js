@@ -9,7 +9,7 @@
 //
 // Test hooks: window.iexbox = { term, state(), session(), newSession(),
 // share(), shareURL(), viewers(), viewer, learner(), classMessage(),
-// watched() }.
+// watched(), record(), recording(), catchUp }.
 
 import '@xterm/xterm/css/xterm.css';
 
@@ -24,6 +24,7 @@ import { DARK, MONO_FONT } from './theme.js';
 import { Announcer, Transcript } from './transcript.js';
 import { Chrome } from './ui.js';
 import { describeRefused, RecordingNotice } from './recording.js';
+import { CatchUp } from './catch-up.js';
 import { ClassChrome } from './class-chrome.js';
 import { localize, pageLanguage, words, wordsOf } from './i18n.js';
 import { PAGE_WORDS } from './page-words.js';
@@ -129,6 +130,8 @@ let recordNext = false;
  *  from now on are the learner's own. */
 let classOver = false;
 const recording = new RecordingNotice(viewer, viewer ? window.location.pathname : null, t);
+/** A viewer's catch-up on a recorded session, in this page. */
+const catchUp = new CatchUp({ liveTerm: term, t });
 
 let seat = classCode ? seatFor(window.location.origin, classCode) : null;
 const classChrome = new ClassChrome(words(lang));
@@ -254,6 +257,7 @@ function open(url, hello, resume) {
         term.resize(msg.cols, msg.rows);
       } else if (msg.type === 'recording') {
         recording.show(msg);
+        if (viewer) catchUp.offer(msg);
       } else if (msg.type === 'recording_stopped') {
         recording.stop();
       } else if (msg.type === 'message' && typeof msg.text === 'string') {
@@ -388,6 +392,7 @@ function newSession() {
   viewerCount = 0;
   shareURL = null;
   recording.clear();
+  catchUp.withdraw();
   chrome.setViewers(0);
   chrome.hideShare();
   // RIS (full reset) goes through the write queue, so output of the old
@@ -521,6 +526,8 @@ window.iexbox = {
   /** Same as the Record control; the last recording event is in recording(). */
   record,
   recording: () => recording.current,
+  /** The catch-up view (a viewer's): shown(), duration(), seek(t), screen(), text(), timeOf(s). */
+  catchUp: catchUp.hooks(),
   /** The learner kept for ?classroom=CODE, {token, name}, or null. */
   learner: () => (seat ? seat.kept() : null),
   /** The text of the teacher's last message shown, or ''. */

@@ -1,8 +1,8 @@
 // The page's part of recordings: the Record control (a recording is asked
 // for in the hello, so Record starts a fresh, recorded session), and the
 // notice that a session is recorded, shown to the presenter and to every
-// viewer, with the replay link (and, for a viewer, a way to scrub back
-// through what was recorded so far and return to live).
+// viewer, with the replay link (for a viewer, one that leads back to live;
+// its Catch up control is catch-up.js).
 
 const $ = (id) => document.getElementById(id);
 
@@ -26,8 +26,10 @@ export class RecordingNotice {
     const replay = new URL(msg.replay_url, window.location.origin);
     if (this.viewer && this.watchPath) replay.searchParams.set('live', this.watchPath);
     this.link.href = replay.toString();
-    this.link.textContent = this.t(this.viewer ? 'catchUp' : 'replay');
-    this.link.title = this.t(this.viewer ? 'catchUpTitle' : 'replayTitle');
+    // A viewer catches up in this page (catch-up.js); the link opens the
+    // replay page, which leads back to live.
+    this.link.textContent = this.t('replay');
+    this.link.title = this.t('replayTitle');
     this.text.textContent = this.t(this.viewer ? 'recordedLive' : 'recording');
     this.pill.title = this.t('privacy');
     this.pill.hidden = false;
