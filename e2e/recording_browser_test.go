@@ -142,6 +142,10 @@ func TestRecordingFromTheWidget(t *testing.T) {
 		replayID = id
 	}
 	waitCast(t, s, replayID, "widget recorded")
+	// The page's person is told, with the replay's link, as viewers are.
+	notice := el + `.shadowRoot.querySelector('.recorded')`
+	waitJS(t, ctx, "the widget's recording notice", `!`+el+`.shadowRoot.querySelector('.recordbar').hidden && `+
+		notice+`.textContent.includes('This session is recorded') && `+notice+`.querySelector('a').href.endsWith('/replay/`+replayID+`')`)
 	if n := sessionContainers(t, s); n != 1 {
 		t.Fatalf("%d containers for one console", n)
 	}

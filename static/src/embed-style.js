@@ -201,7 +201,26 @@ button.check:disabled { opacity: 0.6; cursor: progress; }
   background: var(--bar);
   font-size: 12px;
 }
-.classbar[hidden], .join-slot[hidden] { display: none; }
+.classbar[hidden], .join-slot[hidden], .recordbar[hidden] { display: none; }
+/* A recorded session says so, as the page and its viewers do. */
+.recordbar {
+  padding: 4px 12px;
+  border-bottom: 1px solid var(--border);
+  background: var(--bar);
+  font-size: 12px;
+}
+.recorded { color: var(--text); font-weight: 600; }
+.recorded::before {
+  content: "";
+  display: inline-block;
+  width: 7px;
+  height: 7px;
+  margin-right: 6px;
+  border-radius: 50%;
+  background: #e5484d;
+  vertical-align: 1px;
+}
+.recorded a { color: var(--text); }
 .class-info { color: var(--muted); overflow-wrap: anywhere; }
 .watched { color: var(--text); font-weight: 600; }
 .watched:not(:empty)::before {

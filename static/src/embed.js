@@ -161,6 +161,9 @@ class IexConsole extends HTMLElement {
           <span class="class-info"></span>
           <span class="watched" role="status" aria-live="polite"></span>
         </div>
+        <div class="recordbar" hidden>
+          <span class="recorded" role="status" aria-live="polite"></span>
+        </div>
         <div class="join-slot" hidden></div>
         <div class="class-message" data-shown="false">
           <div class="class-message-body" role="status" aria-live="polite" aria-atomic="true"></div>
@@ -806,11 +809,39 @@ class IexConsole extends HTMLElement {
     return true;
   }
 
+  /** The notice that the session is recorded (a recording event, with a
+   *  link to its replay), that recording stopped (recording_stopped), or
+   *  none (null): the page's person is told, as its viewers are. */
+  showRecorded(msg) {
+    const bar = this.$('.recordbar');
+    const notice = this.$('.recorded');
+    if (!msg) {
+      bar.hidden = true;
+      notice.textContent = '';
+      return;
+    }
+    if (msg.type === 'recording_stopped') {
+      notice.textContent = this.t('recordingStopped');
+      return;
+    }
+    notice.textContent = `${this.t('recorded')} `;
+    if (typeof msg.replay_url === 'string' && msg.replay_url.startsWith('/')) {
+      const a = document.createElement('a');
+      a.href = this.server() + msg.replay_url;
+      a.target = '_blank';
+      a.rel = 'noopener';
+      a.textContent = this.t('replayLink');
+      notice.append(a);
+    }
+    bar.hidden = false;
+  }
+
   /** Open the session's WebSocket with hello; seat: the class it joins. */
   openSession(hello, resume, seat) {
     const t = this.t;
     const setup = resume ? '' : this.getAttribute('setup') || '';
     this.$('.watched').textContent = '';
+    this.showRecorded(null);
 
     this.conn = new Connection(this.term, {
       onQueued: (msg) => this.setStatus(describeQueued(msg, this.language()), 'connecting'),
@@ -838,6 +869,7 @@ class IexConsole extends HTMLElement {
         else if (msg.type === 'shared') this.onShared(msg);
         else if (msg.type === 'teacher_console' || msg.type === 'teacher_console_ended') this.onTeacherConsole(msg);
         else if (msg.type === 'viewers' && msg.count === 0) this.$('.watched').textContent = '';
+        else if (msg.type === 'recording' || msg.type === 'recording_stopped') this.showRecorded(msg);
       },
       onOutput: (bytes) => this.onOutput(bytes, setup),
       onExit: (msg) => {
