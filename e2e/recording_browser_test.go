@@ -204,11 +204,7 @@ func TestRecordingRetention(t *testing.T) {
 // themes and fits a 360 px screen.
 func TestRecordingViewerCatchesUpInThePage(t *testing.T) {
 	s := startServer(t, "-pool", "0")
-	p, id, _ := recorded(t, s)
-	p.eval(t, `IO.puts("said " <> "early")`)
-	p.eval(t, `IO.write(IO.ANSI.clear())`) // a late viewer's screen starts after it
-	p.eval(t, `IO.puts("said " <> "later")`)
-	token := share(t, p)
+	p, id, token := recordedWithHistory(t, s)
 
 	ctx := newBrowser(t)
 	run(t, ctx, chromedp.Navigate(s.URL()+"/watch/"+token))

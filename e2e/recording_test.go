@@ -279,16 +279,25 @@ func TestRecordingBounds(t *testing.T) {
 	}
 }
 
+// recordedWithHistory is a recorded, shared session whose output says
+// "said early", clears the screen, then says "said later": a viewer who
+// joins now sees only the last on screen, the recording has both. It
+// returns the presenter, the recording's id and the watch token.
+func recordedWithHistory(t *testing.T, s *testServer) (*wsClient, string, string) {
+	t.Helper()
+	p, id, _ := recorded(t, s)
+	p.eval(t, `IO.puts("said " <> "early")`)
+	p.eval(t, `IO.write(IO.ANSI.clear())`) // a late viewer's screen starts after it
+	p.eval(t, `IO.puts("said " <> "later")`)
+	return p, id, share(t, p)
+}
+
 // TestRecordingViewerCatchesUp: a viewer of a recorded session is told,
 // can scrub back through what was recorded so far on the replay page and
 // return to the live session.
 func TestRecordingViewerCatchesUp(t *testing.T) {
 	s := startServer(t, "-pool", "0")
-	p, id, _ := recorded(t, s)
-	p.eval(t, `IO.puts("said " <> "early")`)
-	p.eval(t, `IO.write(IO.ANSI.clear())`) // a late viewer's screen starts after it
-	p.eval(t, `IO.puts("said " <> "later")`)
-	token := share(t, p)
+	p, id, token := recordedWithHistory(t, s)
 
 	ctx := newBrowser(t)
 	run(t, ctx, chromedp.Navigate(s.URL()+"/watch/"+token))
