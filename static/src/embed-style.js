@@ -209,21 +209,9 @@ button.check:disabled { opacity: 0.6; cursor: progress; }
   background: var(--bar);
   font-size: 12px;
 }
-.recorded { color: var(--text); font-weight: 600; }
-.recorded::before {
-  content: "";
-  display: inline-block;
-  width: 7px;
-  height: 7px;
-  margin-right: 6px;
-  border-radius: 50%;
-  background: #e5484d;
-  vertical-align: 1px;
-}
-.recorded a { color: var(--text); }
 .class-info { color: var(--muted); overflow-wrap: anywhere; }
 .watched { color: var(--text); font-weight: 600; }
-.watched:not(:empty)::before {
+.watched:not(:empty)::before, .recorded::before {
   content: "";
   display: inline-block;
   width: 7px;
@@ -233,6 +221,9 @@ button.check:disabled { opacity: 0.6; cursor: progress; }
   background: var(--warn);
   vertical-align: 1px;
 }
+.recorded { color: var(--text); font-weight: 600; }
+.recorded::before { background: #e5484d; }
+.recorded a { color: var(--text); }
 .join-slot {
   padding: 10px 12px;
   border-bottom: 1px solid var(--border);
