@@ -303,18 +303,7 @@ func cleanOutput(raw []byte) string {
 // the match.
 func (c *wsClient) waitMatch(t *testing.T, re *regexp.Regexp, timeout time.Duration) string {
 	t.Helper()
-	var before string
-	found := c.waitFor(timeout, func() bool {
-		text := cleanOutput(c.out)
-		c.outCursor = min(c.outCursor, len(text))
-		loc := re.FindStringIndex(text[c.outCursor:])
-		if loc == nil {
-			return false
-		}
-		before = text[c.outCursor : c.outCursor+loc[0]]
-		c.outCursor += loc[1]
-		return true
-	})
+	before, found := c.tryMatch(re, timeout)
 	if !found {
 		c.mu.Lock()
 		rest := cleanOutput(c.out)
@@ -327,6 +316,24 @@ func (c *wsClient) waitMatch(t *testing.T, re *regexp.Regexp, timeout time.Durat
 		t.Fatalf("no %q in the output within %v (close code %d); output after the last match:\n%q", re, timeout, code, rest)
 	}
 	return before
+}
+
+// tryMatch is waitMatch that reports a miss (timeout or close) instead
+// of failing the test.
+func (c *wsClient) tryMatch(re *regexp.Regexp, timeout time.Duration) (string, bool) {
+	var before string
+	found := c.waitFor(timeout, func() bool {
+		text := cleanOutput(c.out)
+		c.outCursor = min(c.outCursor, len(text))
+		loc := re.FindStringIndex(text[c.outCursor:])
+		if loc == nil {
+			return false
+		}
+		before = text[c.outCursor : c.outCursor+loc[0]]
+		c.outCursor += loc[1]
+		return true
+	})
+	return before, found
 }
 
 // waitOutput waits for want in the output after the cursor and returns the
